@@ -1,0 +1,217 @@
+"""The emulator's world: instances, backups, jobs, credentials, injected faults and a request log.
+
+Time-dependent states are computed when read (a backup is BUILDING until ``backup_delay`` has passed since
+it was created), so there are no background tasks and tests can move the clock by changing ``clock``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from typing import Any
+
+DEMO_PROJECT_ID = "0549b4a43100d4f32f51c01c2fe4acdb"
+DEMO_AK = "EMULATORAKDEMO000001"
+DEMO_SK = "emulator-demo-secret-key-do-not-use-anywhere"
+DEMO_USER = "dds-backup-demo"
+DEMO_PASSWORD = "emulator-demo-password"  # noqa: S105 - a public demo credential of the local emulator
+DEMO_DOMAIN = "OTC-EU-DE-00000000001000000001"
+DEMO_REGION = "eu-de"
+
+
+def load_fixture_instances() -> list[dict[str, Any]]:
+    text = resources.files("dds_backup_dev.emulator").joinpath("instances.json").read_text()
+    data: list[dict[str, Any]] = json.loads(text)
+    return data
+
+
+@dataclass
+class EmuBackup:
+    id: str
+    name: str
+    instance_id: str
+    instance_name: str
+    description: str
+    created: float
+    type: str = "Manual"
+    fails: bool = False
+
+
+@dataclass
+class EmuJob:
+    id: str
+    name: str
+    instance_id: str
+    instance_name: str
+    created: float
+    fails: bool = False
+
+
+@dataclass
+class Fault:
+    """Answer ``status`` + error body to the next ``count`` requests whose method and path match."""
+
+    method: str
+    path: str  # regular expression searched in the path
+    status: int
+    error_code: str
+    error_msg: str = "injected fault"
+    count: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    status: int = 0
+
+
+def _fmt(ts: float, with_t: bool = False) -> str:
+    dt = datetime.fromtimestamp(ts, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S+0000") if with_t else dt.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass
+class EmulatorState:
+    project_id: str = DEMO_PROJECT_ID
+    project_name: str = DEMO_REGION
+    region: str = DEMO_REGION
+    #: AK -> (SK, security token required with it, or None)
+    keys: dict[str, tuple[str, str | None]] = field(default_factory=lambda: {DEMO_AK: (DEMO_SK, None)})
+    #: (domain, user) -> password
+    users: dict[tuple[str, str], str] = field(default_factory=lambda: {(DEMO_DOMAIN, DEMO_USER): DEMO_PASSWORD})
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (clock seconds)
+    token_ttl: float = 24 * 3600.0
+    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    backups: dict[str, EmuBackup] = field(default_factory=dict)
+    jobs: dict[str, EmuJob] = field(default_factory=dict)
+    backup_delay: float = 2.0  # seconds from BUILDING to COMPLETED
+    job_visible_after: float = 0.0  # a new job "takes several seconds" to become queryable
+    latency: float = 0.0  # added to every answer
+    rate_limit: int | None = None  # requests per second before DBS.280443
+    failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    clock: Callable[[], float] = time.time
+    _window: list[float] = field(default_factory=list)
+
+    @classmethod
+    def with_fixture(cls, **kwargs: Any) -> EmulatorState:
+        state = cls(**kwargs)
+        for inst in load_fixture_instances():
+            state.instances[inst["id"]] = inst
+        return state
+
+    # -- derived state ----------------------------------------------------------------------------------
+
+    def backup_status(self, b: EmuBackup) -> str:
+        if self.clock() < b.created + self.backup_delay:
+            return "BUILDING"
+        return "FAILED" if b.fails else "COMPLETED"
+
+    def job_status(self, j: EmuJob) -> str:
+        if self.clock() < j.created + self.backup_delay:
+            return "Running"
+        return "Failed" if j.fails else "Completed"
+
+    def instance_view(self, inst: dict[str, Any]) -> dict[str, Any]:
+        view = copy.deepcopy(inst)
+        building = any(
+            b.instance_id == inst["id"] and self.backup_status(b) == "BUILDING" for b in self.backups.values()
+        )
+        if building and "BACKUP" not in view["actions"]:
+            view["actions"].append("BACKUP")
+        return view
+
+    def backup_view(self, b: EmuBackup) -> dict[str, Any]:
+        inst = self.instances.get(b.instance_id, {})
+        status = self.backup_status(b)
+        return {
+            "id": b.id,
+            "name": b.name,
+            "instance_id": b.instance_id,
+            "instance_name": b.instance_name,
+            "datastore": inst.get("datastore", {"type": "DDS-Community", "version": "4.4"}),
+            "type": b.type,
+            "begin_time": _fmt(b.created),
+            "end_time": "" if status == "BUILDING" else _fmt(b.created + self.backup_delay),
+            "status": status,
+            "size": 0 if status == "BUILDING" else 204800,
+            "description": b.description,
+        }
+
+    def job_view(self, j: EmuJob) -> dict[str, Any]:
+        status = self.job_status(j)
+        return {
+            "id": j.id,
+            "name": j.name,
+            "status": status,
+            "created": _fmt(j.created, with_t=True),
+            "ended": "" if status == "Running" else _fmt(j.created + self.backup_delay, with_t=True),
+            "progress": "50%" if status == "Running" else "",
+            "instance": {"id": j.instance_id, "name": j.instance_name},
+            "fail_reason": "Backup failed: the emulator was told to fail this instance" if status == "Failed" else None,
+        }
+
+    # -- changes ----------------------------------------------------------------------------------------
+
+    def add_backup(self, instance_id: str, name: str, description: str) -> tuple[EmuBackup, EmuJob]:
+        inst = self.instances[instance_id]
+        now = self.clock()
+        fails = instance_id in self.failing_instances
+        backup = EmuBackup(uuid.uuid4().hex + "br02", name, instance_id, inst["name"], description, now, fails=fails)
+        job = EmuJob(str(uuid.uuid4()), "Create Manual Backup", instance_id, inst["name"], now, fails=fails)
+        self.backups[backup.id] = backup
+        self.jobs[job.id] = job
+        return backup, job
+
+    def add_job(self, name: str, instance_id: str, instance_name: str) -> EmuJob:
+        job = EmuJob(str(uuid.uuid4()), name, instance_id, instance_name, self.clock())
+        self.jobs[job.id] = job
+        return job
+
+    def issue_token(self) -> tuple[str, float]:
+        token = "MIIemu" + uuid.uuid4().hex + uuid.uuid4().hex
+        expires = self.clock() + self.token_ttl
+        self.tokens[token] = expires
+        return token, expires
+
+    def token_valid(self, token: str) -> bool:
+        expires = self.tokens.get(token)
+        return expires is not None and self.clock() < expires
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.count > 0 and fault.method in (method, "*") and re.search(fault.path, path):
+                fault.count -= 1
+                return fault
+        return None
+
+    def throttled(self) -> bool:
+        if self.rate_limit is None:
+            return False
+        now = self.clock()
+        self._window = [t for t in self._window if now - t < 1.0]
+        if len(self._window) >= self.rate_limit:
+            return True
+        self._window.append(now)
+        return False
+
+    @staticmethod
+    def token_expiry_text(ts: float) -> str:
+        return (datetime.fromtimestamp(ts, tz=timezone.utc)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def expire_all_tokens(self) -> None:
+        for token in self.tokens:
+            self.tokens[token] = self.clock() - timedelta(seconds=1).total_seconds()

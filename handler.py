@@ -1,0 +1,43 @@
+"""FunctionGraph entry point: ``handler.handler`` (CONTRACT.md section 1).
+
+Synchronous, as the Python runtime requires; it runs the async pipeline on a fresh event loop per call
+(``asyncio.run``), so no session or loop outlives an invocation. It raises only to make the platform retry an
+asynchronous event, after the results are logged, and only when some request failed with a retryable error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from lib import pipeline
+
+_cold = True
+
+
+class RetryRequested(Exception):
+    """Raised after the results are out, so that FunctionGraph retries the event (async invocations).
+
+    Retrying is safe: backup names are derived from the event's identity, so a replay finds what the first
+    run created. ``result`` is the invocation result, for local callers.
+    """
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        summary = result.get("summary", {})
+        super().__init__(
+            f"{summary.get('failed', 0)} of {summary.get('requested', 0)} backup request(s) failed with a "
+            "retryable error; asking the platform to retry the event"
+        )
+        self.result = result
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    global _cold
+    started = time.monotonic()
+    cold, _cold = _cold, False
+    outcome = asyncio.run(pipeline.run(event, context, started, cold_start=cold))
+    result = outcome.to_json_dict()
+    if outcome.needs_retry:
+        raise RetryRequested(result)
+    return result

@@ -1,0 +1,151 @@
+"""Configuration (CONTRACT.md section 6): one pydantic model, read through getUserData() then os.environ.
+
+Read at the start of every invocation (values are cheap to read and may change between deployments);
+anything malformed stops the invocation with a message naming the variable, before any DDS call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from lib.models import BackupRequest, describe_field_errors, field_errors
+
+# Default backup name: a recognisable prefix (retention only ever touches names with it), the instance, the
+# event's time, and a short hash of the event identity that makes redeliveries map to the same name.
+DEFAULT_NAME_TEMPLATE = "ddsb-{instance}-{time}-{hash}"
+
+
+class ConfigError(Exception):
+    """The function is configured wrongly; the message names the variable and what to change."""
+
+
+_REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,3}")
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
+
+
+class Settings(BaseModel):
+    """Every variable the function reads. Field aliases are the variable names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    region: str | None = Field(default=None, alias="REGION")
+    dds_endpoint: str | None = Field(default=None, alias="DDS_ENDPOINT")
+    iam_endpoint: str | None = Field(default=None, alias="IAM_ENDPOINT")
+    project_id: str | None = Field(default=None, alias="PROJECT_ID", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    ak: str | None = Field(default=None, alias="HUAWEICLOUD_SDK_AK")
+    sk: SecretStr | None = Field(default=None, alias="HUAWEICLOUD_SDK_SK")
+    security_token: SecretStr | None = Field(default=None, alias="HUAWEICLOUD_SDK_SECURITY_TOKEN")
+    os_username: str | None = Field(default=None, alias="OS_USERNAME")
+    os_password: SecretStr | None = Field(default=None, alias="OS_PASSWORD")
+    os_user_domain_name: str | None = Field(default=None, alias="OS_USER_DOMAIN_NAME")
+    os_project_name: str | None = Field(default=None, alias="OS_PROJECT_NAME")
+    default_request: BackupRequest | None = Field(default=None, alias="DEFAULT_REQUEST")
+    webhook_secret: SecretStr | None = Field(default=None, alias="WEBHOOK_SECRET")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    webhook_auth: Literal["signature", "gateway"] = Field(default="signature", alias="WEBHOOK_AUTH")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
+    backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
+    max_concurrency: int = Field(default=10, ge=1, le=100, alias="MAX_CONCURRENCY")
+    request_timeout: float = Field(default=15.0, gt=0, le=120, alias="REQUEST_TIMEOUT_SECONDS")
+
+    @field_validator("log_level", "webhook_auth", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.upper() if value.upper() in ("DEBUG", "INFO", "WARNING", "ERROR") else value.lower()
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.fullmatch(value):
+            raise ValueError("must look like eu-de, eu-nl or ap-southeast-3")
+        return value
+
+    @field_validator("dds_endpoint", "iam_endpoint")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not _URL.fullmatch(value):
+            raise ValueError("must be an http(s) URL such as https://dds.eu-de.otc.t-systems.com")
+        return value.rstrip("/") if value else value
+
+    @field_validator("default_request", mode="before")
+    @classmethod
+    def _json_request(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"must be a JSON object (backup request): {exc.msg} at char {exc.pos}") from None
+        return value
+
+    @field_validator("backup_name_template")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        # Imported here: planning imports this module's types.
+        from lib.planning.naming import check_template
+
+        check_template(value)
+        return value
+
+    @model_validator(mode="after")
+    def _complete_pairs(self) -> Settings:
+        if (self.ak is None) != (self.sk is None):
+            missing = "HUAWEICLOUD_SDK_SK" if self.sk is None else "HUAWEICLOUD_SDK_AK"
+            raise ValueError(f"{missing} is missing: AK/SK signing needs both HUAWEICLOUD_SDK_AK and _SK")
+        if self.security_token is not None and self.ak is None:
+            raise ValueError("HUAWEICLOUD_SDK_SECURITY_TOKEN is set without HUAWEICLOUD_SDK_AK/_SK")
+        password_vars = {
+            "OS_USERNAME": self.os_username,
+            "OS_PASSWORD": self.os_password,
+            "OS_USER_DOMAIN_NAME": self.os_user_domain_name,
+        }
+        given = [k for k, v in password_vars.items() if v is not None]
+        if given and len(given) != len(password_vars):
+            missing = ", ".join(k for k, v in password_vars.items() if v is None)
+            raise ValueError(f"{missing} missing: IAM password auth needs OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME")
+        return self
+
+    @property
+    def has_password(self) -> bool:
+        return self.os_username is not None
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line, a result or an answer."""
+        values = [self.sk, self.security_token, self.os_password, self.webhook_secret, self.slack_signing_secret]
+        return [v.get_secret_value() for v in values if v is not None]
+
+
+CONFIG_KEYS: tuple[str, ...] = tuple(
+    f.alias for f in Settings.model_fields.values() if f.alias is not None
+)
+
+
+def load_settings(lookup: Callable[[str], str | None]) -> Settings:
+    """Build Settings from a lookup (getUserData then environ). Empty strings count as unset."""
+    raw = {}
+    for key in CONFIG_KEYS:
+        value = lookup(key)
+        if value is not None and value.strip() != "":
+            raw[key] = value.strip()
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    by_name = {name: f.alias for name, f in Settings.model_fields.items()}
+    errors = field_errors(exc)
+    for err in errors:
+        head, _, rest = err.field.partition(".")
+        var = by_name.get(head, head)
+        err.field = f"{var}.{rest}" if rest else var
+        if err.field == "(request)":
+            err.field = "configuration"
+    return "invalid configuration: " + describe_field_errors(errors)

@@ -1,0 +1,1 @@
+"""The DDS v3 API: client, typed responses, errors, endpoints and authentication."""

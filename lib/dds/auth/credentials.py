@@ -1,0 +1,116 @@
+"""The credential chain (CONTRACT.md section 6), the DDS endpoint and the project id, resolved once per invocation.
+
+First found wins:
+1. the FunctionGraph agency through the context: temporary AK/SK + security token, else its IAM token;
+2. ``HUAWEICLOUD_SDK_AK``/``_SK`` (+ ``_SECURITY_TOKEN``) from the configuration;
+3. an IAM password token (``OS_USERNAME``, ``OS_PASSWORD``, ``OS_USER_DOMAIN_NAME``).
+The log names the source that was used, never a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from lib.config import ConfigError, Settings
+from lib.dds import endpoints
+from lib.dds.auth import Authenticator
+from lib.dds.auth.aksk import AkSkAuth
+from lib.dds.auth.iam import PasswordIdentity, PasswordTokenAuth, StaticTokenAuth
+from lib.runtime import Invocation
+
+
+@dataclass(frozen=True)
+class Connection:
+    endpoint: str
+    project_id: str
+    auth: Authenticator
+
+
+def _project_id_hint(settings: Settings, invocation: Invocation) -> str | None:
+    return (
+        settings.project_id
+        or invocation.get("getProjectID")
+        or invocation.lookup("RUNTIME_PROJECT_ID")
+        or invocation.lookup("HUAWEICLOUD_SDK_PROJECT_ID")
+    )
+
+
+def has_credentials(settings: Settings, invocation: Invocation) -> bool:
+    agency = invocation.get("getSecurityAccessKey") or invocation.get("getToken")
+    return bool(agency or settings.ak or settings.has_password)
+
+
+async def connect(
+    settings: Settings, invocation: Invocation, session: aiohttp.ClientSession, timeout: float
+) -> Connection:
+    project_id = _project_id_hint(settings, invocation)
+    endpoint = settings.dds_endpoint
+    if endpoint is None and settings.region is not None:
+        endpoint = endpoints.dds_endpoint(settings.region)
+    if settings.dds_endpoint is None and settings.region is None:
+        raise ConfigError("REGION is not set: set REGION (e.g. eu-de) or DDS_ENDPOINT")
+
+    auth: Authenticator
+    ak = invocation.get("getSecurityAccessKey")
+    sk = invocation.get("getSecuritySecretKey")
+    security_token = invocation.get("getSecurityToken")
+    agency_token = invocation.get("getToken")
+    if ak and sk and security_token:
+        auth = AkSkAuth(ak, sk, security_token, project_id, source="agency temporary AK/SK")
+    elif agency_token:
+        auth = StaticTokenAuth(agency_token, source="agency token")
+    elif settings.ak is not None and settings.sk is not None:
+        token = settings.security_token.get_secret_value() if settings.security_token else None
+        auth = AkSkAuth(settings.ak, settings.sk.get_secret_value(), token, project_id, source="environment AK/SK")
+    elif settings.has_password:
+        auth, project_id, endpoint = await _password(settings, invocation, session, timeout, project_id, endpoint)
+    else:
+        raise ConfigError(
+            "no credentials: configure an agency on the function, or HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK, "
+            "or OS_USERNAME, OS_PASSWORD and OS_USER_DOMAIN_NAME"
+        )
+    if endpoint is None:
+        raise ConfigError(
+            f"no public DDS endpoint is known for REGION={settings.region}: set DDS_ENDPOINT, or use IAM password "
+            "credentials so that it is read from the token's service catalog"
+        )
+    if project_id is None:
+        raise ConfigError("the project id is unknown: set PROJECT_ID (the DDS API needs it in every URL)")
+    return Connection(endpoint=endpoint, project_id=project_id, auth=auth)
+
+
+async def _password(
+    settings: Settings,
+    invocation: Invocation,
+    session: aiohttp.ClientSession,
+    timeout: float,
+    project_id: str | None,
+    endpoint: str | None,
+) -> tuple[Authenticator, str | None, str | None]:
+    assert settings.os_username and settings.os_password and settings.os_user_domain_name
+    if settings.iam_endpoint:
+        iam = endpoints.strip_version(settings.iam_endpoint)
+    elif settings.region:
+        iam = endpoints.iam_endpoint(settings.region)
+    else:
+        raise ConfigError("IAM password auth needs IAM_ENDPOINT or REGION")
+    project_name = settings.os_project_name or settings.region
+    if project_id is None and project_name is None:
+        raise ConfigError("IAM password auth needs PROJECT_ID or OS_PROJECT_NAME (or REGION) to scope the token")
+    who = PasswordIdentity(
+        iam_endpoint=iam,
+        username=settings.os_username,
+        password=settings.os_password.get_secret_value(),
+        domain=settings.os_user_domain_name,
+        project_name=project_name,
+        project_id=project_id,
+    )
+    auth = PasswordTokenAuth(session, who, invocation.deadline, timeout)
+    # Fetched now (or taken from the cache): a refused password is reported before any DDS call, and the
+    # token tells the project id and, on OTC Swiss, the DDS endpoint.
+    token = await auth.token()
+    if endpoint is None:
+        endpoint = token.endpoint_for("ddsv3", settings.region)
+    return auth, project_id or token.project_id, endpoint

@@ -1,0 +1,141 @@
+"""Typed errors of the DDS API and their classification (dds-api.md section 2).
+
+"Retryable" means: the same call, later, can succeed without anybody changing anything. It drives both
+our own retries and whether the handler asks the platform to retry the event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    retryable: bool
+    hint: str
+
+
+_BUSY = CodeInfo(True, "the instance is busy with another operation or in a state that forbids backups; retry later")
+_NO_INSTANCE = CodeInfo(False, "the instance does not exist in this project: check instance_id, PROJECT_ID and REGION")
+_BAD_PARAM = CodeInfo(False, "the API rejected a parameter: check the request fields")
+_NO_PERMISSION = CodeInfo(
+    False, "the credentials lack a DDS permission: grant the agency or user the DDS actions listed in the README"
+)
+
+# Every code the function can meet on the backup path, from OTC's error_code.rst and the APIG FAQ.
+KNOWN_CODES: dict[str, CodeInfo] = {
+    # Request content
+    "DBS.200001": _BAD_PARAM,
+    "DBS.200095": _BAD_PARAM,
+    "DBS.201006": _BAD_PARAM,
+    "DBS.280001": _BAD_PARAM,
+    "DBS.290000": _BAD_PARAM,
+    "DBS.280271": CodeInfo(False, "a parameter value is out of range (too long)"),
+    "DBS.201201": CodeInfo(False, "a backup with this name already exists in the project (names are project-wide)"),
+    "DBS.280277": CodeInfo(False, "invalid backup name: 4-64 chars, start with a letter, letters/digits/-/_ only"),
+    "DBS.280127": CodeInfo(False, "invalid backup description: at most 256 chars, none of >!<\"&'="),
+    "DBS.280124": CodeInfo(False, "invalid backup id"),
+    "DBS.201204": CodeInfo(False, "the backup does not exist"),
+    "DBS.201214": CodeInfo(False, "the backup does not exist"),
+    "DBS.201319": CodeInfo(True, "the backup cannot be deleted while a restoration is in progress"),
+    "DBS.280439": _BAD_PARAM,
+    "DBS.280440": _BAD_PARAM,
+    # Instance existence and ownership
+    "DBS.200002": _NO_INSTANCE,
+    "DBS.201028": _NO_INSTANCE,
+    "DBS.201501": _NO_INSTANCE,
+    "DBS.201502": _NO_INSTANCE,
+    "DBS.280110": _NO_INSTANCE,
+    "DBS.280404": CodeInfo(False, "malformed instance id"),
+    "DBS.200604": CodeInfo(False, "the instance belongs to another project or tenant: check PROJECT_ID"),
+    "DBS.200010": CodeInfo(False, "the tenant does not match the instance: check PROJECT_ID and credentials"),
+    # Instance state: transient by nature (another operation, a backup already running)
+    "DBS.200011": _BUSY,
+    "DBS.200018": _BUSY,
+    "DBS.200019": _BUSY,
+    "DBS.200047": _BUSY,
+    "DBS.200076": _BUSY,
+    "DBS.201000": _BUSY,
+    "DBS.201014": _BUSY,
+    "DBS.201015": _BUSY,
+    "DBS.201202": CodeInfo(True, "the instance's state does not allow a backup now (often: a backup is running)"),
+    "DBS.280042": _BUSY,
+    "DBS.200998": CodeInfo(True, "the DDS service is busy; retry later"),
+    "DBS.200004": CodeInfo(False, "the operation is not permitted on this instance"),
+    "DBS.212003": CodeInfo(False, "the operation is not permitted on this instance"),
+    "DBS.280343": CodeInfo(False, "unsupported operation for this instance"),
+    # Throttling and server side
+    "DBS.280443": CodeInfo(True, "DDS throttled the tenant (too many API calls); lower MAX_CONCURRENCY"),
+    "DBS.280005": CodeInfo(True, "DDS server error; retry later"),
+    "DBS.201509": CodeInfo(True, "DDS could not reach OBS; retry later"),
+    # Authentication and permission
+    "DBS.280056": CodeInfo(True, "the token was rejected (expired or revoked); a new token is fetched on retry"),
+    "DBS.280015": CodeInfo(False, "permission denied: the token's project does not match PROJECT_ID"),
+    "DBS.280032": _NO_PERMISSION,
+    "DBS.280063": _NO_PERMISSION,
+    "DBS.280064": _NO_PERMISSION,
+    "DBS.280408": CodeInfo(False, "invalid project id: check PROJECT_ID"),
+    "DBS.280019": CodeInfo(False, "the account is suspended"),
+    # API gateway (any service); APIG and APIGW are the same codes
+    "APIG.0101": CodeInfo(False, "API not found: check DDS_ENDPOINT"),
+    "APIG.0201": CodeInfo(False, "the gateway rejected the request as malformed or too large"),
+    # Never hot-retried: the gateway locks an AK/SK for 5 minutes after 5 failures in a row.
+    "APIG.0301": CodeInfo(False, "authentication failed: check the AK/SK, token or agency"),
+    "APIG.0303": CodeInfo(False, "signature rejected: check the SK and the machine clock (15 minute window)"),
+    "APIG.0308": CodeInfo(True, "the API gateway throttled the tenant; lower MAX_CONCURRENCY"),
+}
+
+
+def classify(code: str | None, http_status: int | None) -> CodeInfo:
+    if code:
+        info = KNOWN_CODES.get(code.replace("APIGW.", "APIG.", 1))
+        if info is not None:
+            return info
+    if http_status is not None and (http_status >= 500 or http_status in (408, 429)):
+        return CodeInfo(True, f"HTTP {http_status} from the API; retry later")
+    return CodeInfo(False, f"the API refused the request (HTTP {http_status})")
+
+
+class DdsError(Exception):
+    """Anything that went wrong talking to DDS or IAM. ``code`` is the API's error_code or one of ours."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool,
+        http_status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.http_status = http_status
+        self.request_id = request_id
+
+
+class DdsApiError(DdsError):
+    """The API answered with an error body ``{"error_code", "error_msg"}``."""
+
+    @classmethod
+    def from_response(
+        cls, http_status: int, code: str | None, api_message: str | None, request_id: str | None
+    ) -> DdsApiError:
+        info = classify(code, http_status)
+        text = info.hint
+        if api_message:
+            text = f"{info.hint} (API said: {api_message[:300]})"
+        return cls(
+            code or f"HTTP.{http_status}",
+            text,
+            retryable=info.retryable,
+            http_status=http_status,
+            request_id=request_id,
+        )
+
+
+class DdsTransportError(DdsError):
+    """No usable HTTP answer: connection refused or reset, DNS, timeout, unparseable body."""
+

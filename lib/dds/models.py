@@ -1,0 +1,77 @@
+"""Typed DDS v3 responses (mirroring huaweicloudsdkdds model names). Unknown fields are kept, not rejected:
+the API adds fields over time and Huawei Cloud returns more than OTC."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _ApiModel(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class CreateManualBackupResponse(_ApiModel):
+    job_id: str
+    backup_id: str
+
+
+class Tag(_ApiModel):
+    key: str
+    value: str = ""
+
+
+class Instance(_ApiModel):
+    """QueryInstanceResponse: the fields the function uses."""
+
+    id: str
+    name: str
+    status: str = ""
+    mode: str = ""
+    actions: list[str] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list)
+
+    @property
+    def backup_blocker(self) -> str | None:
+        """Why a manual backup would fail now, or None. OTC: only instances in 'normal' status can be backed up."""
+        if self.status.lower() != "normal":
+            return f"instance status is {self.status!r}, not 'normal'"
+        if "BACKUP" in self.actions:
+            return "a backup is already running on the instance"
+        return None
+
+
+class Backup(_ApiModel):
+    """BackupForList."""
+
+    id: str
+    name: str
+    instance_id: str = ""
+    instance_name: str = ""
+    type: str = ""
+    status: str = ""
+    begin_time: str = ""
+    end_time: str = ""
+    size: int | None = None
+    description: str = ""
+
+
+class JobInstance(_ApiModel):
+    id: str = ""
+    name: str = ""
+
+
+class Job(_ApiModel):
+    """JobDetail. ``status`` is Running, Completed or Failed."""
+
+    id: str
+    name: str = ""
+    status: str
+    created: str = ""
+    ended: str = ""
+    progress: str = ""
+    instance: JobInstance | None = None
+    fail_reason: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("Completed", "Failed")

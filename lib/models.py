@@ -1,0 +1,235 @@
+"""The shapes every part agrees on: the backup request, the result event and the invocation result.
+
+Field names here are the external contract (CONTRACT.md sections 2 and 4); extend, never rename.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
+
+from lib import rules
+
+# DDS instance ids are 32 hex chars plus a suffix such as "in02"; be a little wider than that, but never
+# accept characters that would change the meaning of a URL path or query.
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def _check_instance_id(value: str) -> str:
+    if not _INSTANCE_ID.fullmatch(value):
+        raise ValueError("must be 1-64 characters, only letters, digits, '-' and '_'")
+    return value
+
+
+def _check_name(value: str) -> str:
+    problems = rules.name_violations(value)
+    if problems:
+        raise ValueError("backup name " + "; ".join(problems))
+    return value
+
+
+def _check_description(value: str) -> str:
+    problems = rules.description_violations(value)
+    if problems:
+        raise ValueError("backup description " + "; ".join(problems))
+    return value
+
+
+InstanceId = Annotated[str, AfterValidator(_check_instance_id)]
+BackupName = Annotated[str, AfterValidator(_check_name)]
+Description = Annotated[str, AfterValidator(_check_description)]
+
+
+class Selector(BaseModel):
+    """Chooses instances through the instances API. At least one criterion, or ``all: true`` explicitly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=20)
+    mode: Literal["Sharding", "ReplicaSet", "Single"] | None = None
+    all: bool = False
+
+    @model_validator(mode="after")
+    def _one_criterion(self) -> Selector:
+        if self.name == "*":
+            raise ValueError("name '*' alone is not allowed by the API; use all: true to select every instance")
+        has_criterion = self.name is not None or bool(self.tags) or self.mode is not None
+        if not has_criterion and not self.all:
+            raise ValueError("needs at least one of name, tags, mode (or all: true to select every instance)")
+        if has_criterion and self.all:
+            raise ValueError("all: true cannot be combined with name, tags or mode")
+        for key, value in self.tags.items():
+            if not key or "," in key or "=" in key or "," in value or "=" in value:
+                raise ValueError(f"tag {key!r}: keys must be non-empty; keys and values must not contain ',' or '='")
+        return self
+
+
+class BackupRequest(BaseModel):
+    """One request from any source (CONTRACT.md section 2). Unknown fields are an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instance_id: InstanceId | None = None
+    instance_ids: list[InstanceId] | None = Field(default=None, min_length=1, max_length=1000)
+    selector: Selector | None = None
+    name: BackupName | None = None
+    description: Description | None = None
+    wait: bool = False
+    dry_run: bool = False
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _exactly_one_target(self) -> BackupRequest:
+        given = [f for f in ("instance_id", "instance_ids", "selector") if getattr(self, f) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "exactly one of instance_id, instance_ids, selector is required"
+                + (f" (got {', '.join(given)})" if given else " (got none)")
+            )
+        if self.instance_ids is not None and len(set(self.instance_ids)) != len(self.instance_ids):
+            raise ValueError("instance_ids contains duplicates")
+        if self.name is not None and self.instance_id is None:
+            # A name is unique per project, so an explicit one can only ever name a single backup.
+            raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
+        return self
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+def field_errors(exc: ValidationError) -> list[FieldError]:
+    """Pydantic errors as (field path, message) pairs a user can read; input values are never echoed."""
+    out: list[FieldError] = []
+    for err in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "(request)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; unknown fields are rejected)"
+        out.append(FieldError(field=loc, message=msg))
+    return out
+
+
+def describe_field_errors(errors: list[FieldError]) -> str:
+    return "; ".join(f"{e.field}: {e.message}" for e in errors)
+
+
+class Trigger(str, enum.Enum):
+    DIRECT = "direct"
+    TIMER = "timer"
+    SMN = "smn"
+    KAFKA = "kafka"
+    ROCKETMQ = "rocketmq"
+    APIG = "apig"
+    SLACK = "slack"
+
+
+class Outcome(str, enum.Enum):
+    CREATED = "created"
+    COMPLETED = "completed"
+    EXISTS = "exists"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    DRY_RUN = "dry_run"
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    retryable: bool
+    http_status: int | None = None
+    request_id: str | None = None
+    details: list[FieldError] | None = None
+
+
+class ResultData(BaseModel):
+    """The ``data`` of a result event (CONTRACT.md section 4)."""
+
+    outcome: Outcome
+    instance_id: str | None = None
+    instance_name: str | None = None
+    name: str | None = None
+    backup_id: str | None = None
+    job_id: str | None = None
+    backup_status: str | None = None
+    trigger: Trigger
+    correlation_id: str
+    attempts: int = 0
+    duration_ms: int = 0
+    dry_run: bool = False
+    error: ErrorInfo | None = None
+
+
+class ResultEvent(BaseModel):
+    """CloudEvents 1.0, structured JSON mode."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str
+    source: str
+    type: str
+    time: datetime
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    data: ResultData
+
+    @field_serializer("time")
+    def _rfc3339(self, value: datetime) -> str:
+        return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    def to_json_dict(self) -> dict[str, Any]:
+        # CloudEvents says optional attributes are absent rather than null.
+        return self.model_dump(mode="json", exclude_none=False, exclude={"subject"} if self.subject is None else None)
+
+
+class Summary(BaseModel):
+    requested: int = 0
+    created: int = 0
+    completed: int = 0
+    exists: int = 0
+    failed: int = 0
+    rejected: int = 0
+    dry_run: int = 0
+
+
+class InvocationResult(BaseModel):
+    ok: bool
+    results: list[ResultEvent]
+    summary: Summary
+
+    @classmethod
+    def from_results(cls, results: list[ResultEvent]) -> InvocationResult:
+        summary = Summary(requested=len(results))
+        for r in results:
+            key = r.data.outcome.value
+            setattr(summary, key, getattr(summary, key) + 1)
+        ok = summary.failed == 0 and summary.rejected == 0
+        return cls(ok=ok, results=results, summary=summary)
+
+    @property
+    def needs_retry(self) -> bool:
+        """True when a platform retry of the whole event can help (some failure was retryable)."""
+        return any(
+            r.data.outcome is Outcome.FAILED and r.data.error is not None and r.data.error.retryable
+            for r in self.results
+        )
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "results": [r.to_json_dict() for r in self.results],
+            "summary": self.summary.model_dump(mode="json"),
+        }

@@ -1,0 +1,1 @@
+"""From validated requests to planned backups: which instances, and under which deterministic names."""

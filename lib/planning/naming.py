@@ -1,0 +1,86 @@
+"""Deterministic backup names (CONTRACT.md section 3).
+
+A name is a pure function of the template, the instance and the event's identity, so a redelivered or
+retried event maps to the same name; the API keeps names unique per project, which turns the name into a
+server-side idempotency key. Every rendered name satisfies the API's rule, also after truncation.
+
+Placeholders: ``{instance}`` (instance name, else id), ``{instance_id}``, ``{trigger}``, ``{time}`` (event
+time, UTC, ``YYYYMMDDTHHMMSS``), ``{date}`` (``YYYYMMDD``) and ``{hash}`` (8 hex chars of SHA-256 over the
+event identity and the instance id). ``{hash}`` is mandatory: without it two events could share a name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from datetime import datetime, timezone
+
+from lib import rules
+
+PLACEHOLDERS = frozenset({"instance", "instance_id", "trigger", "time", "date", "hash"})
+HASH_LEN = 8
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _fields(template: str) -> list[str]:
+    try:
+        return [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"is not a valid template ({exc})") from None
+
+
+def check_template(template: str) -> None:
+    """Raise ValueError (a sentence for the user) unless every rendering of the template is a valid name."""
+    fields = _fields(template)
+    unknown = sorted(set(fields) - PLACEHOLDERS)
+    if unknown:
+        raise ValueError(f"unknown placeholder(s) {unknown}; known: {sorted(PLACEHOLDERS)}")
+    if "hash" not in fields:
+        raise ValueError("must contain {hash}: it keeps names of different events apart")
+    literal = "".join(lit for lit, _, _, _ in string.Formatter().parse(template))
+    if _UNSAFE.search(literal):
+        raise ValueError("literal text may contain only letters, digits, '-' and '_'")
+    if not template[:1].isascii() or not template[:1].isalpha():
+        raise ValueError("must start with a letter (the API requires names to), e.g. 'ddsb-{instance}-{hash}'")
+
+
+def event_hash(identity: str, instance_id: str) -> str:
+    return hashlib.sha256(f"{identity}\x1f{instance_id}".encode()).hexdigest()[:HASH_LEN]
+
+
+def render(
+    template: str,
+    *,
+    instance_id: str,
+    instance_name: str | None,
+    trigger: str,
+    event_time: datetime,
+    identity: str,
+) -> str:
+    when = event_time.astimezone(timezone.utc)
+    values = {
+        "instance": _UNSAFE.sub("-", instance_name or instance_id),
+        "instance_id": _UNSAFE.sub("-", instance_id),
+        "trigger": _UNSAFE.sub("-", trigger),
+        "time": when.strftime("%Y%m%dT%H%M%S"),
+        "date": when.strftime("%Y%m%d"),
+        "hash": event_hash(identity, instance_id),
+    }
+    name = template.format(**values)
+    excess = len(name) - rules.NAME_MAX
+    # Shorten the free-text parts first (the instance name, then its id); the hash always survives.
+    for part in ("instance", "instance_id"):
+        if excess <= 0:
+            break
+        if "{" + part + "}" in template:
+            keep = max(1, len(values[part]) - excess)
+            values[part] = values[part][:keep].rstrip("-_") or values[part][:1]
+            name = template.format(**values)
+            excess = len(name) - rules.NAME_MAX
+    if excess > 0:
+        name = name[: rules.NAME_MAX - HASH_LEN - 1] + "-" + values["hash"]
+    problems = rules.name_violations(name)
+    if problems:  # pragma: no cover - check_template and the truncation above make this unreachable
+        raise ValueError(f"template {template!r} rendered an invalid name: {'; '.join(problems)}")
+    return name

@@ -1,0 +1,1 @@
+"""Result events (CloudEvents) and where they go."""

@@ -1,0 +1,1 @@
+"""Carrying out planned backups: concurrency, deadline, waiting for jobs."""

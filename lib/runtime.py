@@ -1,0 +1,104 @@
+"""What the pipeline needs from FunctionGraph's context object, and the invocation's deadline.
+
+The context API is duck-typed (the runtime's own class, the community mock, our local CLI context). Getters
+may be missing, raise, or return "" (no agency configured): all of that reads as "not available".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def ctx_get(context: Any, method: str, *args: Any) -> str | None:
+    fn = getattr(context, method, None)
+    if not callable(fn):
+        return None
+    try:
+        value = fn(*args)
+    except Exception:
+        return None
+    if value is None:
+        return None
+    text = str(value)
+    return text if text else None
+
+
+def _ctx_number(context: Any, method: str) -> float | None:
+    text = ctx_get(context, method)
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+# Kept for emitting results after the work stops: logging, the return value, a publish.
+_RESERVE_MAX_S = 3.0
+_RESERVE_MIN_S = 0.5
+_DEFAULT_BUDGET_S = 60.0
+
+
+@dataclass
+class Deadline:
+    """A point in time.monotonic() by which the work must stop, with the reserve already taken off."""
+
+    at: float
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    @classmethod
+    def from_context(cls, context: Any, started: float, clock: Callable[[], float] = time.monotonic) -> Deadline:
+        """Budget from getRemainingTimeInMilliSeconds(), else the configured timeout measured from ``started``.
+
+        The former is not reliable on every runtime version (one implementation mixes seconds and
+        milliseconds), so a value larger than the configured timeout is not believed.
+        """
+        timeout_s = _ctx_number(context, "getRunningTimeInSeconds")
+        remaining_ms = _ctx_number(context, "getRemainingTimeInMilliSeconds")
+        now = clock()
+        by_timeout = timeout_s - (now - started) if timeout_s is not None else None
+        by_remaining = remaining_ms / 1000.0 if remaining_ms is not None else None
+        if by_remaining is not None and (timeout_s is None or by_remaining <= timeout_s + 1.0):
+            budget = by_remaining
+        elif by_timeout is not None:
+            budget = by_timeout
+        else:
+            budget = _DEFAULT_BUDGET_S
+        reserve = min(_RESERVE_MAX_S, max(_RESERVE_MIN_S, budget * 0.1))
+        return cls(at=now + budget - reserve, clock=clock)
+
+    def remaining(self) -> float:
+        return max(0.0, self.at - self.clock())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+    def bound(self, seconds: float) -> float:
+        """``seconds``, or less if the deadline comes first."""
+        return min(seconds, self.remaining())
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The parts of the platform context the pipeline uses, read once."""
+
+    context: Any
+    request_id: str
+    function_name: str
+    deadline: Deadline
+
+    def lookup(self, key: str) -> str | None:
+        """A configuration value: ``context.getUserData(key)`` first, then the environment."""
+        value = ctx_get(self.context, "getUserData", key)
+        if value is None:
+            value = os.environ.get(key) or None
+        return value
+
+    def get(self, method: str) -> str | None:
+        return ctx_get(self.context, method)

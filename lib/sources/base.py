@@ -1,0 +1,69 @@
+"""What every source produces: items, each a validated request or the reason there is none."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from lib.models import BackupRequest, ErrorInfo, Trigger, describe_field_errors, field_errors
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    request_id: str
+    now: datetime
+    default_request: BackupRequest | None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One request of an event. ``identity`` keys the deterministic backup name (CONTRACT.md section 3)."""
+
+    trigger: Trigger
+    identity: str
+    correlation_id: str
+    event_time: datetime
+    request: BackupRequest | None = None
+    error: ErrorInfo | None = None
+
+    def with_request_identity(self) -> Item:
+        """An ``idempotency_key`` overrides the event identity, whatever the source."""
+        if self.request is not None and self.request.idempotency_key:
+            key = self.request.idempotency_key
+            return Item(self.trigger, f"key:{key}", self.correlation_id, self.event_time, self.request, self.error)
+        return self
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    trigger: Trigger
+    items: list[Item]
+
+
+def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
+    return ErrorInfo(code=code, message=message, retryable=False, **details)
+
+
+def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
+    """A backup request from parsed JSON, or a rejection naming every field and rule that failed."""
+    if not isinstance(data, dict):
+        return rejected("INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}")
+    try:
+        return BackupRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        return rejected("INVALID_REQUEST", f"{where} is not a valid backup request: {describe_field_errors(errors)}",
+                        details=errors)
+
+
+def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        msg = getattr(exc, "msg", str(exc))
+        return rejected("INVALID_JSON", f"{where} is not valid JSON ({msg})")
+    return validate_request(data, where)

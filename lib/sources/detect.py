@@ -1,0 +1,47 @@
+"""Which trigger sent an event, by its shape (functiongraph.md section 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.models import Trigger
+from lib.sources import direct, timer
+from lib.sources.base import Item, ParsedEvent, SourceContext, rejected
+
+SUPPORTED = "direct invocation with a backup request, TIMER"
+
+
+def _kind(event: dict[str, Any]) -> str | None:
+    """A recognised platform event kind that this version does not handle yet, or None."""
+    trigger_type = str(event.get("trigger_type", "")).upper()
+    if trigger_type in ("KAFKA", "ROCKETMQ", "OPENSOURCEKAFKA", "RABBITMQ"):
+        return trigger_type
+    if isinstance(event.get("record"), list):
+        return "SMN"
+    if "httpMethod" in event and "requestContext" in event:
+        return "APIG"
+    if isinstance(event.get("Records"), list):
+        return "OBS"
+    return trigger_type or None
+
+
+def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
+    item = Item(
+        trigger=Trigger.DIRECT,
+        identity=f"unsupported:{ctx.request_id}",
+        correlation_id=ctx.request_id,
+        event_time=ctx.now,
+        error=rejected("UNSUPPORTED_EVENT", f"{what} is not supported; supported events: {SUPPORTED}"),
+    )
+    return ParsedEvent(Trigger.DIRECT, [item])
+
+
+def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
+    if not isinstance(event, dict):
+        return _unsupported(ctx, f"an event of JSON type {type(event).__name__}")
+    if str(event.get("trigger_type", "")).upper() == "TIMER":
+        return timer.parse(event, ctx)
+    kind = _kind(event)
+    if kind is not None:
+        return _unsupported(ctx, f"a {kind} event")
+    return direct.parse(event, ctx)

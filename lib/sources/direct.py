@@ -1,0 +1,23 @@
+"""Direct invocation (console test, sync/async invoke API): the event itself is the request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lib.models import BackupRequest, Trigger
+from lib.sources.base import Item, ParsedEvent, SourceContext, validate_request
+
+
+def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
+    """Without an ``idempotency_key`` the identity is the invocation's request id: each call is a new backup."""
+    result = validate_request(event, "the event")
+    key = result.idempotency_key if isinstance(result, BackupRequest) else None
+    item = Item(
+        trigger=Trigger.DIRECT,
+        identity=f"direct:{ctx.request_id}",
+        correlation_id=key or ctx.request_id,
+        event_time=ctx.now,
+        request=result if isinstance(result, BackupRequest) else None,
+        error=None if isinstance(result, BackupRequest) else result,
+    )
+    return ParsedEvent(Trigger.DIRECT, [item.with_request_identity()])
