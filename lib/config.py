@@ -11,7 +11,15 @@ import re
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from lib.models import BackupRequest, describe_field_errors, field_errors
 
@@ -108,7 +116,9 @@ class Settings(BaseModel):
         given = [k for k, v in password_vars.items() if v is not None]
         if given and len(given) != len(password_vars):
             missing = ", ".join(k for k, v in password_vars.items() if v is None)
-            raise ValueError(f"{missing} missing: IAM password auth needs OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME")
+            raise ValueError(
+                f"{missing} missing: IAM password auth needs OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME"
+            )
         return self
 
     @property
@@ -117,13 +127,17 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line, a result or an answer."""
-        values = [self.sk, self.security_token, self.os_password, self.webhook_secret, self.slack_signing_secret]
+        values = [
+            self.sk,
+            self.security_token,
+            self.os_password,
+            self.webhook_secret,
+            self.slack_signing_secret,
+        ]
         return [v.get_secret_value() for v in values if v is not None]
 
 
-CONFIG_KEYS: tuple[str, ...] = tuple(
-    f.alias for f in Settings.model_fields.values() if f.alias is not None
-)
+CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias is not None)
 
 
 def load_settings(lookup: Callable[[str], str | None]) -> Settings:
@@ -140,7 +154,7 @@ def load_settings(lookup: Callable[[str], str | None]) -> Settings:
 
 
 def _describe(exc: ValidationError) -> str:
-    by_name = {name: f.alias for name, f in Settings.model_fields.items()}
+    by_name = {name: f.alias or name for name, f in Settings.model_fields.items()}
     errors = field_errors(exc)
     for err in errors:
         head, _, rest = err.field.partition(".")

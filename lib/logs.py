@@ -43,9 +43,7 @@ def redact(value: Any) -> Any:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {
-            k: (MASK if value_is_set(v) and _SENSITIVE_KEY.search(str(k)) else redact(v)) for k, v in value.items()
-        }
+        return {k: (MASK if value_is_set(v) and _SENSITIVE_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     return value

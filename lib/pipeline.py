@@ -58,11 +58,13 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
     logs.configure(settings.log_level if settings else "INFO")
     if settings is not None:
         logs.register_secrets(settings.secrets())
-    with logs.bound(**{
-        "faas.invocation_id": invocation.request_id,
-        "faas.name": invocation.function_name,
-        "faas.coldstart": cold_start,
-    }):
+    with logs.bound(
+        **{
+            "faas.invocation_id": invocation.request_id,
+            "faas.name": invocation.function_name,
+            "faas.coldstart": cold_start,
+        }
+    ):
         parsed = parse_event(
             event,
             SourceContext(

@@ -11,7 +11,7 @@ import re
 NAME_MIN = 4
 NAME_MAX = 64
 DESCRIPTION_MAX = 256
-DESCRIPTION_FORBIDDEN = '>!<"&\'='
+DESCRIPTION_FORBIDDEN = ">!<\"&'="
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -23,9 +23,7 @@ def name_violations(name: str) -> list[str]:
         problems.append("must start with a letter (A-Z or a-z)")
     if not _NAME_CHARS.fullmatch(name):
         bad = sorted({c for c in name if not (c.isascii() and (c.isalnum() or c in "-_"))})
-        problems.append(
-            "may contain only letters, digits, '-' and '_' (found " + ", ".join(repr(c) for c in bad) + ")"
-        )
+        problems.append("may contain only letters, digits, '-' and '_' (found " + ", ".join(repr(c) for c in bad) + ")")
     return problems
 
 

@@ -152,16 +152,27 @@ async def iam_tokens(request: web.Request) -> web.Response:
         project = auth["scope"]["project"]
     except (ValueError, KeyError, TypeError):
         return web.json_response(
-            {"error": {"code": 400, "message": "The request body is invalid.", "title": "Bad Request"}}, status=400
+            {"error": {"code": 400, "message": "The request body is invalid.", "title": "Bad Request"}},
+            status=400,
         )
     if state.users.get((domain, name)) != password:
         return web.json_response(
-            {"error": {"code": 401, "message": "The username or password is wrong.", "title": "Unauthorized"}},
+            {
+                "error": {
+                    "code": 401,
+                    "message": "The username or password is wrong.",
+                    "title": "Unauthorized",
+                }
+            },
             status=401,
         )
-    if project.get("id") not in (None, state.project_id) or project.get("name") not in (None, state.project_name):
+    if project.get("id") not in (None, state.project_id) or project.get("name") not in (
+        None,
+        state.project_name,
+    ):
         return web.json_response(
-            {"error": {"code": 401, "message": "The project does not exist.", "title": "Unauthorized"}}, status=401
+            {"error": {"code": 401, "message": "The project does not exist.", "title": "Unauthorized"}},
+            status=401,
         )
     token, expires = state.issue_token()
     base = f"{request.scheme}://{request.host}"
@@ -177,9 +188,7 @@ async def iam_tokens(request: web.Request) -> web.Response:
                 {
                     "type": "ddsv3",
                     "name": "ddsv3",
-                    "endpoints": [
-                        {"interface": "public", "region": state.region, "url": f"{base}/v3/$(tenant_id)s"}
-                    ],
+                    "endpoints": [{"interface": "public", "region": state.region, "url": f"{base}/v3/$(tenant_id)s"}],
                 }
             ],
         }
@@ -201,7 +210,7 @@ async def create_backup(request: web.Request) -> web.Response:
         if not all(isinstance(v, str) for v in (instance_id, name, description)):
             raise TypeError
     except (ValueError, KeyError, TypeError):
-        return error(400, "DBS.200001", "Parameter error: body must be {\"backup\": {instance_id, name}}")
+        return error(400, "DBS.200001", 'Parameter error: body must be {"backup": {instance_id, name}}')
     instance = state.instances.get(instance_id)
     if instance is None:
         return error(404, "DBS.200002", "The DB instance does not exist.")
@@ -214,7 +223,9 @@ async def create_backup(request: web.Request) -> web.Response:
     view = state.instance_view(instance)
     if view["status"] != "normal":
         return error(
-            403, "DBS.200011", f"This instance {instance_id} status makes it not be allowed to do this backup operation now."
+            403,
+            "DBS.200011",
+            f"This instance {instance_id} status makes it not be allowed to do this backup operation now.",
         )
     if "BACKUP" in view["actions"]:
         return error(400, "DBS.201202", "Operation cannot be executed in current state of the DB instance.")
@@ -320,4 +331,3 @@ def create_app(state: EmulatorState | None = None) -> web.Application:
     app.router.add_get("/v3/{project_id}/instances", list_instances)
     app.router.add_get("/v3/{project_id}/jobs", show_job)
     return app
-

@@ -56,7 +56,11 @@ class EmulatorServer:
 
     def env(self, auth: str = "password") -> dict[str, str]:
         """Configuration variables that point the function at this emulator."""
-        env = {"DDS_ENDPOINT": self.endpoint, "IAM_ENDPOINT": self.endpoint, "PROJECT_ID": self.state.project_id}
+        env = {
+            "DDS_ENDPOINT": self.endpoint,
+            "IAM_ENDPOINT": self.endpoint,
+            "PROJECT_ID": self.state.project_id,
+        }
         if auth == "aksk":
             env.update(HUAWEICLOUD_SDK_AK=DEMO_AK, HUAWEICLOUD_SDK_SK=DEMO_SK)
         else:

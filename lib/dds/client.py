@@ -17,7 +17,7 @@ from yarl import URL
 
 from lib.dds.auth import Authenticator, OutgoingRequest
 from lib.dds.auth.signer import canonical_query
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError
+from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance, Job
 from lib.runtime import Deadline
 
@@ -186,7 +186,7 @@ class DdsClient:
         except ValueError:
             data = None
         if not 200 <= status < 300:
-            code, message = _error_fields(data)
+            code, message = error_fields(data)
             raise DdsApiError.from_response(status, code, message, request_id)
         if not isinstance(data, dict):
             raise DdsTransportError(
@@ -197,16 +197,3 @@ class DdsClient:
 
 def _drop_none(**params: str | None) -> list[tuple[str, str]]:
     return [(k, v) for k, v in params.items() if v is not None]
-
-
-def _error_fields(data: Any) -> tuple[str | None, str | None]:
-    """error_code/error_msg, with the SDK's fallbacks (errorCode/errorMsg, code/message, one nested level)."""
-    if not isinstance(data, dict):
-        return None, None
-    candidates = [data] + [v for v in data.values() if isinstance(v, dict)]
-    for d in candidates:
-        for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
-            if code_key in d:
-                msg = d.get(msg_key)
-                return str(d[code_key]), (str(msg) if msg is not None else None)
-    return None, None

@@ -7,6 +7,7 @@ our own retries and whether the handler asks the platform to retry the event.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ _BUSY = CodeInfo(True, "the instance is busy with another operation or in a stat
 _NO_INSTANCE = CodeInfo(False, "the instance does not exist in this project: check instance_id, PROJECT_ID and REGION")
 _BAD_PARAM = CodeInfo(False, "the API rejected a parameter: check the request fields")
 _NO_PERMISSION = CodeInfo(
-    False, "the credentials lack a DDS permission: grant the agency or user the DDS actions listed in the README"
+    False,
+    "the credentials lack a DDS permission: grant the agency or user the DDS actions listed in the README",
 )
 
 # Every code the function can meet on the backup path, from OTC's error_code.rst and the APIG FAQ.
@@ -139,3 +141,19 @@ class DdsApiError(DdsError):
 class DdsTransportError(DdsError):
     """No usable HTTP answer: connection refused or reset, DNS, timeout, unparseable body."""
 
+
+def error_fields(data: Any) -> tuple[str | None, str | None]:
+    """error_code/error_msg, with the SDK's fallbacks (errorCode/errorMsg, code/message, one nested level)."""
+    if not isinstance(data, dict):
+        return None, None
+    candidates = [data] + [v for v in data.values() if isinstance(v, dict)]
+    for d in candidates:
+        for code_key, msg_key in (
+            ("error_code", "error_msg"),
+            ("errorCode", "errorMsg"),
+            ("code", "message"),
+        ):
+            if code_key in d:
+                msg = d.get(msg_key)
+                return str(d[code_key]), (str(msg) if msg is not None else None)
+    return None, None

@@ -33,5 +33,5 @@ async def resolve(client: DdsClient, request: BackupRequest, limit: asyncio.Sema
     found_by_id = await asyncio.gather(*(one(i) for i in ids))
     return Resolution(
         instances=[i for i in found_by_id if i is not None],
-        missing=[i for i, f in zip(ids, found_by_id) if f is None],
+        missing=[i for i, f in zip(ids, found_by_id, strict=True) if f is None],
     )

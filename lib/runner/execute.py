@@ -109,9 +109,7 @@ class Runner:
                     # Our own earlier attempt may be the running backup (its answer was lost): look first.
                     existing = await self._find(instance.id, name)
                     if existing is not None:
-                        return data(
-                            Outcome.EXISTS, backup_id=existing.id, backup_status=existing.status
-                        )
+                        return data(Outcome.EXISTS, backup_id=existing.id, backup_status=existing.status)
                     return data(
                         Outcome.FAILED,
                         error=ErrorInfo(code="INSTANCE_NOT_READY", message=f"{blocker}; retry later", retryable=True),
@@ -151,15 +149,27 @@ class Runner:
                     return data(Outcome.EXISTS, backup_id=existing.id, backup_status=existing.status)
                 _log.info("backup created", extra={"dds.backup_id": created.backup_id, "dds.job_id": created.job_id})
                 if not request.wait:
-                    return data(Outcome.CREATED, backup_id=created.backup_id, job_id=created.job_id,
-                                backup_status="BUILDING")
+                    return data(
+                        Outcome.CREATED,
+                        backup_id=created.backup_id,
+                        job_id=created.job_id,
+                        backup_status="BUILDING",
+                    )
                 job = await wait_for_job(self.client, created.job_id, self.deadline)
                 if job is None:  # out of time while still running: created, not failed
-                    return data(Outcome.CREATED, backup_id=created.backup_id, job_id=created.job_id,
-                                backup_status="BUILDING")
+                    return data(
+                        Outcome.CREATED,
+                        backup_id=created.backup_id,
+                        job_id=created.job_id,
+                        backup_status="BUILDING",
+                    )
                 if job.status == "Completed":
-                    return data(Outcome.COMPLETED, backup_id=created.backup_id, job_id=created.job_id,
-                                backup_status="COMPLETED")
+                    return data(
+                        Outcome.COMPLETED,
+                        backup_id=created.backup_id,
+                        job_id=created.job_id,
+                        backup_status="COMPLETED",
+                    )
                 return data(
                     Outcome.FAILED,
                     backup_id=created.backup_id,

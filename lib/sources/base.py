@@ -51,13 +51,18 @@ def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
 def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
     """A backup request from parsed JSON, or a rejection naming every field and rule that failed."""
     if not isinstance(data, dict):
-        return rejected("INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}")
+        return rejected(
+            "INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
+        )
     try:
         return BackupRequest.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc)
-        return rejected("INVALID_REQUEST", f"{where} is not a valid backup request: {describe_field_errors(errors)}",
-                        details=errors)
+        return rejected(
+            "INVALID_REQUEST",
+            f"{where} is not a valid backup request: {describe_field_errors(errors)}",
+            details=errors,
+        )
 
 
 def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:

@@ -43,7 +43,10 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
 
     if when is None:
         # The time is the timer's identity: without it a retry could not find its own backup again.
-        return item(code="INVALID_EVENT", message=f"TIMER event has no valid 'time' (got {raw_time!r}); expected RFC 3339")
+        return item(
+            code="INVALID_EVENT",
+            message=f"TIMER event has no valid 'time' (got {raw_time!r}); expected RFC 3339",
+        )
     user_event = event.get("user_event")
     if user_event is not None and not isinstance(user_event, str):
         return item(code="INVALID_EVENT", message="TIMER user_event must be a string")

@@ -89,7 +89,8 @@ async def _password(
     project_id: str | None,
     endpoint: str | None,
 ) -> tuple[Authenticator, str | None, str | None]:
-    assert settings.os_username and settings.os_password and settings.os_user_domain_name
+    if settings.os_username is None or settings.os_password is None or settings.os_user_domain_name is None:
+        raise ConfigError("OS_USERNAME, OS_PASSWORD and OS_USER_DOMAIN_NAME are all needed for IAM password auth")
     if settings.iam_endpoint:
         iam = endpoints.strip_version(settings.iam_endpoint)
     elif settings.region:

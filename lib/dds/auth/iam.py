@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 
 from lib.dds.auth import OutgoingRequest
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError
+from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
 from lib.runtime import Deadline
 
 # Refresh this long before expiry, so that a token never expires in the middle of an invocation.
@@ -57,7 +57,14 @@ class PasswordIdentity:
     @property
     def cache_key(self) -> tuple[str, ...]:
         # The password is part of the key: a rotated password must not reuse the old token.
-        return (self.iam_endpoint, self.domain, self.username, self.password, self.project_id or "", self.project_name or "")
+        return (
+            self.iam_endpoint,
+            self.domain,
+            self.username,
+            self.password,
+            self.project_id or "",
+            self.project_name or "",
+        )
 
 
 _TOKENS: dict[tuple[str, ...], IamToken] = {}
@@ -98,7 +105,7 @@ async def fetch_password_token(
             text = await resp.text()
             request_id = resp.headers.get("X-Request-Id")
             if resp.status != 201:
-                code, message = _error_fields(text)
+                code, message = error_fields(_json_or_none(text))
                 if resp.status in (400, 401, 403, 404):
                     # Wrong user, password, domain or project: nothing a retry will change.
                     raise DdsError(
@@ -120,7 +127,9 @@ async def fetch_password_token(
             retryable=True,
         ) from None
     except (ValueError, KeyError, TypeError):
-        raise DdsTransportError("IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True) from None
+        raise DdsTransportError(
+            "IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True
+        ) from None
     if not token:
         raise DdsTransportError("IAM.BAD_RESPONSE", "IAM answered without an X-Subject-Token header", retryable=True)
     return IamToken(
@@ -131,17 +140,11 @@ async def fetch_password_token(
     )
 
 
-def _error_fields(text: str) -> tuple[str | None, str | None]:
+def _json_or_none(text: str) -> Any:
     try:
-        body = json.loads(text)
+        return json.loads(text)
     except ValueError:
-        return None, None
-    if not isinstance(body, dict):
-        return None, None
-    err = body.get("error") if isinstance(body.get("error"), dict) else body
-    code = err.get("error_code") or err.get("code")
-    message = err.get("error_msg") or err.get("message")
-    return (str(code) if code is not None else None, str(message) if message is not None else None)
+        return None
 
 
 class PasswordTokenAuth:

@@ -53,9 +53,7 @@ def canonical_request(
     lowered = {k.lower(): str(v).strip() for k, v in headers.items()}
     canonical_headers = "".join(f"{n}:{lowered[n]}\n" for n in names)
     payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
-    return "\n".join(
-        [method.upper(), canonical_uri(path), query, canonical_headers, ";".join(names), payload_hash]
-    )
+    return "\n".join([method.upper(), canonical_uri(path), query, canonical_headers, ";".join(names), payload_hash])
 
 
 def string_to_sign(canonical: str, date: str) -> str:
