@@ -85,5 +85,12 @@ def only_result(result: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def parse_cloudevent(event: dict[str, Any]) -> Any:
+    """Read a result event with the CloudEvents SDK (the oracle): it raises on anything non-conformant."""
+    from cloudevents.core.formats.json import JSONFormat
+
+    return JSONFormat().read(None, json.dumps(event))
+
+
 def log_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
