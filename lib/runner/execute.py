@@ -127,11 +127,11 @@ class Runner:
                     if existing is None:
                         return data(
                             Outcome.FAILED,
-                            error=ErrorInfo(
-                                code=NAME_EXISTS,
-                                message=f"the name {name} is taken by a backup of another instance "
-                                "(names are unique per project): choose another name",
-                                retryable=False,
+                            error=error_info(exc).model_copy(
+                                update={
+                                    "message": f"the name {name} is taken by a backup of another instance "
+                                    "(names are unique per project): choose another name",
+                                }
                             ),
                         )
                     if existing.status == "FAILED":
