@@ -28,6 +28,10 @@ def error(status: int, code: str, msg: str) -> web.Response:
     return web.json_response({"error_code": code, "error_msg": msg}, status=status)
 
 
+def _raw_query(request: web.Request) -> str:
+    return request.raw_path.partition("?")[2]
+
+
 def _state(request: web.Request) -> EmulatorState:
     return request.app[STATE_KEY]
 
@@ -39,7 +43,8 @@ def _state(request: web.Request) -> EmulatorState:
 async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = _state(request)
     body = await request.read()
-    entry = RecordedRequest(request.method, request.path, request.query_string, dict(request.headers), body)
+    # The raw query, as it came on the wire (aiohttp's query_string is already decoded).
+    entry = RecordedRequest(request.method, request.path, _raw_query(request), dict(request.headers), body)
     state.requests.append(entry)
     if state.latency:
         await asyncio.sleep(state.latency)
@@ -103,7 +108,7 @@ def _check_signature(
     ):
         return error(401, "APIG.0301", "Incorrect IAM authentication information: security token mismatch")
     # The gateway canonicalises the query it received: the client must have signed the same pairs.
-    query = signer.canonical_query(parse_qsl(request.query_string, keep_blank_values=True))
+    query = signer.canonical_query(parse_qsl(_raw_query(request), keep_blank_values=True))
     ok = signer.verify(
         sk=sk,
         method=request.method,
