@@ -158,15 +158,19 @@ class PasswordTokenAuth:
         self._deadline = deadline
         self._timeout = timeout
         self._lock = asyncio.Lock()
+        # Once chosen, a token serves the whole invocation; the refresh margin is about later invocations.
+        self._current: IamToken | None = None
 
     async def token(self) -> IamToken:
         async with self._lock:  # concurrent requests share one fetch
+            if self._current is not None:
+                return self._current
             cached = _TOKENS.get(self._who.cache_key)
-            if cached is not None and cached.fresh(datetime.now(timezone.utc)):
-                return cached
-            fetched = await fetch_password_token(self._session, self._who, self._deadline, self._timeout)
-            _TOKENS[self._who.cache_key] = fetched
-            return fetched
+            if cached is None or not cached.fresh(datetime.now(timezone.utc)):
+                cached = await fetch_password_token(self._session, self._who, self._deadline, self._timeout)
+                _TOKENS[self._who.cache_key] = cached
+            self._current = cached
+            return cached
 
     async def apply(self, request: OutgoingRequest) -> None:
         request.headers["X-Auth-Token"] = (await self.token()).value
@@ -174,6 +178,7 @@ class PasswordTokenAuth:
     def rejected(self) -> bool:
         # Drop the cached token; the client tries once more with a fresh one (once per request).
         _TOKENS.pop(self._who.cache_key, None)
+        self._current = None
         return True
 
 
