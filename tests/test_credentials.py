@@ -21,7 +21,7 @@ def _point_at(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch, project
         monkeypatch.setenv("PROJECT_ID", emulator.state.project_id)
 
 
-def _sources(err: str) -> list[str]:
+def _sources(err: str) -> list[str | None]:
     return [line.get("auth.source") for line in log_lines(err) if line.get("message") == "credentials resolved"]
 
 
@@ -187,7 +187,11 @@ def test_swiss_region_reads_the_dds_endpoint_from_the_token_catalog(
         ("eu-de", "https://dds.eu-de.otc.t-systems.com", "https://iam.eu-de.otc.t-systems.com"),
         ("eu-nl", "https://dds.eu-nl.otc.t-systems.com", "https://iam.eu-nl.otc.t-systems.com"),
         ("eu-ch2", None, "https://iam-pub.eu-ch2.sc.otc.t-systems.com"),
-        ("ap-southeast-3", "https://dds.ap-southeast-3.myhuaweicloud.com", "https://iam.ap-southeast-3.myhuaweicloud.com"),
+        (
+            "ap-southeast-3",
+            "https://dds.ap-southeast-3.myhuaweicloud.com",
+            "https://iam.ap-southeast-3.myhuaweicloud.com",
+        ),
         ("eu-west-101", "https://dds.eu-west-101.myhuaweicloud.eu", "https://iam.eu-west-101.myhuaweicloud.eu"),
     ],
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from lib import logs
 from lib.config import ConfigError, Settings
 from lib.dds import endpoints
 from lib.dds.auth import Authenticator
@@ -57,6 +58,8 @@ async def connect(
     sk = invocation.get("getSecuritySecretKey")
     security_token = invocation.get("getSecurityToken")
     agency_token = invocation.get("getToken")
+    # Whatever is used to authenticate joins the values the log redactor masks.
+    logs.register_secrets([v for v in (sk, security_token, agency_token) if v])
     if ak and sk and security_token:
         auth = AkSkAuth(ak, sk, security_token, project_id, source="agency temporary AK/SK")
     elif agency_token:

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from lib import logs
 from lib.dds.auth import OutgoingRequest
 from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
 from lib.runtime import Deadline
@@ -168,6 +169,7 @@ class PasswordTokenAuth:
             cached = _TOKENS.get(self._who.cache_key)
             if cached is None or not cached.fresh(datetime.now(timezone.utc)):
                 cached = await fetch_password_token(self._session, self._who, self._deadline, self._timeout)
+                logs.register_secrets([cached.value])
                 _TOKENS[self._who.cache_key] = cached
             self._current = cached
             return cached

@@ -1,0 +1,88 @@
+"""``dds-backup`` as a user runs it: separate processes, stdout for the result, stderr for logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lib.config import CONFIG_KEYS
+from tests.conftest import PLATFORM_EVENTS, ROOT
+
+CLI = [sys.executable, "-m", "dds_backup_dev.cli"]
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CONFIG_KEYS}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], input=stdin, capture_output=True, text=True, env=clean_env(), cwd=ROOT, timeout=60, check=False
+    )
+
+
+def test_invoke_with_nothing_configured_uses_the_embedded_emulator() -> None:
+    proc = run("invoke", "events/timer.json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)  # stdout is exactly one JSON document
+    assert result["ok"] is True
+    assert result["results"][0]["data"]["backup_id"]
+    assert "embedded emulator" in proc.stderr
+    assert all(line.startswith("{") for line in proc.stderr.splitlines()[1:])
+
+
+def test_invoke_reads_stdin_and_exits_1_on_rejection() -> None:
+    proc = run("invoke", "-", stdin=(PLATFORM_EVENTS / "timer_event.json").read_text())
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["summary"]["rejected"] == 1
+
+
+def test_invoke_prints_the_result_also_when_the_handler_asks_for_a_retry() -> None:
+    frozen = '{"instance_id": "9d0c1b2a3f4e4d5c6b7a8f9e0d1c2b3ain02"}'
+    proc = run("invoke", "-", stdin=frozen)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["results"][0]["data"]["error"]["retryable"] is True
+    assert "retry" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    missing = run("invoke", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    (tmp_path / "bad.json").write_text("{nope")
+    bad = run("invoke", str(tmp_path / "bad.json"))
+    assert bad.returncode == 2 and "not JSON" in bad.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr
+    assert run("frobnicate").returncode == 2
+
+
+def test_emulator_announces_itself_on_the_first_line() -> None:
+    proc = subprocess.Popen(
+        [*CLI, "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["endpoint"].startswith("http://127.0.0.1:")
+        assert set(info) >= {"endpoint", "project_id", "ak", "sk", "username", "password", "domain"}
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(info["endpoint"] + "/v3/x/instances", timeout=5)
+        assert caught.value.code == 401  # it answers, and wants credentials
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert proc.returncode == 0

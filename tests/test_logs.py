@@ -1,0 +1,90 @@
+"""JSON log lines: shape, context fields, and redaction of secrets."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from dds_backup_dev.emulator import EmulatorServer
+from lib import logs
+from tests.conftest import ORDERS, ROOT, Invoke, load_json, log_lines
+
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def test_each_line_is_one_json_object_with_the_conventional_fields(
+    configured: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    invoke(load_json(ROOT / "events/timer.json"), request_id="req-123")
+    out, err = capfd.readouterr()
+    assert out == ""  # logs never go to stdout
+    lines = err.splitlines()
+    records = [json.loads(line) for line in lines]  # every line parses on its own
+    assert records
+    for rec in records:
+        assert RFC3339_UTC.match(rec["timestamp"])
+        assert rec["level"] in ("INFO", "WARNING", "ERROR", "DEBUG")
+        assert rec["logger"].startswith("dds_backup")
+        assert rec["service.name"] == "dds-backup"
+        assert rec["faas.invocation_id"] == "req-123"
+        assert rec["faas.trigger"] == "timer"
+        assert isinstance(rec["faas.coldstart"], bool)
+    results = [r for r in records if "cloudevent" in r]
+    assert len(results) == 1  # every result event is one line
+    assert results[0]["dds.instance_id"] == ORDERS
+    assert results[0]["cloudevent"]["data"]["outcome"] == "created"
+    assert results[0]["correlation_id"] == "nightly-orders-backup@2026-11-27T01:00:00+01:00"
+
+
+def test_secrets_never_reach_the_log(
+    configured: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=")
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    invoke({"instance_id": ORDERS})
+    err = capfd.readouterr().err
+    tokens = list(configured.state.tokens)
+    assert tokens
+    for secret in [configured.info()["password"], "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=", *tokens]:
+        assert secret not in err
+
+
+def test_redaction_masks_sensitive_fields_and_registered_values() -> None:
+    stream = io.StringIO()
+    log = logs.configure("INFO", stream=stream)
+    logs.register_secrets(["super-secret-value"])
+    log.info(
+        "calling with super-secret-value inside",
+        extra={
+            "headers": {"X-Auth-Token": "MIIabc", "Authorization": "SDK-HMAC-SHA256 ...", "Accept": "json"},
+            "sk": "x",
+            "task": "kept",
+        },
+    )
+    (rec,) = log_lines(stream.getvalue())
+    assert rec["message"] == "calling with *** inside"
+    assert rec["headers"] == {"X-Auth-Token": "***", "Authorization": "***", "Accept": "json"}
+    assert rec["sk"] == "***"
+    assert rec["task"] == "kept"
+
+
+def test_configure_is_idempotent_across_warm_invocations() -> None:
+    stream = io.StringIO()
+    for _ in range(3):
+        log = logs.configure("INFO", stream=stream)
+    log.info("once")
+    assert len(log_lines(stream.getvalue())) == 1
+
+
+def test_bound_context_reaches_records_and_is_removed_after() -> None:
+    stream = io.StringIO()
+    log = logs.configure("INFO", stream=stream)
+    with logs.bound(correlation_id="c-1"):
+        log.info("inside")
+    log.info("outside")
+    inside, outside = log_lines(stream.getvalue())
+    assert inside["correlation_id"] == "c-1"
+    assert "correlation_id" not in outside

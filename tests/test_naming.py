@@ -1,0 +1,98 @@
+"""Deterministic names: same event and instance, same name; always valid for the API, even truncated."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib import rules
+from lib.config import DEFAULT_NAME_TEMPLATE
+from lib.planning import naming
+
+T = datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+def render(**kw: object) -> str:
+    args: dict[str, object] = {
+        "instance_id": "a89dab5e39394eccbdb77b19d57b0180in02",
+        "instance_name": "orders-prod",
+        "trigger": "timer",
+        "event_time": T,
+        "identity": "timer:nightly:2026-11-27T01:00:00+01:00",
+    }
+    args.update(kw)
+    template = str(args.pop("template", DEFAULT_NAME_TEMPLATE))
+    return naming.render(template, **args)  # type: ignore[arg-type]
+
+
+def test_default_name_is_readable_and_in_utc() -> None:
+    name = render()
+    assert name.startswith("ddsb-orders-prod-20261127T000000-")
+    assert len(name.rsplit("-", 1)[1]) == naming.HASH_LEN
+
+
+def test_same_inputs_same_name_and_each_input_matters() -> None:
+    base = render()
+    assert render() == base
+    assert render(identity="timer:nightly:2026-11-28T01:00:00+01:00") != base
+    assert render(instance_id="c4b1e6a0f23d4f6e9a8b7c6d5e4f3a2bin02") != base
+    # The time is rendered in UTC: the same instant in another offset is the same name.
+    assert render(event_time=T.astimezone(timezone.utc)) == base
+
+
+@given(
+    instance_name=st.text(max_size=200),
+    instance_id=st.text(st.characters(codec="ascii"), min_size=1, max_size=80),
+    trigger=st.sampled_from(["timer", "smn", "direct", "apig"]),
+    identity=st.text(max_size=300),
+    template=st.sampled_from(
+        [
+            DEFAULT_NAME_TEMPLATE,
+            "b{hash}",
+            "backup_{instance_id}_{trigger}_{date}_{hash}",
+            "x-{instance}-{instance}-{instance_id}-{time}-{hash}",
+            "a" * 60 + "{hash}",
+        ]
+    ),
+)
+def test_every_rendered_name_obeys_the_api_rule(
+    instance_name: str, instance_id: str, trigger: str, identity: str, template: str
+) -> None:
+    name = naming.render(
+        template,
+        instance_id=instance_id,
+        instance_name=instance_name or None,
+        trigger=trigger,
+        event_time=T,
+        identity=identity,
+    )
+    assert rules.name_violations(name) == []
+    assert name.endswith(naming.event_hash(identity, instance_id))  # every template here ends with it
+
+
+def test_truncation_keeps_the_hash_and_cuts_the_instance_name() -> None:
+    name = render(instance_name="a-very-long-instance-name-" * 4)
+    assert len(name) == rules.NAME_MAX
+    assert name.startswith("ddsb-a-very-long")
+    assert name.endswith(
+        naming.event_hash("timer:nightly:2026-11-27T01:00:00+01:00", "a89dab5e39394eccbdb77b19d57b0180in02")
+    )
+
+
+@pytest.mark.parametrize(
+    ("template", "fragment"),
+    [
+        ("ddsb-{instance}", "must contain {hash}"),
+        ("ddsb-{owner}-{hash}", "unknown placeholder"),
+        ("{instance}-{hash}", "must start with a letter"),
+        ("dds b-{hash}", "literal text"),
+        ("ddsb-{hash", "not a valid template"),
+    ],
+)
+def test_bad_templates_are_refused_with_the_reason(template: str, fragment: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        naming.check_template(template)
