@@ -104,12 +104,12 @@ def main() -> int:
     wall_ratio = statistics.median(our_wall) / statistics.median(lib_wall)
     print(f"cold start, {args.runs} fresh processes each, median (min-max); Python {sys.version.split()[0]}")
     print(f"{'measurement':44} {'ours':>28} {'baseline':>28} {'ratio':>6}")
-    print(
-        f"{'import: handler vs aiohttp+pydantic+pjl':44} {fmt(our_import):>28} {fmt(lib_import):>28} {import_ratio:6.2f}"
-    )
-    print(
-        f"{'process: import+1 timer event vs import libs':44} {fmt(our_wall):>28} {fmt(lib_wall):>28} {wall_ratio:6.2f}"
-    )
+    rows = [
+        ("import: handler vs aiohttp+pydantic+pjl", our_import, lib_import, import_ratio),
+        ("process: import+1 timer event vs import libs", our_wall, lib_wall, wall_ratio),
+    ]
+    for label, ours, base, ratio in rows:
+        print(f"{label:44} {fmt(ours):>28} {fmt(base):>28} {ratio:6.2f}")
     print(f"{'  of which the invocation itself':44} {fmt(our_invoke):>28}")
     verdict = "met" if import_ratio <= 1.30 else "NOT met"
     print(f"goal: import ratio <= 1.30 -> {verdict}")

@@ -44,11 +44,29 @@ def test_same_inputs_same_name_and_each_input_matters() -> None:
     assert render(event_time=T.astimezone(timezone.utc)) == base
 
 
+def test_keyed_names_do_not_depend_on_time() -> None:
+    # GIVEN an idempotency_key (no event time) WHEN rendered THEN no empty time part, and only key+instance count
+    name = render(event_time=None, identity="key:deploy-4711")
+    assert name == "ddsb-orders-prod-" + naming.event_hash("key:deploy-4711", "a89dab5e39394eccbdb77b19d57b0180in02")
+    assert render(event_time=None, identity="key:deploy-4711", template="b_{date}_{hash}").startswith("b_")
+
+
+def test_a_timer_request_with_a_key_is_the_same_backup_on_every_firing() -> None:
+    from lib.models import BackupRequest, Trigger
+    from lib.sources.base import Item
+
+    request = BackupRequest(instance_id="x1", idempotency_key="k")
+    one = Item(Trigger.TIMER, "timer:t:1", "c", T, request).with_request_identity()
+    two = Item(Trigger.TIMER, "timer:t:2", "c", T + timedelta(days=1), request).with_request_identity()
+    assert (one.identity, one.event_time) == (two.identity, two.event_time) == ("key:k", None)
+
+
 @given(
     instance_name=st.text(max_size=200),
     instance_id=st.text(st.characters(codec="ascii"), min_size=1, max_size=80),
     trigger=st.sampled_from(["timer", "smn", "direct", "apig"]),
     identity=st.text(max_size=300),
+    event_time=st.one_of(st.none(), st.datetimes(timezones=st.just(timezone.utc))),
     template=st.sampled_from(
         [
             DEFAULT_NAME_TEMPLATE,
@@ -60,14 +78,14 @@ def test_same_inputs_same_name_and_each_input_matters() -> None:
     ),
 )
 def test_every_rendered_name_obeys_the_api_rule(
-    instance_name: str, instance_id: str, trigger: str, identity: str, template: str
+    instance_name: str, instance_id: str, trigger: str, identity: str, event_time: datetime | None, template: str
 ) -> None:
     name = naming.render(
         template,
         instance_id=instance_id,
         instance_name=instance_name or None,
         trigger=trigger,
-        event_time=T,
+        event_time=event_time,
         identity=identity,
     )
     assert rules.name_violations(name) == []

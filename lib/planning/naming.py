@@ -7,6 +7,9 @@ server-side idempotency key. Every rendered name satisfies the API's rule, also 
 Placeholders: ``{instance}`` (instance name, else id), ``{instance_id}``, ``{trigger}``, ``{time}`` (event
 time, UTC, ``YYYYMMDDTHHMMSS``), ``{date}`` (``YYYYMMDD``) and ``{hash}`` (8 hex chars of SHA-256 over the
 event identity and the instance id). ``{hash}`` is mandatory: without it two events could share a name.
+
+With an ``idempotency_key`` the identity is the key alone and ``{time}``/``{date}`` render empty (separators
+around them collapse): the same key must give the same name whenever, and from whichever source, it comes.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lib import rules
 PLACEHOLDERS = frozenset({"instance", "instance_id", "trigger", "time", "date", "hash"})
 HASH_LEN = 8
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+_SEPARATOR_RUN = re.compile(r"[-_]{2,}")
 
 
 def _fields(template: str) -> list[str]:
@@ -49,25 +53,34 @@ def event_hash(identity: str, instance_id: str) -> str:
     return hashlib.sha256(f"{identity}\x1f{instance_id}".encode()).hexdigest()[:HASH_LEN]
 
 
+def _format(template: str, values: dict[str, str], *, timeless: bool) -> str:
+    name = template.format(**values)
+    if timeless:  # "ddsb-orders--1a2b3c4d" -> "ddsb-orders-1a2b3c4d"
+        name = _SEPARATOR_RUN.sub(lambda m: m.group(0)[0], name).strip("-_")
+    return name
+
+
 def render(
     template: str,
     *,
     instance_id: str,
     instance_name: str | None,
     trigger: str,
-    event_time: datetime,
+    event_time: datetime | None,
     identity: str,
 ) -> str:
-    when = event_time.astimezone(timezone.utc)
     values = {
         "instance": _UNSAFE.sub("-", instance_name or instance_id),
         "instance_id": _UNSAFE.sub("-", instance_id),
         "trigger": _UNSAFE.sub("-", trigger),
-        "time": when.strftime("%Y%m%dT%H%M%S"),
-        "date": when.strftime("%Y%m%d"),
+        "time": "",
+        "date": "",
         "hash": event_hash(identity, instance_id),
     }
-    name = template.format(**values)
+    if event_time is not None:
+        when = event_time.astimezone(timezone.utc)
+        values["time"], values["date"] = when.strftime("%Y%m%dT%H%M%S"), when.strftime("%Y%m%d")
+    name = _format(template, values, timeless=event_time is None)
     excess = len(name) - rules.NAME_MAX
     # Shorten the free-text parts first (the instance name, then its id); the hash always survives.
     for part in ("instance", "instance_id"):
@@ -76,7 +89,7 @@ def render(
         if "{" + part + "}" in template:
             keep = max(1, len(values[part]) - excess)
             values[part] = values[part][:keep].rstrip("-_") or values[part][:1]
-            name = template.format(**values)
+            name = _format(template, values, timeless=event_time is None)
             excess = len(name) - rules.NAME_MAX
     if excess > 0:
         name = name[: rules.NAME_MAX - HASH_LEN - 1] + "-" + values["hash"]

@@ -21,12 +21,16 @@ class SourceContext:
 
 @dataclass(frozen=True)
 class Item:
-    """One request of an event. ``identity`` keys the deterministic backup name (CONTRACT.md section 3)."""
+    """One request of an event. ``identity`` keys the deterministic backup name (CONTRACT.md section 3).
+
+    ``event_time`` is None when the name must not depend on time: a request with an ``idempotency_key`` is
+    the same backup whenever it arrives.
+    """
 
     trigger: Trigger
     identity: str
     correlation_id: str
-    event_time: datetime
+    event_time: datetime | None
     request: BackupRequest | None = None
     error: ErrorInfo | None = None
 
@@ -34,7 +38,7 @@ class Item:
         """An ``idempotency_key`` overrides the event identity, whatever the source."""
         if self.request is not None and self.request.idempotency_key:
             key = self.request.idempotency_key
-            return Item(self.trigger, f"key:{key}", self.correlation_id, self.event_time, self.request, self.error)
+            return Item(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.error)
         return self
 
 
