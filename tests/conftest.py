@@ -18,7 +18,8 @@ from lib.config import CONFIG_KEYS
 from lib.dds.auth import iam
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-REFERENCE = ROOT.parent / "shared" / "reference"
+# Copies of the shared reference oracles (see tests/fixtures/README.md).
+REFERENCE = ROOT / "tests" / "fixtures"
 PLATFORM_EVENTS = REFERENCE / "platform-events"
 
 ORDERS = "a89dab5e39394eccbdb77b19d57b0180in02"  # orders-prod, ReplicaSet, env=prod
