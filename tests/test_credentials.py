@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
 
+import aiohttp
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_AK, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_SK, DEMO_USER
 from lib.dds import endpoints
+from lib.dds.auth import OutgoingRequest
+from lib.dds.auth.aksk import AkSkAuth
+from lib.dds.client import DdsClient
+from lib.dds.errors import DdsApiError
+from lib.runtime import Deadline
 from tests.conftest import ORDERS, Invoke, log_lines, only_result
 
 AGENCY = {"ak": "AGENCYTEMPAK00000001", "sk": "agency-temporary-secret", "security_token": "agency-sts-token-value"}
@@ -203,3 +210,71 @@ def test_regional_endpoints(region: str, dds: str | None, iam: str) -> None:
 def test_iam_endpoint_with_or_without_version_suffix() -> None:
     assert endpoints.strip_version("https://iam.eu-de.otc.t-systems.com/v3/") == "https://iam.eu-de.otc.t-systems.com"
     assert endpoints.strip_version("http://127.0.0.1:1") == "http://127.0.0.1:1"
+
+
+class TamperingAuth(AkSkAuth):
+    """Signs correctly, then changes what is sent: what a proxy or a bug between signer and wire would do."""
+
+    def __init__(self, change: str) -> None:
+        super().__init__(DEMO_AK, DEMO_SK, None, "0549b4a43100d4f32f51c01c2fe4acdb", source="test")
+        self.change = change
+
+    async def apply(self, request: OutgoingRequest) -> None:
+        await super().apply(request)
+        if self.change == "body":
+            request.body = request.body.replace(b"tampered", b"Tampered")
+        elif self.change == "query":
+            request.query = [(k, v + "0") for k, v in request.query]
+        elif self.change == "signed header":
+            request.headers["X-Project-Id"] = "another-project"
+
+
+@pytest.mark.parametrize("change", ["body", "query", "signed header"])
+async def test_a_request_changed_after_signing_is_refused(emulator: EmulatorServer, change: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        client = DdsClient(
+            session,
+            endpoint=emulator.endpoint,
+            project_id=emulator.state.project_id,
+            auth=TamperingAuth(change),
+            deadline=Deadline(at=time.monotonic() + 30),
+        )
+        call = (
+            client.create_manual_backup(ORDERS, "tampered", None)
+            if change == "body"
+            else client.list_instances(instance_id=ORDERS)
+        )
+        with pytest.raises(DdsApiError) as caught:
+            await call
+    assert (caught.value.http_status, caught.value.code, caught.value.retryable) == (401, "APIG.0301", False)
+    assert emulator.state.backups == {}
+
+
+def test_a_skewed_clock_is_refused_and_not_retried(
+    emulator: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _point_at(emulator, monkeypatch)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", DEMO_AK)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", DEMO_SK)
+    real = emulator.state.clock
+    emulator.state.clock = lambda: real() + 16 * 60  # the gateway's clock is 16 minutes ahead of ours
+    result = invoke({"instance_id": ORDERS})
+    data = only_result(result)
+    assert data["outcome"] == "failed"
+    assert (data["error"]["code"], data["error"]["retryable"]) == ("APIG.0303", False)
+    assert "clock" in data["error"]["message"]
+    assert len(emulator.state.requests) == 1
+    assert result["_raised"] is False
+
+
+def test_temporary_aksk_without_its_security_token_is_refused(
+    emulator: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.state.keys[AGENCY["ak"]] = (AGENCY["sk"], AGENCY["security_token"])
+    _point_at(emulator, monkeypatch)
+    monkeypatch.setenv("HUAWEICLOUD_SDK_AK", AGENCY["ak"])
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SK", AGENCY["sk"])
+    data = only_result(invoke({"instance_id": ORDERS}))
+    assert data["error"]["code"] == "APIG.0301"
+    monkeypatch.setenv("HUAWEICLOUD_SDK_SECURITY_TOKEN", AGENCY["security_token"])
+    assert only_result(invoke({"instance_id": ORDERS}))["outcome"] == "created"
