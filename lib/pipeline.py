@@ -137,5 +137,21 @@ async def _process(
             request_timeout=settings.request_timeout,
         )
         runner = Runner(client=client, settings=settings, deadline=invocation.deadline, limit=limit)
-        per_item = await asyncio.gather(*(runner.run_item(i) for i in parsed.items))
+        per_item = await _run_items(runner, parsed.items)
     return [d for batch in per_item for d in batch]
+
+
+async def _run_items(runner: Runner, items: list[Item]) -> list[list[ResultData]]:
+    """Every item concurrently, except items of the same identity (a message delivered twice in one batch):
+    those run one after the other, so the second finds the first's backup and reports ``exists``."""
+    groups: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        groups.setdefault(item.identity, []).append(index)
+    out: list[list[ResultData]] = [[] for _ in items]
+
+    async def run_group(indexes: list[int]) -> None:
+        for index in indexes:
+            out[index] = await runner.run_item(items[index])
+
+    await asyncio.gather(*(run_group(g) for g in groups.values()))
+    return out

@@ -114,3 +114,16 @@ def test_truncation_keeps_the_hash_and_cuts_the_instance_name() -> None:
 def test_bad_templates_are_refused_with_the_reason(template: str, fragment: str) -> None:
     with pytest.raises(ValueError, match=re.escape(fragment)):
         naming.check_template(template)
+
+
+@given(
+    instance_name=st.text(min_size=1, max_size=100),
+    first=st.text(max_size=100),
+    second=st.text(max_size=100),
+)
+def test_different_event_identities_give_different_names(instance_name: str, first: str, second: str) -> None:
+    one = render(instance_name=instance_name, identity=first)
+    assert len(one) <= rules.NAME_MAX
+    assert render(instance_name=instance_name, identity=first) == one
+    if first != second:
+        assert render(instance_name=instance_name, identity=second) != one

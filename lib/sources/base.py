@@ -34,6 +34,20 @@ class Item:
     request: BackupRequest | None = None
     error: ErrorInfo | None = None
 
+    @classmethod
+    def of(
+        cls,
+        trigger: Trigger,
+        identity: str,
+        correlation_id: str,
+        event_time: datetime | None,
+        result: BackupRequest | ErrorInfo,
+    ) -> Item:
+        """An item from a validation result; the request's idempotency_key, if any, becomes the identity."""
+        if isinstance(result, BackupRequest):
+            return cls(trigger, identity, correlation_id, event_time, request=result).with_request_identity()
+        return cls(trigger, identity, correlation_id, event_time, error=result)
+
     def with_request_identity(self) -> Item:
         """An ``idempotency_key`` overrides the event identity, whatever the source."""
         if self.request is not None and self.request.idempotency_key:
@@ -46,6 +60,28 @@ class Item:
 class ParsedEvent:
     trigger: Trigger
     items: list[Item]
+
+
+# FunctionGraph accepts at most 256 KB for an asynchronous event; one message can never be more.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time with an offset, else None (3.10's fromisoformat does not know "Z")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def too_large(message: str, where: str) -> ErrorInfo | None:
+    size = len(message.encode("utf-8", "surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        return rejected("MESSAGE_TOO_LARGE", f"{where} is {size} bytes; a request is at most {MAX_MESSAGE_BYTES}")
+    return None
 
 
 def rejected(code: str, message: str, **details: Any) -> ErrorInfo:

@@ -12,12 +12,5 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     """Without an ``idempotency_key`` the identity is the invocation's request id: each call is a new backup."""
     result = validate_request(event, "the event")
     key = result.idempotency_key if isinstance(result, BackupRequest) else None
-    item = Item(
-        trigger=Trigger.DIRECT,
-        identity=f"direct:{ctx.request_id}",
-        correlation_id=key or ctx.request_id,
-        event_time=ctx.now,
-        request=result if isinstance(result, BackupRequest) else None,
-        error=None if isinstance(result, BackupRequest) else result,
-    )
-    return ParsedEvent(Trigger.DIRECT, [item.with_request_identity()])
+    item = Item.of(Trigger.DIRECT, f"direct:{ctx.request_id}", key or ctx.request_id, ctx.now, result)
+    return ParsedEvent(Trigger.DIRECT, [item])

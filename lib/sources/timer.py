@@ -7,39 +7,22 @@ object but does not parse is rejected rather than treated as plain text, for the
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from lib.models import BackupRequest, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_request, rejected
-
-
-def _event_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_request, parse_time, rejected
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     trigger_name = str(event.get("trigger_name") or "timer")
     raw_time = event.get("time")
-    when = _event_time(raw_time)
+    when = parse_time(raw_time)
     correlation_id = f"{trigger_name}@{raw_time}"
 
     def item(request: BackupRequest | None = None, **error: Any) -> ParsedEvent:
-        it = Item(
-            trigger=Trigger.TIMER,
-            identity=f"timer:{trigger_name}:{when.isoformat() if when else raw_time}",
-            correlation_id=correlation_id,
-            event_time=when or ctx.now,
-            request=request,
-            error=rejected(**error) if error else None,
-        )
-        return ParsedEvent(Trigger.TIMER, [it.with_request_identity()])
+        identity = f"timer:{trigger_name}:{when.isoformat() if when else raw_time}"
+        result = request if request is not None else rejected(**error)
+        return ParsedEvent(Trigger.TIMER, [Item.of(Trigger.TIMER, identity, correlation_id, when or ctx.now, result)])
 
     if when is None:
         # The time is the timer's identity: without it a retry could not find its own backup again.
