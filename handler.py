@@ -36,8 +36,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     global _cold
     started = time.monotonic()
     cold, _cold = _cold, False
-    outcome = asyncio.run(pipeline.run(event, context, started, cold_start=cold))
-    result = outcome.to_json_dict()
-    if outcome.needs_retry:
-        raise RetryRequested(result)
-    return result
+    reply = asyncio.run(pipeline.run(event, context, started, cold_start=cold))
+    if reply.retry:
+        raise RetryRequested(reply.value)
+    return reply.value

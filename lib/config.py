@@ -60,6 +60,17 @@ class Settings(BaseModel):
     backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
     max_concurrency: int = Field(default=10, ge=1, le=100, alias="MAX_CONCURRENCY")
     request_timeout: float = Field(default=15.0, gt=0, le=120, alias="REQUEST_TIMEOUT_SECONDS")
+    # APIG gives a backend at most 60 s; a waiting POST /backups answers 202 before that.
+    webhook_wait: float = Field(default=50.0, ge=0, le=55, alias="WEBHOOK_WAIT_SECONDS")
+    slack_allowed_users: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_USERS")
+    slack_allowed_channels: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_CHANNELS")
+
+    @field_validator("slack_allowed_users", "slack_allowed_channels", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(v.strip() for v in value.split(",") if v.strip())
+        return value
 
     @field_validator("log_level", "webhook_auth", mode="before")
     @classmethod

@@ -1,13 +1,17 @@
-"""One invocation, start to end: event -> requests -> DDS calls -> result events -> invocation result.
+"""One invocation, start to end: event -> requests -> DDS calls -> result events -> return value.
 
 Nothing in here raises to the caller: configuration errors, unreachable endpoints and our own bugs all end
-as result events that say what happened. ``handler.py`` decides whether to ask the platform to retry.
+as result events (or, for API Gateway, as an HTTP answer) that say what happened. ``handler.py`` raises only
+when ``Reply.retry`` asks it to.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -18,11 +22,11 @@ from lib.config import ConfigError, Settings, load_settings
 from lib.dds.auth.credentials import connect
 from lib.dds.client import DdsClient
 from lib.dds.errors import DdsError
-from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, Trigger
+from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent, Trigger
 from lib.results import events, sinks
 from lib.runner.execute import Runner, error_info
 from lib.runtime import Deadline, Invocation, ctx_get
-from lib.sources import Item, ParsedEvent, SourceContext, parse_event
+from lib.sources import Item, SourceContext, apig, parse_event
 
 _log = logs.get_logger("pipeline")
 
@@ -38,6 +42,23 @@ _FAAS_TRIGGER = {
 }
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the handler returns, and whether it must then ask the platform to retry."""
+
+    value: dict[str, Any]
+    retry: bool = False
+
+
+@dataclass(frozen=True)
+class Env:
+    """What every part of an invocation needs: the platform context and the configuration (or its error)."""
+
+    invocation: Invocation
+    settings: Settings | None
+    config_error: str | None
+
+
 def invocation_from(context: Any, started: float) -> Invocation:
     return Invocation(
         context=context,
@@ -47,7 +68,7 @@ def invocation_from(context: Any, started: float) -> Invocation:
     )
 
 
-async def run(event: Any, context: Any, started: float, *, cold_start: bool = False) -> InvocationResult:
+async def run(event: Any, context: Any, started: float, *, cold_start: bool = False) -> Reply:
     invocation = invocation_from(context, started)
     settings: Settings | None = None
     config_error: str | None = None
@@ -58,6 +79,7 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
     logs.configure(settings.log_level if settings else "INFO")
     if settings is not None:
         logs.register_secrets(settings.secrets())
+    env = Env(invocation, settings, config_error)
     with logs.bound(
         **{
             "faas.invocation_id": invocation.request_id,
@@ -65,79 +87,88 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
             "faas.coldstart": cold_start,
         }
     ):
-        parsed = parse_event(
-            event,
-            SourceContext(
-                request_id=invocation.request_id,
-                now=datetime.now(timezone.utc),
-                default_request=settings.default_request if settings else None,
-            ),
-        )
-        with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger]}):
-            _log.info("invocation started", extra={"event.kind": parsed.trigger.value, "items": len(parsed.items)})
-            try:
-                data = await _process(parsed, settings, config_error, invocation)
-            except Exception as exc:  # a bug of ours: report it, never lose the event silently
-                _log.exception("unexpected error")
-                data = [
-                    _failed(item, ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True))
-                    for item in parsed.items
-                ]
-            results = [events.build(d, invocation.function_name) for d in data]
-            for r in results:
-                sinks.log_result(r)
-            outcome = InvocationResult.from_results(results)
-            _log.info("invocation finished", extra={"summary": outcome.summary.model_dump(), "ok": outcome.ok})
-            return outcome
+        if apig.is_apig_event(event):
+            with logs.bound(**{"faas.trigger": "http"}):
+                # Synchronous: the caller gets the answer; a raise would only turn it into a gateway 500.
+                return Reply(await apig.handle(event, env))
+        outcome = await run_event(event, env)
+        return Reply(outcome.to_json_dict(), retry=outcome.needs_retry)
 
 
-def _failed(item: Item, error: ErrorInfo) -> ResultData:
-    return ResultData(
-        outcome=Outcome.FAILED,
-        trigger=item.trigger,
-        correlation_id=item.correlation_id,
-        error=error,
+async def run_event(event: Any, env: Env) -> InvocationResult:
+    parsed = parse_event(
+        event,
+        SourceContext(
+            request_id=env.invocation.request_id,
+            now=datetime.now(timezone.utc),
+            default_request=env.settings.default_request if env.settings else None,
+        ),
     )
+    with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger]}):
+        _log.info("invocation started", extra={"event.kind": parsed.trigger.value, "items": len(parsed.items)})
+        results = await execute(parsed.items, env)
+        outcome = InvocationResult.from_results(results)
+        _log.info("invocation finished", extra={"summary": outcome.summary.model_dump(), "ok": outcome.ok})
+        return outcome
 
 
-def _rejected(item: Item) -> ResultData:
-    assert item.error is not None
-    return ResultData(
-        outcome=Outcome.REJECTED, trigger=item.trigger, correlation_id=item.correlation_id, error=item.error
-    )
+async def execute(items: list[Item], env: Env, deadline: Deadline | None = None) -> list[ResultEvent]:
+    """Carry out items and report each outcome as a logged result event. Never raises."""
+    try:
+        data = await _process(items, env, deadline or env.invocation.deadline)
+    except Exception as exc:  # a bug of ours: report it, never lose the event silently
+        _log.exception("unexpected error")
+        err = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
+        data = [_result(item, Outcome.FAILED, err) for item in items]
+    results = [events.build(d, env.invocation.function_name) for d in data]
+    for r in results:
+        sinks.log_result(r)
+    return results
 
 
-async def _process(
-    parsed: ParsedEvent, settings: Settings | None, config_error: str | None, invocation: Invocation
-) -> list[ResultData]:
-    valid = [i for i in parsed.items if i.request is not None]
-    if not valid:
-        return [_rejected(i) for i in parsed.items]
-    if settings is None:
-        assert config_error is not None
-        err = ErrorInfo(code="INVALID_CONFIG", message=config_error, retryable=False)
-        return [_failed(i, err) if i.request is not None else _rejected(i) for i in parsed.items]
-
-    limit = asyncio.Semaphore(settings.max_concurrency)
+@asynccontextmanager
+async def open_client(env: Env, deadline: Deadline) -> AsyncIterator[DdsClient]:
+    """One session and one authenticated client for the invocation. Raises ConfigError or DdsError."""
+    if env.settings is None:
+        raise ConfigError(env.config_error or "invalid configuration")
+    settings = env.settings
     async with aiohttp.ClientSession() as session:
-        try:
-            conn = await connect(settings, invocation, session, settings.request_timeout)
-        except ConfigError as exc:
-            err = ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)
-            return [_failed(i, err) if i.request is not None else _rejected(i) for i in parsed.items]
-        except DdsError as exc:
-            return [_failed(i, error_info(exc)) if i.request is not None else _rejected(i) for i in parsed.items]
+        conn = await connect(settings, env.invocation, session, settings.request_timeout)
         _log.info("credentials resolved", extra={"auth.source": conn.auth.source, "dds.endpoint": conn.endpoint})
-        client = DdsClient(
+        yield DdsClient(
             session,
             endpoint=conn.endpoint,
             project_id=conn.project_id,
             auth=conn.auth,
-            deadline=invocation.deadline,
+            deadline=deadline,
             request_timeout=settings.request_timeout,
         )
-        runner = Runner(client=client, settings=settings, deadline=invocation.deadline, limit=limit)
-        per_item = await _run_items(runner, parsed.items)
+
+
+def _result(item: Item, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
+    return ResultData(outcome=outcome, trigger=item.trigger, correlation_id=item.correlation_id, error=error)
+
+
+async def _process(items: list[Item], env: Env, deadline: Deadline) -> list[ResultData]:
+    if not any(i.request is not None for i in items):
+        return [_result(i, Outcome.REJECTED, i.error) for i in items]
+
+    def everyone(error: ErrorInfo) -> list[ResultData]:
+        return [
+            _result(i, Outcome.FAILED, error) if i.request is not None else _result(i, Outcome.REJECTED, i.error)
+            for i in items
+        ]
+
+    try:
+        async with open_client(env, deadline) as client:
+            assert env.settings is not None
+            limit = asyncio.Semaphore(env.settings.max_concurrency)
+            runner = Runner(client=client, settings=env.settings, deadline=deadline, limit=limit)
+            per_item = await _run_items(runner, items)
+    except ConfigError as exc:
+        return everyone(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False))
+    except DdsError as exc:  # raised while connecting (IAM); DDS call errors are per item
+        return everyone(error_info(exc))
     return [d for batch in per_item for d in batch]
 
 

@@ -231,11 +231,20 @@ def test_configuration_from_get_user_data_wins_over_the_environment(
     assert data["name"].startswith("ud-orders-prod-")
 
 
-def test_unsupported_event_kind_is_rejected_with_the_supported_list(configured: EmulatorServer, invoke: Invoke) -> None:
-    data = only_result(invoke(load_json(PLATFORM_EVENTS / "apig_event.json")))
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"Records": [{"eventSource": "aws:s3", "s3": {"object": {"key": "x"}}}]},  # OBS
+        {"trigger_type": "LTS", "lts": {"data": "e30="}},
+    ],
+)
+def test_unsupported_event_kind_is_rejected_with_the_supported_list(
+    configured: EmulatorServer, invoke: Invoke, event: dict[str, object]
+) -> None:
+    data = only_result(invoke(event))
     assert data["outcome"] == "rejected"
     assert data["error"]["code"] == "UNSUPPORTED_EVENT"
-    assert "TIMER" in data["error"]["message"]
+    assert "TIMER" in data["error"]["message"] and "SMN" in data["error"]["message"]
 
 
 @pytest.mark.parametrize("event", [None, [], "text", 42, {"instance_id": 7}, {"instance_id": ORDERS, "extra": 1}])

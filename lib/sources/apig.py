@@ -1,0 +1,120 @@
+"""API Gateway trigger: the APIG event in, always a valid APIG response out (functiongraph.md section 3.2).
+
+Bodies arrive base64-encoded by default and header names are lower-case. Whatever happens (bad base64, an
+unknown route, a bug of ours), the caller gets ``{"statusCode", "headers", "body", "isBase64Encoded"}`` with
+a JSON error body, never an exception: a raised exception would become an opaque gateway 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lib.logs import get_logger
+
+if TYPE_CHECKING:
+    from lib.pipeline import Env
+
+_log = get_logger("apig")
+
+# APIG passes at most 6 MB to a synchronous function; a backup request is tiny. Refuse early.
+MAX_BODY_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    query: dict[str, str]
+    body: bytes
+    request_id: str
+    path_params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class HttpError(Exception):
+    """An answer decided early (bad input); carried up to ``handle`` and turned into a response."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def is_apig_event(event: Any) -> bool:
+    return isinstance(event, dict) and "httpMethod" in event and ("requestContext" in event or "path" in event)
+
+
+def response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", **(headers or {})},
+        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(status: int, code: str, message: str, request_id: str, **extra: Any) -> dict[str, Any]:
+    headers = extra.pop("headers", None)
+    return response(status, {"error": {"code": code, "message": message, **extra}, "request_id": request_id}, headers)
+
+
+def _as_str_dict(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k).lower() if k is not None else "": str(v) for k, v in value.items() if v is not None}
+
+
+def parse(event: dict[str, Any], fallback_request_id: str) -> HttpRequest:
+    raw_context = event.get("requestContext")
+    context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
+    headers = _as_str_dict(event.get("headers"))
+    request_id = str(context.get("requestId") or headers.get("x-request-id") or fallback_request_id)
+    raw = event.get("body") or ""
+    if not isinstance(raw, str):
+        raise HttpError(400, "INVALID_BODY", "the body must be a string")
+    if event.get("isBase64Encoded", False):
+        if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise HttpError(413, "BODY_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        try:
+            body = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError):
+            raise HttpError(400, "INVALID_BODY", "the body is not valid base64") from None
+    else:
+        body = raw.encode("utf-8", "surrogatepass")
+    if len(body) > MAX_BODY_BYTES:
+        raise HttpError(413, "BODY_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes")
+    query = event.get("queryStringParameters")
+    return HttpRequest(
+        method=str(event.get("httpMethod", "")).upper(),
+        path="/" + str(event.get("path") or "/").strip("/"),
+        headers=headers,
+        query={str(k): str(v) for k, v in query.items()} if isinstance(query, dict) else {},
+        body=body,
+        request_id=request_id,
+    )
+
+
+async def handle(event: dict[str, Any], env: Env) -> dict[str, Any]:
+    from lib.sources import routes  # routes imports the pipeline, which imports this module
+
+    fallback_id = env.invocation.request_id
+    try:
+        request = parse(event, fallback_id)
+        _log.info("http request", extra={"http.request.method": request.method, "url.path": request.path})
+        answer = await routes.dispatch(request, env)
+    except HttpError as exc:
+        answer = error_response(exc.status, exc.code, exc.message, fallback_id, headers=exc.headers)
+    except Exception:
+        _log.exception("unexpected error while answering an API Gateway request")
+        answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", fallback_id)
+    _log.info("http response", extra={"http.response.status_code": answer["statusCode"]})
+    return answer

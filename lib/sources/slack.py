@@ -1,0 +1,113 @@
+"""Slack slash command ``/dds-backup`` (form-encoded, Slack v0 signed; the route checks the signature).
+
+    /dds-backup <instance name or id> [description]   start a backup (never waits: Slack allows 3 s)
+    /dds-backup status <backup_id>                    the backup's status
+    /dds-backup help                                  usage
+
+Replies are ephemeral (only the caller sees them) and always HTTP 200: Slack shows anything else as an
+opaque failure. The command's ``trigger_id`` is the idempotency key, so a resent command is one backup.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from lib.config import ConfigError
+from lib.dds.errors import DdsError
+from lib.models import BackupRequest, Outcome, Trigger
+from lib.sources.apig import HttpError, HttpRequest, response
+from lib.sources.base import validate_request
+
+if TYPE_CHECKING:
+    from lib.pipeline import Env
+
+# Everything in this route must answer within Slack's 3 s, including the DDS calls.
+BUDGET_S = 2.5
+_INSTANCE_ID = re.compile(r"^[0-9a-f]{32}in\d{2}$")
+USAGE = (
+    "Usage:\n"
+    "• `/dds-backup <instance name or id> [description]`: start a manual backup\n"
+    "• `/dds-backup status <backup_id>`: show a backup's status\n"
+    "• `/dds-backup help`: this text"
+)
+
+
+def reply(text: str) -> dict[str, Any]:
+    return response(200, {"response_type": "ephemeral", "text": text})
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "INVALID_BODY", "the body is not UTF-8") from None
+    if text and "=" not in text:
+        raise HttpError(400, "INVALID_BODY", "the body is not form-encoded (application/x-www-form-urlencoded)")
+    try:
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError:
+        raise HttpError(
+            400, "INVALID_BODY", "the body is not form-encoded (application/x-www-form-urlencoded)"
+        ) from None
+    return {k: v[0] for k, v in form.items()}
+
+
+async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
+    from lib.pipeline import execute, open_client
+    from lib.sources.routes import wait_deadline, webhook_item
+
+    assert env.settings is not None
+    settings = env.settings
+    form = parse_form(request.body)
+    user, channel = form.get("user_id", ""), form.get("channel_id", "")
+    if settings.slack_allowed_users is not None and user not in settings.slack_allowed_users:
+        return reply("Sorry, you are not allowed to start DDS backups (SLACK_ALLOWED_USERS).")
+    if settings.slack_allowed_channels is not None and channel not in settings.slack_allowed_channels:
+        return reply("Backups cannot be started from this channel (SLACK_ALLOWED_CHANNELS).")
+
+    words = form.get("text", "").strip().split(maxsplit=1)
+    if not words or words[0].lower() in ("help", "-h", "--help"):
+        return reply(USAGE)
+    deadline = wait_deadline(env, BUDGET_S)
+
+    if words[0].lower() == "status":
+        backup_id = words[1].strip() if len(words) > 1 else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backup_id):
+            return reply("Which backup? `/dds-backup status <backup_id>`")
+        try:
+            async with open_client(env, deadline) as client:
+                found = [b for b in await client.list_backups(backup_id=backup_id) if b.id == backup_id]
+        except (ConfigError, DdsError) as exc:
+            return reply(f":warning: Could not read the backup: {exc}")
+        if not found:
+            return reply(f"No backup `{backup_id}` in this project.")
+        b = found[0]
+        return reply(f"Backup `{b.name}` (`{b.id}`) of {b.instance_name or b.instance_id}: *{b.status}*")
+
+    target = words[0]
+    data: dict[str, Any] = {"instance_id": target} if _INSTANCE_ID.match(target) else {"selector": {"name": target}}
+    if len(words) > 1:
+        data["description"] = words[1]
+    result = validate_request(data, "the command")
+    if not isinstance(result, BackupRequest):
+        return reply(f":warning: {result.message}\n{USAGE}")
+    item = webhook_item(request, result, Trigger.SLACK, form.get("trigger_id") or None)
+    (event, *more) = await execute([item], env, deadline)
+    if more:  # a name selector is exact, but names need not be unique
+        return reply(f"`{target}` names {len(more) + 1} instances; use the instance id.")
+    d = event.data
+    if d.outcome in (Outcome.CREATED, Outcome.EXISTS, Outcome.COMPLETED):
+        verb = "started" if d.outcome is Outcome.CREATED else "already exists"
+        return reply(
+            f":floppy_disk: Backup {verb} for *{d.instance_name or d.instance_id}*\n"
+            f"name `{d.name}` · backup id `{d.backup_id}`"
+            + (f" · job id `{d.job_id}`" if d.job_id else "")
+            + f"\nFollow it with `/dds-backup status {d.backup_id}`"
+        )
+    assert d.error is not None
+    if d.error.code == "NO_MATCHING_INSTANCE":
+        return reply(f"No DDS instance is named `{target}`.\n{USAGE}")
+    again = " Try again in a minute." if d.error.retryable else ""
+    return reply(f":warning: Backup of `{target}` failed: {d.error.message} ({d.error.code}).{again}")
