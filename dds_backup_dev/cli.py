@@ -22,6 +22,19 @@ def _read_event(path: str) -> Any:
     return json.loads(text)
 
 
+def _embedded_emulator_if_unconfigured(backup_delay: float) -> EmulatorServer | None:
+    if any(os.environ.get(k) for k in _CONFIGURED):
+        return None
+    emulator = EmulatorServer(EmulatorState.with_fixture(backup_delay=backup_delay)).start()
+    os.environ.update(emulator.env())
+    print(
+        f"dds-backup: no DDS_ENDPOINT or credentials configured; using the embedded emulator at "
+        f"{emulator.endpoint} (demo instances, demo credentials)",
+        file=sys.stderr,
+    )
+    return emulator
+
+
 def cmd_invoke(args: argparse.Namespace) -> int:
     try:
         event = _read_event(args.event)
@@ -31,15 +44,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"dds-backup invoke: {args.event} is not JSON: {exc}", file=sys.stderr)
         return 2
-    emulator = None
-    if not any(os.environ.get(k) for k in _CONFIGURED):
-        emulator = EmulatorServer(EmulatorState.with_fixture(backup_delay=args.backup_delay)).start()
-        os.environ.update(emulator.env())
-        print(
-            f"dds-backup: no DDS_ENDPOINT or credentials configured; using the embedded emulator at "
-            f"{emulator.endpoint} (demo instances, demo credentials)",
-            file=sys.stderr,
-        )
+    emulator = _embedded_emulator_if_unconfigured(args.backup_delay)
     # Imported after the environment is set, as the platform imports the handler after setting its own.
     import handler
 
@@ -53,6 +58,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         if emulator is not None:
             emulator.stop()
     print(json.dumps(result, indent=2))
+    if "statusCode" in result:  # an API Gateway answer
+        return 0 if int(result["statusCode"]) < 400 else 1
     return 0 if result.get("ok") else 1
 
 
@@ -70,6 +77,40 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from dds_backup_dev.serve import serve
+
+    emulator = _embedded_emulator_if_unconfigured(args.backup_delay)
+    for var, route in (("WEBHOOK_SECRET", "/backups"), ("SLACK_SIGNING_SECRET", "/slack")):
+        if not os.environ.get(var) and os.environ.get("WEBHOOK_AUTH", "").lower() != "gateway":
+            print(f"dds-backup serve: {var} is not set: {route} will answer 401 to everything", file=sys.stderr)
+    try:
+        asyncio.run(serve(args.host, args.port, args.timeout))
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:
+        print(f"dds-backup serve: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    return 0
+
+
+def cmd_generate_event(args: argparse.Namespace) -> int:
+    from dds_backup_dev import events
+
+    try:
+        event = events.generate(args.kind, request=args.request, text=args.text, backup_id=args.backup_id)
+    except events.UsageError as exc:
+        print(f"dds-backup generate-event: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(event, indent=2))
     return 0
 
 
@@ -91,6 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--backup-delay", type=float, default=2.0, help="seconds until a backup completes")
     emulator.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     emulator.set_defaults(func=cmd_emulator)
+    serve = sub.add_parser("serve", help="play API Gateway locally: HTTP requests -> APIG events -> handler")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--timeout", type=int, default=60, help="the function timeout to simulate, seconds")
+    serve.add_argument("--backup-delay", type=float, default=2.0, help="embedded emulator: seconds until complete")
+    serve.set_defaults(func=cmd_serve)
+
+    gen = sub.add_parser("generate-event", help="print a sample event, signed with the configured secret")
+    gen.add_argument("kind", choices=["apig", "apig-status", "slack", "timer", "direct", "smn", "kafka", "rocketmq"])
+    gen.add_argument("--request", help="backup request JSON (default: a request for a demo instance)")
+    gen.add_argument("--text", default="orders-prod before the release", help="slack: the command text")
+    gen.add_argument("--backup-id", default="", help="apig-status: the backup to ask about")
+    gen.set_defaults(func=cmd_generate_event)
     return parser
 
 

@@ -112,10 +112,15 @@ async def run_event(event: Any, env: Env) -> InvocationResult:
         return outcome
 
 
-async def execute(items: list[Item], env: Env, deadline: Deadline | None = None) -> list[ResultEvent]:
-    """Carry out items and report each outcome as a logged result event. Never raises."""
+async def execute(
+    items: list[Item], env: Env, deadline: Deadline | None = None, wait_deadline: Deadline | None = None
+) -> list[ResultEvent]:
+    """Carry out items and report each outcome as a logged result event. Never raises.
+
+    ``deadline`` bounds everything (default: the invocation's); ``wait_deadline`` only the waiting for jobs.
+    """
     try:
-        data = await _process(items, env, deadline or env.invocation.deadline)
+        data = await _process(items, env, deadline or env.invocation.deadline, wait_deadline)
     except Exception as exc:  # a bug of ours: report it, never lose the event silently
         _log.exception("unexpected error")
         err = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
@@ -149,7 +154,7 @@ def _result(item: Item, outcome: Outcome, error: ErrorInfo | None) -> ResultData
     return ResultData(outcome=outcome, trigger=item.trigger, correlation_id=item.correlation_id, error=error)
 
 
-async def _process(items: list[Item], env: Env, deadline: Deadline) -> list[ResultData]:
+async def _process(items: list[Item], env: Env, deadline: Deadline, wait_deadline: Deadline | None) -> list[ResultData]:
     if not any(i.request is not None for i in items):
         return [_result(i, Outcome.REJECTED, i.error) for i in items]
 
@@ -163,7 +168,9 @@ async def _process(items: list[Item], env: Env, deadline: Deadline) -> list[Resu
         async with open_client(env, deadline) as client:
             assert env.settings is not None
             limit = asyncio.Semaphore(env.settings.max_concurrency)
-            runner = Runner(client=client, settings=env.settings, deadline=deadline, limit=limit)
+            runner = Runner(
+                client=client, settings=env.settings, deadline=deadline, limit=limit, wait_deadline=wait_deadline
+            )
             per_item = await _run_items(runner, items)
     except ConfigError as exc:
         return everyone(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False))

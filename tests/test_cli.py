@@ -86,3 +86,32 @@ def test_emulator_announces_itself_on_the_first_line() -> None:
         proc.terminate()
         proc.wait(10)
     assert proc.returncode == 0
+
+
+def test_generated_events_pass_the_handler() -> None:
+    """generate-event output, piped into invoke, is accepted (signed, fresh) by the same configuration."""
+    env = {**clean_env(), "WEBHOOK_SECRET": "whsec_Z2VuZXJhdGUtZXZlbnQtdGVzdC1zZWNyZXQ=", "SLACK_SIGNING_SECRET": "s3"}
+    for kind, expect in (("apig", 202), ("slack", 200), ("timer", None), ("smn", None), ("kafka", None)):
+        gen = subprocess.run(
+            [*CLI, "generate-event", kind], capture_output=True, text=True, env=env, cwd=ROOT, timeout=30, check=True
+        )
+        proc = subprocess.run(
+            [*CLI, "invoke", "-"],
+            input=gen.stdout,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+        result = json.loads(proc.stdout)
+        if expect is None:
+            assert result["ok"] is True, (kind, result)
+        else:
+            assert result["statusCode"] == expect, (kind, result)
+
+
+def test_generate_event_without_a_secret_is_a_usage_error() -> None:
+    proc = run("generate-event", "apig")
+    assert proc.returncode == 2 and "WEBHOOK_SECRET" in proc.stderr

@@ -44,6 +44,8 @@ class Runner:
     settings: Settings
     deadline: Deadline
     limit: asyncio.Semaphore
+    #: Bounds waiting for jobs (``wait: true``) when the caller has less patience than the invocation.
+    wait_deadline: Deadline | None = None
     clock: Callable[[], float] = time.monotonic
 
     async def run_item(self, item: Item) -> list[ResultData]:
@@ -155,7 +157,7 @@ class Runner:
                         job_id=created.job_id,
                         backup_status="BUILDING",
                     )
-                job = await wait_for_job(self.client, created.job_id, self.deadline)
+                job = await wait_for_job(self.client, created.job_id, self.wait_deadline or self.deadline)
                 if job is None:  # out of time while still running: created, not failed
                     return data(
                         Outcome.CREATED,

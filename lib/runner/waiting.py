@@ -37,4 +37,6 @@ async def wait_for_job(
             return None
         await asyncio.sleep(pause)
         waited += pause
+        if deadline.expired:
+            return None
         delay = min(MAX_DELAY, delay * 2)

@@ -103,7 +103,7 @@ async def post_backups(request: HttpRequest, env: Env) -> dict[str, Any]:
         return error_response(400, result.code, result.message, request.request_id, details=details)
     delivery = request.header("webhook-id") or request.header("x-github-delivery")
     item = webhook_item(request, result, Trigger.APIG, delivery)
-    results = await execute([item], env, wait_deadline(env, env.settings.webhook_wait))
+    results = await execute([item], env, wait_deadline=wait_deadline(env, env.settings.webhook_wait))
     return backups_answer(results, request.request_id)
 
 

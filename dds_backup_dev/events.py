@@ -1,0 +1,89 @@
+"""Sample events for ``dds-backup generate-event``: every trigger's envelope, signed where the route wants it,
+with the current time, so that they pass the handler's freshness checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from dds_backup_dev.signing import apig_event, slack_form, slack_headers, standard_webhooks_headers
+
+DEMO_REQUEST = {"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02", "description": "generated sample"}
+
+
+FUNCTION_URN = "urn:fss:eu-de:0549b4a43100d4f32f51c01c2fe4acdb:function:default:dds-backup:latest"
+
+
+class UsageError(Exception):
+    pass
+
+
+def _secret(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise UsageError(f"{name} is not set: the event must be signed with the secret the function uses")
+    return value
+
+
+def generate(kind: str, *, request: str | None = None, text: str = "", backup_id: str = "") -> dict[str, Any]:
+    try:
+        req: Any = json.loads(request) if request else DEMO_REQUEST
+    except ValueError as exc:
+        raise UsageError(f"--request is not JSON: {exc}") from None
+    body = json.dumps(req).encode()
+    now = datetime.now(timezone.utc)
+    if kind == "apig":
+        return apig_event("POST", "/backups", body, standard_webhooks_headers(_secret("WEBHOOK_SECRET"), body))
+    if kind == "apig-status":
+        if not backup_id:
+            raise UsageError("apig-status needs --backup-id")
+        headers = standard_webhooks_headers(_secret("WEBHOOK_SECRET"), b"")
+        return apig_event("GET", f"/backups/{backup_id}", b"", headers)
+    if kind == "slack":
+        form = slack_form(text)
+        return apig_event("POST", "/slack", form, slack_headers(_secret("SLACK_SIGNING_SECRET"), form))
+    if kind == "timer":
+        return {
+            "version": "v1.0",
+            "time": now.isoformat(timespec="seconds"),
+            "trigger_type": "TIMER",
+            "trigger_name": "generated-timer",
+            "user_event": json.dumps(req),
+        }
+    if kind == "direct":
+        return dict(req)
+    if kind == "smn":
+        return {
+            "record": [
+                {
+                    "event_version": "1.0",
+                    "smn": {
+                        "topic_urn": "urn:smn:eu-de:0549b4a43100d4f32f51c01c2fe4acdb:dds-backup-requests",
+                        "timestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "message_attributes": None,
+                        "message": json.dumps(req),
+                        "type": "notification",
+                        "message_id": uuid.uuid4().hex,
+                        "subject": "dds-backup request",
+                    },
+                    "event_subscription_urn": FUNCTION_URN,
+                    "event_source": "smn",
+                }
+            ],
+            "functionname": "dds-backup",
+            "requestId": str(uuid.uuid4()),
+            "timestamp": now.isoformat(),
+        }
+    trigger = "ROCKETMQ" if kind == "rocketmq" else "KAFKA"
+    return {
+        "event_version": "v1.0",
+        "event_time": int(time.time()),
+        "trigger_type": trigger,
+        "region": "eu-de",
+        "instance_id": str(uuid.uuid4()),
+        "records": [{"messages": [json.dumps(req)], "topic_id": "dds-backup-requests"}],
+    }

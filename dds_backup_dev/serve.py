@@ -1,0 +1,70 @@
+"""``dds-backup serve``: a local HTTP server that plays API Gateway in front of the handler.
+
+Each request becomes an APIG event (base64 body, lower-case headers, path, method, query) and the handler's
+APIG response becomes the HTTP answer, so webhook senders, curl snippets and CI jobs can be tried locally.
+The handler is synchronous and runs its own event loop, so it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from dds_backup_dev.context import LocalContext
+
+
+def to_apig_event(request: web.Request, body: bytes) -> dict[str, Any]:
+    request_id = uuid.uuid4().hex
+    return {
+        "body": base64.b64encode(body).decode(),
+        "requestContext": {"apiId": "local", "requestId": request_id, "stage": "RELEASE"},
+        "queryStringParameters": dict(request.query),
+        "httpMethod": request.method,
+        "pathParameters": {},
+        "headers": {k.lower(): v for k, v in request.headers.items()},
+        "path": request.path,
+        "isBase64Encoded": True,
+    }
+
+
+def from_apig_response(answer: dict[str, Any]) -> web.Response:
+    body = answer.get("body", "")
+    raw = base64.b64decode(body) if answer.get("isBase64Encoded") else str(body).encode()
+    headers = {str(k): str(v) for k, v in (answer.get("headers") or {}).items()}
+    return web.Response(status=int(answer.get("statusCode", 500)), body=raw, headers=headers)
+
+
+def create_app(timeout_s: int = 60) -> web.Application:
+    import handler  # after the caller has set up the environment
+
+    async def any_route(request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        event = to_apig_event(request, body)
+        context = LocalContext(timeout_s=timeout_s, request_id=event["requestContext"]["requestId"])
+        try:
+            answer = await asyncio.get_running_loop().run_in_executor(None, handler.handler, event, context)
+        except Exception as exc:  # the handler never raises for APIG events; if it does, say so plainly
+            return web.json_response({"error": {"code": "HANDLER_RAISED", "message": str(exc)}}, status=500)
+        return from_apig_response(answer)
+
+    app = web.Application(client_max_size=8 * 1024**2)
+    app.router.add_route("*", "/{tail:.*}", any_route)
+    return app
+
+
+async def serve(host: str, port: int, timeout_s: int) -> None:
+    runner = web.AppRunner(create_app(timeout_s), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0]
+    print(json.dumps({"url": f"http://{host}:{bound[1]}"}), flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,87 @@
+"""Signing webhook requests the way their senders do (for ``generate-event``, ``serve`` examples and tests)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+from lib.sources.webhook_auth import github_signature, slack_signature, standard_webhooks_key
+
+
+def standard_webhooks_headers(
+    secret: str, body: bytes, msg_id: str | None = None, ts: int | None = None
+) -> dict[str, str]:
+    msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
+    stamp = str(ts if ts is not None else int(time.time()))
+    mac = hmac.new(standard_webhooks_key(secret), f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": stamp,
+        "webhook-signature": "v1," + base64.b64encode(mac).decode(),
+    }
+
+
+def github_headers(secret: str, body: bytes, delivery: str | None = None) -> dict[str, str]:
+    return {
+        "x-hub-signature-256": github_signature(secret, body),
+        "x-github-delivery": delivery or str(uuid.uuid4()),
+        "x-github-event": "deployment",
+    }
+
+
+def slack_headers(secret: str, body: bytes, ts: int | None = None) -> dict[str, str]:
+    stamp = str(ts if ts is not None else int(time.time()))
+    return {"x-slack-request-timestamp": stamp, "x-slack-signature": slack_signature(secret, stamp, body)}
+
+
+def slack_form(text: str, **fields: str) -> bytes:
+    form = {
+        "token": "deprecated-verification-token",
+        "team_id": "T0001",
+        "team_domain": "example",
+        "channel_id": "C0001",
+        "channel_name": "ops",
+        "user_id": "U0001",
+        "user_name": "operator",
+        "command": "/dds-backup",
+        "text": text,
+        "response_url": "https://hooks.slack.com/commands/T0001/1/x",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**10}.{uuid.uuid4().hex}",
+    }
+    form.update(fields)
+    return urlencode(form).encode()
+
+
+def apig_event(
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    base64_body: bool = True,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway event as FunctionGraph delivers it: base64 body, lower-case header names."""
+    request_id = uuid.uuid4().hex
+    all_headers = {"host": "dds-backup.apic.eu-de.otc.t-systems.com", "x-request-id": request_id}
+    all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+    return {
+        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
+        "requestContext": {"apiId": "dds-backup-api", "requestId": request_id, "stage": "RELEASE"},
+        "queryStringParameters": query or {},
+        "httpMethod": method,
+        "pathParameters": {},
+        "headers": all_headers,
+        "path": path,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def json_body(data: Any) -> bytes:
+    return json.dumps(data).encode()

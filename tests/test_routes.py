@@ -1,0 +1,318 @@
+"""The webhook routes through API Gateway events, end to end to the emulator."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from dds_backup_dev.emulator import EmulatorServer, Fault
+from dds_backup_dev.signing import (
+    apig_event,
+    github_headers,
+    json_body,
+    slack_form,
+    slack_headers,
+    standard_webhooks_headers,
+)
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+GITHUB_SECRET = "It's a Secret to Everybody"
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+
+
+@pytest.fixture
+def webhooks(configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SLACK_SECRET)
+    return configured
+
+
+def body_of(answer: dict[str, Any]) -> Any:
+    assert set(answer) - {"_raised"} == {"statusCode", "headers", "body", "isBase64Encoded"}
+    assert isinstance(answer["statusCode"], int) and isinstance(answer["body"], str)
+    assert answer["isBase64Encoded"] is False
+    assert answer["headers"]["Content-Type"] == "application/json"
+    return json.loads(answer["body"])
+
+
+def post_backups(data: Any, secret: str = SECRET, **kw: Any) -> dict[str, Any]:
+    body = json_body(data)
+    return apig_event("POST", "/backups", body, standard_webhooks_headers(secret, body, **kw))
+
+
+def dds_calls(emulator: EmulatorServer) -> list[str]:
+    return [f"{r.method} {r.path}" for r in emulator.state.requests if "/auth/" not in r.path]
+
+
+def test_post_backups_answers_202_with_a_location_to_poll(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(post_backups({"instance_id": ORDERS, "description": "pre-deploy"}))
+    body = body_of(answer)
+    assert answer["statusCode"] == 202
+    assert answer["_raised"] is False
+    assert answer["headers"]["Location"] == f"/backups/{body['backup_id']}"
+    assert body["status"] == "BUILDING" and body["outcome"] == "created"
+    assert body["backup_id"] in webhooks.state.backups
+    # WHEN the pipeline polls the Location THEN it sees BUILDING, later COMPLETED
+    poll = apig_event("GET", answer["headers"]["Location"], b"", standard_webhooks_headers(SECRET, b""))
+    first = invoke(poll)
+    assert (first["statusCode"], body_of(first)["status"]) == (200, "BUILDING")
+    webhooks.state.backup_delay = 0
+    later = body_of(invoke(poll))
+    assert later["status"] == "COMPLETED"
+    assert later["name"] == body["name"]
+
+
+def test_post_backups_with_wait_answers_200_when_completed(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(post_backups({"instance_id": BILLING, "wait": True}))
+    assert answer["statusCode"] == 200
+    assert body_of(answer)["status"] == "COMPLETED"
+
+
+def test_wait_beyond_the_budget_answers_202_not_an_error(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_WAIT_SECONDS", "0.5")
+    webhooks.state.backup_delay = 30
+    answer = invoke(post_backups({"instance_id": CATALOG, "wait": True}))
+    assert answer["statusCode"] == 202
+    assert body_of(answer)["status"] == "BUILDING"
+    assert "Location" in answer["headers"]
+
+
+def test_webhook_id_is_the_idempotency_key(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    first = invoke(post_backups({"instance_id": ORDERS}, msg_id="msg_deploy_4711"))
+    again = invoke(post_backups({"instance_id": ORDERS}, msg_id="msg_deploy_4711"))  # sender's retry
+    assert (first["statusCode"], again["statusCode"]) == (202, 200)
+    assert body_of(again)["outcome"] == "exists"
+    assert body_of(again)["backup_id"] == body_of(first)["backup_id"]
+    assert len(webhooks.state.backups) == 1
+
+
+def test_github_signature_and_delivery_id(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", GITHUB_SECRET)  # GitHub uses the whole string as the key
+    body = json_body({"instance_id": ORDERS})
+    headers = github_headers(GITHUB_SECRET, body, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
+    answer = invoke(apig_event("POST", "/backups", body, headers))
+    assert answer["statusCode"] == 202
+    assert body_of(invoke(apig_event("POST", "/backups", body, headers)))["outcome"] == "exists"
+
+
+def forged(event: dict[str, Any]) -> dict[str, Any]:
+    headers = event["headers"]
+    for key in ("webhook-signature", "x-slack-signature"):
+        if key in headers:
+            headers[key] = headers[key][:-4] + ("AAAA" if key == "webhook-signature" else "0000")
+    return event
+
+
+def _post_event(ts: int | None = None) -> dict[str, Any]:
+    return post_backups({"instance_id": ORDERS}, ts=ts)
+
+
+def _get_event(ts: int | None = None) -> dict[str, Any]:
+    return apig_event("GET", "/backups/abc123br02", b"", standard_webhooks_headers(SECRET, b"", ts=ts))
+
+
+def _slack_event(ts: int | None = None) -> dict[str, Any]:
+    body = slack_form(f"{ORDERS} from slack")
+    return apig_event("POST", "/slack", body, slack_headers(SLACK_SECRET, body, ts=ts))
+
+
+ROUTE_EVENTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "post backups": _post_event,
+    "get backup": _get_event,
+    "slack": _slack_event,
+}
+
+
+@pytest.mark.parametrize("route", ROUTE_EVENTS)
+@pytest.mark.parametrize("attack", ["forged", "stale", "missing", "wrong secret"])
+def test_bad_signatures_get_401_and_no_dds_call(
+    webhooks: EmulatorServer, invoke: Invoke, route: str, attack: str
+) -> None:
+    make = ROUTE_EVENTS[route]
+    if attack == "forged":
+        event = forged(make())
+    elif attack == "stale":
+        event = make(ts=1531420618)
+    elif attack == "missing":
+        event = make()
+        for key in list(event["headers"]):
+            if "signature" in key or key.startswith("webhook-"):
+                del event["headers"][key]
+    else:
+        event = make()
+        event["headers"].update(
+            standard_webhooks_headers(
+                "whsec_" + base64.b64encode(b"not-the-secret").decode(), base64.b64decode(event["body"])
+            )
+            if route != "slack"
+            else slack_headers("not-the-secret", base64.b64decode(event["body"]))
+        )
+    answer = invoke(event)
+    assert answer["statusCode"] == 401
+    assert body_of(answer)["error"]["code"] == "UNAUTHENTICATED"
+    assert webhooks.state.requests == []  # not even an IAM token was fetched
+
+
+@pytest.mark.parametrize("route", ["/backups", "/slack"])
+def test_no_secret_configured_fails_closed(configured: EmulatorServer, invoke: Invoke, route: str) -> None:
+    body = json_body({"instance_id": ORDERS})
+    answer = invoke(apig_event("POST", route, body, standard_webhooks_headers(SECRET, body)))
+    assert answer["statusCode"] == 401
+    assert "not configured" in body_of(answer)["error"]["message"]
+    assert configured.state.requests == []
+
+
+def test_gateway_auth_mode_trusts_api_gateway(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_AUTH", "gateway")
+    answer = invoke(apig_event("POST", "/backups", json_body({"instance_id": ORDERS})))
+    assert answer["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "code"),
+    [
+        (apig_event("POST", "/nowhere", b"{}"), 404, "NOT_FOUND"),
+        (apig_event("DELETE", "/backups", b""), 405, "METHOD_NOT_ALLOWED"),
+        (apig_event("PUT", "/slack", b""), 405, "METHOD_NOT_ALLOWED"),
+        ({**apig_event("POST", "/backups", b""), "body": "%%%not base64"}, 400, "INVALID_BODY"),
+        (apig_event("POST", "/backups", b"x" * (65 * 1024)), 413, "BODY_TOO_LARGE"),
+    ],
+)
+def test_bad_http_input_gets_a_json_error(
+    webhooks: EmulatorServer, invoke: Invoke, event: dict[str, Any], status: int, code: str
+) -> None:
+    answer = invoke(event)
+    assert answer["statusCode"] == status
+    assert body_of(answer)["error"]["code"] == code
+    assert webhooks.state.requests == []
+
+
+def test_method_not_allowed_names_the_allowed_one(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(apig_event("DELETE", "/backups", b""))
+    assert answer["headers"]["Allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"\xff\xfe not utf-8", 400, "INVALID_BODY"),
+        (b"{not json", 400, "INVALID_JSON"),
+        (b"[1, 2]", 400, "INVALID_REQUEST"),
+        (json_body({"instance_id": ORDERS, "nmae": "x"}), 400, "INVALID_REQUEST"),
+        (json_body({"instance_id": "doesnotexist0000in02"}), 404, "INSTANCE_NOT_FOUND"),
+    ],
+)
+def test_signed_but_invalid_bodies(
+    webhooks: EmulatorServer, invoke: Invoke, body: bytes, status: int, code: str
+) -> None:
+    answer = invoke(apig_event("POST", "/backups", body, standard_webhooks_headers(SECRET, body)))
+    assert answer["statusCode"] == status
+    payload = body_of(answer)
+    assert (payload.get("error") or {}).get("code") == code
+    assert not [c for c in dds_calls(webhooks) if c.startswith("POST")]
+
+
+def test_field_errors_are_listed(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(post_backups({"instance_id": ORDERS, "nmae": "x", "description": "a=b"}))
+    fields = {d["field"] for d in body_of(answer)["error"]["details"]}
+    assert fields == {"nmae", "description"}
+
+
+def test_dds_failures_map_to_502_and_503(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    busy = invoke(post_backups({"instance_id": FROZEN}))
+    assert busy["statusCode"] == 503 and busy["headers"]["Retry-After"] == "30"
+    assert busy["_raised"] is False  # a synchronous caller gets the answer; nothing to retry on the platform side
+    webhooks.state.faults.append(Fault("POST", r"/backups$", 403, "DBS.280032"))
+    denied = invoke(post_backups({"instance_id": ORDERS}))
+    assert denied["statusCode"] == 502
+    assert body_of(denied)["error"]["code"] == "DBS.280032"
+
+
+def test_get_unknown_backup_is_404(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(apig_event("GET", "/backups/nope", b"", standard_webhooks_headers(SECRET, b"")))
+    assert answer["statusCode"] == 404
+
+
+def test_platform_apig_samples_get_valid_answers(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    for sample in ("apig_event.json", "apig_base64_event.json", "apig_event_with_params.json"):
+        answer = invoke(load_json(PLATFORM_EVENTS / sample))
+        assert answer["statusCode"] in (404, 405)
+        body_of(answer)
+
+
+# -- Slack --------------------------------------------------------------------------------------------
+
+
+def slack(text: str, **fields: str) -> dict[str, Any]:
+    body = slack_form(text, **fields)
+    return apig_event("POST", "/slack", body, slack_headers(SLACK_SECRET, body))
+
+
+def slack_text(answer: dict[str, Any]) -> str:
+    assert answer["statusCode"] == 200
+    payload = body_of(answer)
+    assert payload["response_type"] == "ephemeral"
+    text: str = payload["text"]
+    return text
+
+
+def test_slack_backup_by_instance_name(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    text = slack_text(invoke(slack("orders-prod before the schema change")))
+    (backup,) = webhooks.state.backups.values()
+    assert backup.instance_id == ORDERS
+    assert backup.description == "before the schema change"
+    assert backup.name in text and backup.id in text and "job id" in text
+
+
+def test_slack_backup_by_instance_id_and_status(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    slack_text(invoke(slack(CATALOG)))
+    (backup,) = webhooks.state.backups.values()
+    status = slack_text(invoke(slack(f"status {backup.id}")))
+    assert "BUILDING" in status and backup.name in status
+
+
+@pytest.mark.parametrize("text", ["", "help", "   "])
+def test_slack_usage(webhooks: EmulatorServer, invoke: Invoke, text: str) -> None:
+    assert "Usage" in slack_text(invoke(slack(text)))
+    assert webhooks.state.requests == []
+
+
+def test_slack_unknown_instance_gets_a_usage_reply(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    text = slack_text(invoke(slack("no-such-db")))
+    assert "No DDS instance is named `no-such-db`" in text and "Usage" in text
+
+
+def test_slack_bad_description_is_explained(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    text = slack_text(invoke(slack("orders-prod it's <urgent>")))
+    assert "description" in text and webhooks.state.backups == {}
+
+
+def test_slack_allow_lists(webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_ALLOWED_USERS", "U0002, U0003")
+    assert "not allowed" in slack_text(invoke(slack("orders-prod")))
+    assert "Backup started" in slack_text(invoke(slack("orders-prod", user_id="U0002")))
+    monkeypatch.setenv("SLACK_ALLOWED_CHANNELS", "C0009")
+    assert "channel" in slack_text(invoke(slack("orders-prod", user_id="U0002")))
+
+
+def test_slack_never_waits_for_the_job(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    webhooks.state.backup_delay = 60
+    assert "Backup started" in slack_text(invoke(slack("billing-prod")))
+    assert not [r for r in webhooks.state.requests if r.path.endswith("/jobs")]
+
+
+def test_slack_form_that_is_not_a_form(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    body = b"just some text"
+    answer = invoke(apig_event("POST", "/slack", body, slack_headers(SLACK_SECRET, body)))
+    assert answer["statusCode"] == 400

@@ -1,0 +1,81 @@
+"""``dds-backup serve`` with a real HTTP client, as a CI pipeline would use it: post a signed request, get 202
+and a Location, poll it to COMPLETED; and ``wait: true`` answering 200 when the job is quick."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dds_backup_dev.signing import json_body, standard_webhooks_headers
+from tests.conftest import BILLING, ORDERS, ROOT
+from tests.test_cli import clean_env
+
+SECRET = "whsec_c2VydmUtdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZyE="
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    env = {**clean_env(), "WEBHOOK_SECRET": SECRET}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0", "--backup-delay", "1.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())["url"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def call(url: str, method: str, path: str, data: Any = None) -> tuple[int, dict[str, str], Any]:
+    body = json_body(data) if data is not None else b""
+    headers = {"Content-Type": "application/json", **standard_webhooks_headers(SECRET, body)}
+    req = urllib.request.Request(url + path, data=body if data is not None else None, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.loads(exc.read())
+
+
+def test_pre_deployment_flow_202_then_poll_to_completed(server: str) -> None:
+    status, headers, body = call(server, "POST", "/backups", {"instance_id": ORDERS, "description": "pre-deploy"})
+    assert status == 202
+    location = headers["Location"]
+    assert location == f"/backups/{body['backup_id']}"
+    seen = []
+    for _ in range(40):
+        status, _, polled = call(server, "GET", location)
+        assert status == 200
+        seen.append(polled["status"])
+        if polled["status"] == "COMPLETED":
+            break
+        time.sleep(0.25)
+    assert seen[0] == "BUILDING" and seen[-1] == "COMPLETED"
+
+
+def test_wait_true_answers_200_with_the_completed_backup(server: str) -> None:
+    status, headers, body = call(server, "POST", "/backups", {"instance_id": BILLING, "wait": True})
+    assert status == 200
+    assert body["status"] == "COMPLETED"
+    assert headers["Location"] == f"/backups/{body['backup_id']}"
+
+
+def test_unsigned_request_is_401(server: str) -> None:
+    req = urllib.request.Request(server + "/backups", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(req, timeout=10)
+    assert caught.value.code == 401
