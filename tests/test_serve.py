@@ -79,3 +79,56 @@ def test_unsigned_request_is_401(server: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(req, timeout=10)
     assert caught.value.code == 401
+
+
+def test_documented_shell_snippet_runs_a_pre_deployment_backup(server: str) -> None:
+    """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DDS_BACKUP_URL": server,
+        "DDS_BACKUP_WEBHOOK_SECRET": SECRET,
+        "DDS_BACKUP_INSTANCE": ORDERS,
+        "DDS_BACKUP_KEY": "deploy-1234",
+        "DDS_BACKUP_POLL": "0.5",
+        "DDS_BACKUP_TIMEOUT": "30",
+    }
+    proc = subprocess.run(
+        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "COMPLETED" in proc.stdout
+    # The same key again: the same backup, reported as existing and completed.
+    again = subprocess.run(
+        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[0] == proc.stdout.splitlines()[0].replace("BUILDING", "COMPLETED")
+
+
+def test_documented_shell_snippet_fails_on_a_refused_request(server: str) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DDS_BACKUP_URL": server,
+        "DDS_BACKUP_WEBHOOK_SECRET": "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
+        "DDS_BACKUP_INSTANCE": ORDERS,
+    }
+    proc = subprocess.run(
+        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "HTTP 401" in proc.stderr
