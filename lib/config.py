@@ -60,6 +60,8 @@ class Settings(BaseModel):
     backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
     max_concurrency: int = Field(default=10, ge=1, le=100, alias="MAX_CONCURRENCY")
     request_timeout: float = Field(default=15.0, gt=0, le=120, alias="REQUEST_TIMEOUT_SECONDS")
+    retry_max_attempts: int = Field(default=4, ge=1, le=10, alias="RETRY_MAX_ATTEMPTS")
+    retry_base_delay: float = Field(default=0.25, ge=0, le=10, alias="RETRY_BASE_DELAY_SECONDS")
     # APIG gives a backend at most 60 s; a waiting POST /backups answers 202 before that.
     webhook_wait: float = Field(default=50.0, ge=0, le=55, alias="WEBHOOK_WAIT_SECONDS")
     slack_allowed_users: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_USERS")

@@ -22,6 +22,7 @@ from lib.config import ConfigError, Settings, load_settings
 from lib.dds.auth.credentials import connect
 from lib.dds.client import DdsClient
 from lib.dds.errors import DdsError
+from lib.dds.retry import RetryPolicy
 from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent, Trigger
 from lib.results import events, sinks
 from lib.runner.execute import Runner, error_info
@@ -147,7 +148,13 @@ async def open_client(env: Env, deadline: Deadline) -> AsyncIterator[DdsClient]:
             auth=conn.auth,
             deadline=deadline,
             request_timeout=settings.request_timeout,
+            limit=asyncio.Semaphore(settings.max_concurrency),
+            retry=retry_policy(settings),
         )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
 
 
 def _result(item: Item, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
@@ -167,9 +174,12 @@ async def _process(items: list[Item], env: Env, deadline: Deadline, wait_deadlin
     try:
         async with open_client(env, deadline) as client:
             assert env.settings is not None
-            limit = asyncio.Semaphore(env.settings.max_concurrency)
             runner = Runner(
-                client=client, settings=env.settings, deadline=deadline, limit=limit, wait_deadline=wait_deadline
+                client=client,
+                settings=env.settings,
+                deadline=deadline,
+                retry=retry_policy(env.settings),
+                wait_deadline=wait_deadline,
             )
             per_item = await _run_items(runner, items)
     except ConfigError as exc:

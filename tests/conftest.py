@@ -59,6 +59,7 @@ def configured(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Emu
     """The function configured for the emulator with IAM password credentials (the OTC-documented path)."""
     for key, value in emulator.env("password").items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("RETRY_BASE_DELAY_SECONDS", "0.01")  # the policy is the same, the waits short
     return emulator
 
 

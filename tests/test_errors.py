@@ -19,7 +19,7 @@ CODES = [
     (400, "DBS.201202", "failed", True),
     (403, "DBS.200011", "failed", True),
     (403, "DBS.200019", "failed", True),
-    (401, "DBS.280056", "failed", True),  # injected twice: the fresh token is rejected too
+    (401, "DBS.280056", "failed", True),  # the fresh token is rejected too
     (429, "DBS.280443", "failed", True),
     (500, "DBS.280005", "failed", True),
     (403, "DBS.280032", "failed", False),
@@ -35,10 +35,12 @@ CODES = [
 def test_error_code_from_the_api_becomes_outcome_and_retry_flag(
     configured: EmulatorServer, invoke: Invoke, status: int, code: str, outcome: str, retryable: bool
 ) -> None:
-    configured.state.faults.append(Fault("POST", r"/backups$", status, code, "injected", count=2))
+    configured.state.faults.append(Fault("POST", r"/backups$", status, code, "injected", count=100))
     result = invoke({"instance_id": ORDERS, "description": "error table"})
     data = only_result(result)
     assert data["outcome"] == outcome
+    # Retryable codes are retried up to RETRY_MAX_ATTEMPTS (4); permanent ones and 401s are tried once.
+    assert data["attempts"] == (4 if retryable and status != 401 else 1)
     assert data["error"]["code"] == code
     assert data["error"]["retryable"] is retryable
     assert data["error"]["http_status"] == status

@@ -186,7 +186,8 @@ def test_backup_already_running_is_a_retryable_failure(configured: EmulatorServe
 
 
 def test_retryable_failure_makes_the_handler_raise_after_reporting(configured: EmulatorServer, invoke: Invoke) -> None:
-    configured.state.faults.append(Fault("POST", r"/backups$", 503, "DBS.280005", "Server error"))
+    # GIVEN DDS fails longer than our own retries last (4 attempts)
+    configured.state.faults.append(Fault("POST", r"/backups$", 503, "DBS.280005", "Server error", count=4))
     result = invoke({"instance_id": ORDERS, "idempotency_key": "k1"})
     data = only_result(result)
     assert data["outcome"] == "failed"

@@ -316,3 +316,21 @@ def test_slack_form_that_is_not_a_form(webhooks: EmulatorServer, invoke: Invoke)
     body = b"just some text"
     answer = invoke(apig_event("POST", "/slack", body, slack_headers(SLACK_SECRET, body)))
     assert answer["statusCode"] == 400
+
+
+def test_an_unexpected_error_is_a_500_apig_answer_with_the_request_id(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lib.sources import routes
+
+    async def broken(*_: object) -> dict[str, Any]:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(routes, "dispatch", broken)
+    answer = invoke(post_backups({"instance_id": ORDERS}), request_id="req-500")
+    assert answer["statusCode"] == 500
+    payload = body_of(answer)
+    assert payload["error"]["code"] == "INTERNAL_ERROR"
+    assert payload["request_id"] == "req-500"
+    assert "a bug" not in answer["body"]
+    assert answer["_raised"] is False

@@ -57,7 +57,7 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
 @web.middleware
 async def faults_and_throttling(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = _state(request)
-    fault = state.take_fault(request.method, request.path)
+    fault = state.take_fault(request.method, request.path, await request.read())
     if fault is not None:
         resp = error(fault.status, fault.error_code, fault.error_msg)
         resp.headers.update(fault.headers)

@@ -65,6 +65,7 @@ class Fault:
     error_msg: str = "injected fault"
     count: int = 1
     headers: dict[str, str] = field(default_factory=dict)
+    body_contains: str | None = None  # only requests whose body holds this text (e.g. one instance id)
 
 
 @dataclass
@@ -191,8 +192,10 @@ class EmulatorState:
         expires = self.tokens.get(token)
         return expires is not None and self.clock() < expires
 
-    def take_fault(self, method: str, path: str) -> Fault | None:
+    def take_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         for fault in self.faults:
+            if fault.body_contains is not None and fault.body_contains.encode() not in body:
+                continue
             if fault.count > 0 and fault.method in (method, "*") and re.search(fault.path, path):
                 fault.count -= 1
                 return fault

@@ -19,6 +19,7 @@ from lib.dds.auth import Authenticator, OutgoingRequest
 from lib.dds.auth.signer import canonical_query
 from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance, Job
+from lib.dds.retry import NO_RETRY, RetryPolicy, with_retry
 from lib.runtime import Deadline
 
 PAGE_LIMIT = 100  # the API's maximum
@@ -35,6 +36,8 @@ class DdsClient:
         auth: Authenticator,
         deadline: Deadline,
         request_timeout: float = 15.0,
+        limit: asyncio.Semaphore | None = None,
+        retry: RetryPolicy = NO_RETRY,
     ) -> None:
         self._session = session
         self._base = URL(endpoint)
@@ -44,6 +47,9 @@ class DdsClient:
         self._auth = auth
         self._deadline = deadline
         self._timeout = request_timeout
+        # Every HTTP request of the invocation holds this while in flight: MAX_CONCURRENCY, whatever the fan-out.
+        self._limit = limit or asyncio.Semaphore(10)
+        self._retry = retry
         #: HTTP requests sent, for the result's ``attempts`` and for tests.
         self.requests_sent = 0
 
@@ -132,6 +138,20 @@ class DdsClient:
     async def _call(
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: Any = None
     ) -> dict[str, Any]:
+        """GETs are retried by the policy; a POST or DELETE is retried by its caller, who knows whether a
+        lost answer may have hidden a change (see runner/execute.py)."""
+        if method != "GET":
+            return await self._call_once(method, path, query, body)
+        return await with_retry(
+            lambda: self._call_once(method, path, query, body),
+            policy=self._retry,
+            deadline=self._deadline,
+            what=f"{method} {path}",
+        )
+
+    async def _call_once(
+        self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any
+    ) -> dict[str, Any]:
         reauthenticated = False
         while True:
             try:
@@ -143,8 +163,6 @@ class DdsClient:
                 raise
 
     async def _send(self, method: str, path: str, query: list[tuple[str, str]], body: Any) -> dict[str, Any]:
-        if self._deadline.expired:
-            raise DdsError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
         full_path = f"{self._prefix}/v3/{self._project_id}{path}"
         request = OutgoingRequest(
             method=method,
@@ -154,40 +172,47 @@ class DdsClient:
             headers={"Content-Type": "application/json"},
             body=json.dumps(body, separators=(",", ":")).encode() if body is not None else b"",
         )
-        await self._auth.apply(request)
-        qs = canonical_query(request.query)
-        url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
-        timeout = self._deadline.bound(self._timeout)
-        self.requests_sent += 1
-        try:
-            async with self._session.request(
-                method,
-                url,
-                headers=request.headers,
-                data=request.body or None,
-                timeout=aiohttp.ClientTimeout(total=timeout),
-                allow_redirects=False,
-            ) as resp:
-                raw = await resp.read()
-                request_id = resp.headers.get("X-Request-Id")
-                status = resp.status
-        except asyncio.TimeoutError:
-            raise DdsTransportError(
-                "TIMEOUT", f"{method} {path} got no answer within {timeout:.1f}s", retryable=True
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise DdsTransportError(
-                "CONNECTION_ERROR",
-                f"{method} {path}: cannot reach {self._base.host} ({type(exc).__name__}); check DDS_ENDPOINT/REGION",
-                retryable=True,
-            ) from None
+        # The slot first: the deadline check, the signature's X-Sdk-Date and the timeout all count from when
+        # the request really leaves, not from when it joined the queue.
+        async with self._limit:
+            if self._deadline.expired:
+                raise DdsError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
+            await self._auth.apply(request)
+            qs = canonical_query(request.query)
+            url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
+            timeout = self._deadline.bound(self._timeout)
+            self.requests_sent += 1
+            try:
+                async with self._session.request(
+                    method,
+                    url,
+                    headers=request.headers,
+                    data=request.body or None,
+                    timeout=aiohttp.ClientTimeout(total=timeout),
+                    allow_redirects=False,
+                ) as resp:
+                    raw = await resp.read()
+                    request_id = resp.headers.get("X-Request-Id")
+                    retry_after = resp.headers.get("Retry-After")
+                    status = resp.status
+            except asyncio.TimeoutError:
+                raise DdsTransportError(
+                    "TIMEOUT", f"{method} {path} got no answer within {timeout:.1f}s", retryable=True
+                ) from None
+            except aiohttp.ClientError as exc:
+                raise DdsTransportError(
+                    "CONNECTION_ERROR",
+                    f"{method} {path}: no answer from {self._base.host} ({type(exc).__name__}); "
+                    "check DDS_ENDPOINT/REGION if this persists",
+                    retryable=True,
+                ) from None
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
             data = None
         if not 200 <= status < 300:
             code, message = error_fields(data)
-            raise DdsApiError.from_response(status, code, message, request_id)
+            raise DdsApiError.from_response(status, code, message, request_id, retry_after)
         if not isinstance(data, dict):
             raise DdsTransportError(
                 "DDS.BAD_RESPONSE", f"{method} {path} answered {status} with a non-JSON body", retryable=True

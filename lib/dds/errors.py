@@ -109,6 +109,7 @@ class DdsError(Exception):
         retryable: bool,
         http_status: int | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -116,6 +117,7 @@ class DdsError(Exception):
         self.retryable = retryable
         self.http_status = http_status
         self.request_id = request_id
+        self.retry_after = retry_after
 
 
 class DdsApiError(DdsError):
@@ -123,7 +125,12 @@ class DdsApiError(DdsError):
 
     @classmethod
     def from_response(
-        cls, http_status: int, code: str | None, api_message: str | None, request_id: str | None
+        cls,
+        http_status: int,
+        code: str | None,
+        api_message: str | None,
+        request_id: str | None,
+        retry_after: str | None = None,
     ) -> DdsApiError:
         info = classify(code, http_status)
         text = info.hint
@@ -135,7 +142,19 @@ class DdsApiError(DdsError):
             retryable=info.retryable,
             http_status=http_status,
             request_id=request_id,
+            retry_after=parse_retry_after(retry_after),
         )
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Delay-seconds only; an HTTP date (rare for APIs) is ignored and the backoff applies instead."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return min(seconds, 60.0) if seconds >= 0 else None
 
 
 class DdsTransportError(DdsError):

@@ -18,7 +18,7 @@ class Resolution:
     empty_selector: bool = False
 
 
-async def resolve(client: DdsClient, request: BackupRequest, limit: asyncio.Semaphore) -> Resolution:
+async def resolve(client: DdsClient, request: BackupRequest) -> Resolution:
     if request.selector is not None:
         sel = request.selector
         found = await client.list_instances(name=sel.name, mode=sel.mode, tags=sel.tags or None)
@@ -26,8 +26,7 @@ async def resolve(client: DdsClient, request: BackupRequest, limit: asyncio.Sema
     ids = [request.instance_id] if request.instance_id is not None else list(request.instance_ids or [])
 
     async def one(instance_id: str) -> Instance | None:
-        async with limit:
-            matches = await client.list_instances(instance_id=instance_id)
+        matches = await client.list_instances(instance_id=instance_id)
         return next((i for i in matches if i.id == instance_id), None)
 
     found_by_id = await asyncio.gather(*(one(i) for i in ids))
