@@ -28,6 +28,19 @@ def error(status: int, code: str, msg: str) -> web.Response:
     return web.json_response({"error_code": code, "error_msg": msg}, status=status)
 
 
+class _Dropped(web.HTTPException):
+    """Raised after the transport is gone, so that aiohttp writes nothing and logs no handler error."""
+
+    status_code = 499
+
+
+def _drop_connection(request: web.Request) -> None:
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    raise _Dropped()
+
+
 def _raw_query(request: web.Request) -> str:
     return request.raw_path.partition("?")[2]
 
@@ -46,9 +59,14 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
     # The raw query, as it came on the wire (aiohttp's query_string is already decoded).
     entry = RecordedRequest(request.method, request.path, _raw_query(request), dict(request.headers), body)
     state.requests.append(entry)
-    if state.latency:
-        await asyncio.sleep(state.latency)
-    response = await handler(request)
+    state.in_flight += 1
+    state.max_in_flight = max(state.max_in_flight, state.in_flight)
+    try:
+        if state.latency:
+            await asyncio.sleep(state.latency)
+        response = await handler(request)
+    finally:
+        state.in_flight -= 1
     entry.status = response.status
     response.headers["X-Request-Id"] = uuid.uuid4().hex
     return response
@@ -59,6 +77,14 @@ async def faults_and_throttling(request: web.Request, handler: Handler) -> web.S
     state = _state(request)
     fault = state.take_fault(request.method, request.path, await request.read())
     if fault is not None:
+        if fault.kind == "slow":
+            await asyncio.sleep(fault.delay)
+            return await handler(request)
+        if fault.kind == "reset":
+            _drop_connection(request)
+        if fault.kind == "lost":
+            await handler(request)  # applied...
+            _drop_connection(request)  # ...but the answer never arrives
         resp = error(fault.status, fault.error_code, fault.error_msg)
         resp.headers.update(fault.headers)
         return resp

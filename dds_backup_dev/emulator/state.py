@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 import re
 import time
 import uuid
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 DEMO_PROJECT_ID = "0549b4a43100d4f32f51c01c2fe4acdb"
 DEMO_AK = "EMULATORAKDEMO000001"
@@ -54,18 +55,59 @@ class EmuJob:
     fails: bool = False
 
 
+FaultKind = Literal["error", "slow", "reset", "lost"]
+
+
 @dataclass
 class Fault:
-    """Answer ``status`` + error body to the next ``count`` requests whose method and path match."""
+    """Spoil the next ``count`` requests whose method and path match.
+
+    ``kind``: ``error`` answers ``status`` + error body; ``slow`` waits ``delay`` seconds, then answers normally
+    (past a client's timeout, it still applies the change); ``reset`` drops the connection without applying
+    anything; ``lost`` applies the request, then drops the connection instead of answering.
+    """
 
     method: str
     path: str  # regular expression searched in the path
-    status: int
-    error_code: str
+    status: int = 500
+    error_code: str = "DBS.280005"
     error_msg: str = "injected fault"
     count: int = 1
+    kind: FaultKind = "error"
+    delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body_contains: str | None = None  # only requests whose body holds this text (e.g. one instance id)
+
+
+@dataclass
+class Chaos:
+    """Random faults for soak runs: each matching request is spoiled with probability ``rate``."""
+
+    rate: float
+    kinds: tuple[str, ...] = ("500", "503", "429", "reset", "slow", "lost")
+    method: str = "*"
+    path: str = ".*"
+    slow_delay: float = 1.0
+    retry_after: str = "1"
+    seed: int = 0
+    rng: random.Random = field(init=False, repr=False)
+    injected: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)  # noqa: S311 - reproducible chaos, not cryptography
+
+    def draw(self, method: str, path: str) -> Fault | None:
+        if self.method not in (method, "*") or not re.search(self.path, path) or self.rng.random() >= self.rate:
+            return None
+        kind = self.rng.choice(self.kinds)
+        self.injected[kind] = self.injected.get(kind, 0) + 1
+        if kind == "429":
+            return Fault(
+                method, path, 429, "DBS.280443", "throttled (chaos)", headers={"Retry-After": self.retry_after}
+            )
+        if kind in ("500", "503"):
+            return Fault(method, path, int(kind), "DBS.280005", "server error (chaos)")
+        return Fault(method, path, kind=kind, delay=self.slow_delay)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -103,6 +145,9 @@ class EmulatorState:
     rate_limit: int | None = None  # requests per second before DBS.280443
     failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
     faults: list[Fault] = field(default_factory=list)
+    chaos: Chaos | None = None
+    in_flight: int = 0
+    max_in_flight: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
     clock: Callable[[], float] = time.time
     _window: list[float] = field(default_factory=list)
@@ -199,7 +244,7 @@ class EmulatorState:
             if fault.count > 0 and fault.method in (method, "*") and re.search(fault.path, path):
                 fault.count -= 1
                 return fault
-        return None
+        return self.chaos.draw(method, path) if self.chaos is not None else None
 
     def throttled(self) -> bool:
         if self.rate_limit is None:
