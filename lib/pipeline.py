@@ -91,9 +91,10 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
         if apig.is_apig_event(event):
             with logs.bound(**{"faas.trigger": "http"}):
                 # Synchronous: the caller gets the answer; a raise would only turn it into a gateway 500.
-                return Reply(await apig.handle(event, env))
+                return Reply(logs.redact(await apig.handle(event, env)))
         outcome = await run_event(event, env)
-        return Reply(outcome.to_json_dict(), retry=outcome.needs_retry)
+        # The same redaction as the logs: no builder mistake can hand a secret to the caller either.
+        return Reply(logs.redact(outcome.to_json_dict()), retry=outcome.needs_retry)
 
 
 async def run_event(event: Any, env: Env) -> InvocationResult:

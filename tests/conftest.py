@@ -4,7 +4,9 @@ handler exactly as FunctionGraph does (sync call, context object)."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 import handler
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
+from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK
 from lib import logs
 from lib.config import CONFIG_KEYS
 from lib.dds.auth import iam
@@ -45,6 +48,46 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     iam.clear_cache()
 
 
+_SECRET_VARS = (
+    "HUAWEICLOUD_SDK_SK",
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "OS_PASSWORD",
+    "WEBHOOK_SECRET",
+    "SLACK_SIGNING_SECRET",
+)
+_issued_tokens: list[str] = []
+_returned: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_leaks(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> Iterator[None]:
+    """Around every test of the suite: no secret in any log line (stdout/stderr) or handler return value.
+
+    Sentinels: the emulator's demo SK and password, every token an emulator issued during the test, and every
+    secret variable the test configured (checked before monkeypatch takes them away).
+    """
+    _issued_tokens.clear()
+    _returned.clear()
+    original = EmulatorState.issue_token
+
+    def recording(self: EmulatorState) -> tuple[str, float]:
+        token, expires = original(self)
+        _issued_tokens.append(token)
+        return token, expires
+
+    monkeypatch.setattr(EmulatorState, "issue_token", recording)
+    yield
+    sentinels = {DEMO_SK, DEMO_PASSWORD, *_issued_tokens}
+    sentinels.update(v for k in _SECRET_VARS if len(v := os.environ.get(k, "")) >= 6)
+    out, err = capfd.readouterr()
+    returned = json.dumps(_returned)
+    for secret in sentinels:
+        assert secret not in out and secret not in err, "a secret reached the logs"
+        assert secret not in returned, "a secret reached a result or an HTTP answer"
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+
+
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
     server = EmulatorServer(EmulatorState.with_fixture(backup_delay=0.3)).start()
@@ -75,7 +118,9 @@ def invoke() -> Invoke:
         try:
             result = handler.handler(event, ctx)
         except handler.RetryRequested as exc:
+            _returned.append(exc.result)
             return {**exc.result, "_raised": True}
+        _returned.append(result)
         return {**result, "_raised": False}
 
     return run
