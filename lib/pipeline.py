@@ -27,7 +27,7 @@ from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, ResultE
 from lib.results import events, sinks
 from lib.runner.execute import Runner, error_info
 from lib.runtime import Deadline, Invocation, ctx_get
-from lib.sources import Item, SourceContext, apig, parse_event
+from lib.sources import Item, ParsedEvent, SourceContext, apig, parse_event
 
 _log = logs.get_logger("pipeline")
 
@@ -98,14 +98,22 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
 
 
 async def run_event(event: Any, env: Env) -> InvocationResult:
-    parsed = parse_event(
-        event,
-        SourceContext(
-            request_id=env.invocation.request_id,
-            now=datetime.now(timezone.utc),
-            default_request=env.settings.default_request if env.settings else None,
-        ),
+    source_context = SourceContext(
+        request_id=env.invocation.request_id,
+        now=datetime.now(timezone.utc),
+        default_request=env.settings.default_request if env.settings else None,
     )
+    try:
+        parsed = parse_event(event, source_context)
+    except Exception:  # a bug of ours in a parser: the same event would fail the same way, so no retry
+        _log.exception("unexpected error while reading the event")
+        error = ErrorInfo(
+            code="INTERNAL_ERROR", message="the event could not be read (a bug; see the log)", retryable=False
+        )
+        item = Item(
+            Trigger.DIRECT, f"unreadable:{env.invocation.request_id}", env.invocation.request_id, None, error=error
+        )
+        parsed = ParsedEvent(Trigger.DIRECT, [item])
     with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger]}):
         _log.info("invocation started", extra={"event.kind": parsed.trigger.value, "items": len(parsed.items)})
         results = await execute(parsed.items, env)

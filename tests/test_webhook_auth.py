@@ -67,6 +67,8 @@ def test_standard_webhooks_spec_example() -> None:
         ({"webhook-id": "m"}, "missing webhook-timestamp"),
         ({"webhook-id": "m", "webhook-timestamp": "soon", "webhook-signature": "v1,x"}, "not a unix timestamp"),
         ({"x-hub-signature-256": "sha256=00"}, "does not match"),
+        ({"x-hub-signature-256": "sha256=ü"}, "does not match"),
+        ({"webhook-id": "m", "webhook-timestamp": "NOW", "webhook-signature": "v1,ü"}, "not a unix timestamp"),
     ],
 )
 def test_missing_or_malformed_signatures_are_refused_with_a_reason(headers: dict[str, str], reason: str) -> None:

@@ -27,7 +27,8 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     when = _event_time(event.get("event_time"))
     stamp = str(event.get("event_time"))
     items: list[Item] = []
-    for r, record in enumerate(event.get("records") or []):
+    records = event.get("records")
+    for r, record in enumerate(records if isinstance(records, list) else []):
         topic = str(record.get("topic_id", "")) if isinstance(record, dict) else ""
         messages = record.get("messages") if isinstance(record, dict) else None
         if not isinstance(messages, list):

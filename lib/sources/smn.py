@@ -13,7 +13,8 @@ from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_reques
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
-    items = [_record(i, record, ctx) for i, record in enumerate(event.get("record") or [])]
+    records = event.get("record")
+    items = [_record(i, record, ctx) for i, record in enumerate(records if isinstance(records, list) else [])]
     if not items:
         items = [
             Item(

@@ -16,6 +16,11 @@ from collections.abc import Mapping
 TOLERANCE_S = 5 * 60
 
 
+def _same(given: str, expected: str) -> bool:
+    # Bytes: compare_digest refuses str with non-ASCII characters, and a forged header may hold any.
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def _fresh(timestamp: str | None, now: float, header: str) -> str | None:
     if not timestamp:
         return f"missing {header}"
@@ -50,7 +55,7 @@ def verify_standard_webhooks(secret: str, headers: Mapping[str, str], body: byte
     # Several space-separated signatures allow secret rotation; any v1 match is enough.
     for candidate in headers.get("webhook-signature", "").split():
         version, _, value = candidate.partition(",")
-        if version == "v1" and hmac.compare_digest(value, expected):
+        if version == "v1" and _same(value, expected):
             return None
     return "webhook-signature does not match"
 
@@ -63,7 +68,7 @@ def verify_github(secret: str, headers: Mapping[str, str], body: bytes) -> str |
     given = headers.get("x-hub-signature-256", "")
     if not given:
         return "missing x-hub-signature-256"
-    if not hmac.compare_digest(given, github_signature(secret, body)):
+    if not _same(given, github_signature(secret, body)):
         return "x-hub-signature-256 does not match"
     return None
 
@@ -81,7 +86,7 @@ def verify_slack(secret: str, headers: Mapping[str, str], body: bytes, now: floa
     given = headers.get("x-slack-signature", "")
     if not given:
         return "missing x-slack-signature"
-    if not hmac.compare_digest(given, slack_signature(secret, timestamp, body)):
+    if not _same(given, slack_signature(secret, timestamp, body)):
         return "x-slack-signature does not match"
     return None
 
