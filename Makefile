@@ -30,6 +30,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/faults.py
 
 emulator: $(STAMP)
 	$(BIN)/dds-backup emulator
