@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -155,6 +156,15 @@ def _project(request: web.Request) -> web.Response | None:
     return None
 
 
+def _page(request: web.Request, key: str, items: list[dict[str, Any]]) -> web.Response:
+    """One page of a list answer, with the API's offset/limit rules and ``total_count``."""
+    paging = _paging(request)
+    if isinstance(paging, web.Response):
+        return paging
+    offset, limit = paging
+    return web.json_response({key: items[offset : offset + limit], "total_count": len(items)})
+
+
 def _paging(request: web.Request) -> tuple[int, int] | web.Response:
     try:
         offset = int(request.query.get("offset", "0"))
@@ -269,10 +279,6 @@ async def list_backups(request: web.Request) -> web.Response:
     state = _state(request)
     if (bad := _project(request)) is not None:
         return bad
-    paging = _paging(request)
-    if isinstance(paging, web.Response):
-        return paging
-    offset, limit = paging
     q = request.query
     items = sorted(state.backups.values(), key=lambda b: b.created, reverse=True)  # newest first
     if "instance_id" in q:
@@ -281,8 +287,7 @@ async def list_backups(request: web.Request) -> web.Response:
         items = [b for b in items if b.id == q["backup_id"]]
     if "backup_type" in q:
         items = [b for b in items if b.type.lower() == q["backup_type"].lower()]
-    page = items[offset : offset + limit]
-    return web.json_response({"backups": [state.backup_view(b) for b in page], "total_count": len(items)})
+    return _page(request, "backups", [state.backup_view(b) for b in items])
 
 
 async def delete_backup(request: web.Request) -> web.Response:
@@ -306,10 +311,6 @@ async def list_instances(request: web.Request) -> web.Response:
     state = _state(request)
     if (bad := _project(request)) is not None:
         return bad
-    paging = _paging(request)
-    if isinstance(paging, web.Response):
-        return paging
-    offset, limit = paging
     q = request.query
     items = list(state.instances.values())
     if "id" in q:
@@ -334,8 +335,7 @@ async def list_instances(request: web.Request) -> web.Response:
                 return error(400, "DBS.200001", "Parameter error: tags must be key=value[,key=value]")
             wanted.append((key, value))
         items = [i for i in items if all({"key": k, "value": v} in i.get("tags", []) for k, v in wanted)]
-    page = items[offset : offset + limit]
-    return web.json_response({"instances": [state.instance_view(i) for i in page], "total_count": len(items)})
+    return _page(request, "instances", [state.instance_view(i) for i in items])
 
 
 async def show_job(request: web.Request) -> web.Response:
