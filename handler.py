@@ -8,10 +8,30 @@ asynchronous event, after the results are logged, and only when some request fai
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from typing import Any
 
-from lib import pipeline
+# The product card fixes the package name ``lib``, which Huawei warns can collide with a module of the same
+# name on the runtime's path. Our code root goes first on sys.path, and a foreign ``lib`` that something
+# imported before us is evicted, so that ``lib`` always means the folder next to this file.
+_ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def _claim_lib() -> None:
+    if not sys.path or os.path.abspath(sys.path[0] or os.curdir) != _ROOT:
+        sys.path.insert(0, _ROOT)
+    loaded = sys.modules.get("lib")
+    origin = getattr(loaded, "__file__", None) or ""
+    if loaded is not None and os.path.dirname(os.path.dirname(os.path.abspath(origin))) != _ROOT:
+        for name in [n for n in sys.modules if n == "lib" or n.startswith("lib.")]:
+            del sys.modules[name]
+
+
+_claim_lib()
+
+from lib import pipeline  # noqa: E402 - after _claim_lib, on purpose
 
 _cold = True
 
