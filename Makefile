@@ -4,13 +4,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench emulator clean
+.PHONY: demo test lint typecheck unit bench emulator package terraform clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e . > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	# Wheels for the packaging tests (this Python and the template's Python3.12), fetched now so that the
+	# tests themselves never leave the machine.
+	$(BIN)/dds-backup wheels --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
+		--python 3.12 --dest $(VENV)/wheelhouse
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,6 +35,13 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/faults.py
+
+package: $(STAMP)
+	$(BIN)/dds-backup package
+
+terraform: $(STAMP)
+	$(BIN)/dds-backup render terraform --cloud otc
+	$(BIN)/dds-backup render terraform --cloud huaweicloud
 
 emulator: $(STAMP)
 	$(BIN)/dds-backup emulator

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from dds_backup_dev.context import LocalContext
@@ -114,6 +115,70 @@ def cmd_generate_event(args: argparse.Namespace) -> int:
     return 0
 
 
+def _template(path: str) -> Any:
+    from dds_backup_dev.template import TemplateError, load
+
+    try:
+        return load(Path(path))
+    except (TemplateError, OSError) as exc:
+        print(f"dds-backup: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_package(args: argparse.Namespace) -> int:
+    from dds_backup_dev.package import PackageError, build, local_arch
+
+    template = _template(args.template)
+    if template is None:
+        return 2
+    python = args.python or template.function.python_version
+    arch = args.arch or ("x86_64" if not args.python else local_arch())
+    default = "dds-backup-layer.zip" if args.layer else template.function.code_filename
+    out = Path(args.output or Path("dist") / default)
+    try:
+        path, size, entries = build(
+            out,
+            python=python,
+            arch=arch,
+            layer=args.layer,
+            wheelhouse=Path(args.wheelhouse) if args.wheelhouse else None,
+        )
+    except PackageError as exc:
+        print(f"dds-backup package: {exc}", file=sys.stderr)
+        return 2
+    kind = "dependency layer" if args.layer else "function package"
+    print(f"{path}: {kind} for Python {python}/{arch}, {entries} files, {size} bytes ({size / 1024 / 1024:.1f} MiB)")
+    return 0
+
+
+def cmd_wheels(args: argparse.Namespace) -> int:
+    from dds_backup_dev.package import PackageError, fetch_wheels, local_arch
+
+    try:
+        for python in args.python:
+            fetch_wheels(python, args.arch or local_arch(), Path(args.dest))
+    except PackageError as exc:
+        print(f"dds-backup wheels: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from dds_backup_dev.terraform import render
+
+    template = _template(args.template)
+    if template is None:
+        return 2
+    out = Path(args.output or Path("dist") / "terraform" / args.cloud / "main.tf.json")
+    # Relative to the module, so that `terraform apply` works from the module's folder.
+    package = "${path.module}/" + os.path.relpath(Path(args.package).resolve(), out.parent.resolve())
+    doc = render(template, args.cloud, package=package)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"{out}: {sum(len(v) for v in doc['resource'].values())} resources for the {args.cloud} provider")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dds-backup", description="Local tools for the dds-backup function.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--text", default="orders-prod before the release", help="slack: the command text")
     gen.add_argument("--backup-id", default="", help="apig-status: the backup to ask about")
     gen.set_defaults(func=cmd_generate_event)
+
+    package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
+    package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")
+    package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
+    package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
+    package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
+    package.add_argument("--template", default="template.yaml")
+    package.add_argument("--output", help="zip path (default dist/<code_filename>)")
+    package.set_defaults(func=cmd_package)
+
+    wheels = sub.add_parser("wheels", help="download the runtime dependencies' wheels into a wheelhouse")
+    wheels.add_argument("--python", action="append", required=True, help="CPython X.Y; repeat for several")
+    wheels.add_argument("--arch", choices=["x86_64", "arm64"])
+    wheels.add_argument("--dest", required=True)
+    wheels.set_defaults(func=cmd_wheels)
+
+    render = sub.add_parser("render", help="render deployment code from template.yaml")
+    render.add_argument("format", choices=["terraform"])
+    render.add_argument("--cloud", choices=["otc", "huaweicloud"], required=True)
+    render.add_argument("--template", default="template.yaml")
+    render.add_argument("--package", default="dist/dds-backup.zip", help="the zip the function is deployed from")
+    render.add_argument("--output", help="default dist/terraform/<cloud>/main.tf.json")
+    render.set_defaults(func=cmd_render)
     return parser
 
 

@@ -1,0 +1,115 @@
+"""``dds-backup package``: the deployment zip FunctionGraph runs, built reproducibly.
+
+The zip holds ``handler.py``, ``lib/`` and the runtime dependencies of ``requirements.txt``, unpacked from
+manylinux wheels for the target CPython version and architecture (FunctionGraph runs Linux; the machine that
+builds may not match it). Nothing from ``tests/``, ``dds_backup_dev/`` or ``bench/`` goes in. The same inputs
+give the same bytes: entries are sorted, timestamps fixed, permissions normalised.
+
+Wheels come from PyPI through pip (``fetch_wheels``), or from a local wheelhouse for offline builds; ``make``
+prepares ``.venv/wheelhouse`` so that the tests never leave the machine.
+
+glibc: only ``manylinux2014`` (= ``manylinux_2_17``) wheels are accepted, the widest-compatible tag; a
+dependency that publishes only newer manylinux wheels makes the build fail rather than the import on the
+platform.
+"""
+
+from __future__ import annotations
+
+import io
+import platform
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+ARCHES = {"x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64", "amd64": "x86_64"}
+
+
+class PackageError(Exception):
+    pass
+
+
+def local_arch() -> str:
+    return ARCHES.get(platform.machine().lower(), "x86_64")
+
+
+def platforms(arch: str) -> list[str]:
+    machine = ARCHES[arch]
+    return [f"manylinux2014_{machine}", f"manylinux_2_17_{machine}"]
+
+
+def fetch_wheels(python: str, arch: str, dest: Path, wheelhouse: Path | None = None) -> list[Path]:
+    """Download (or, with a wheelhouse, pick offline) the runtime dependencies' wheels for the target."""
+    dest.mkdir(parents=True, exist_ok=True)
+    nodot = python.replace(".", "")
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
+    cmd += ["--python-version", python, "--implementation", "cp", "--abi", f"cp{nodot}", "--abi", "abi3"]
+    cmd += ["--abi", "none"]
+    for tag in platforms(arch):
+        cmd += ["--platform", tag]
+    if wheelhouse is not None:
+        cmd += ["--no-index", "--find-links", str(wheelhouse)]
+    cmd += ["-r", str(ROOT / "requirements.txt"), "-d", str(dest)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
+    if proc.returncode != 0:
+        where = f"the wheelhouse {wheelhouse}" if wheelhouse else "PyPI"
+        raise PackageError(f"no wheels for Python {python}/{arch} from {where}:\n{proc.stderr.strip()[-1500:]}")
+    return sorted(dest.glob("*.whl"))
+
+
+def _code_files() -> dict[str, bytes]:
+    files = {"handler.py": (ROOT / "handler.py").read_bytes()}
+    for path in sorted((ROOT / "lib").rglob("*.py")):
+        files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+    return files
+
+
+def _wheel_files(wheels: list[Path]) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            for info in zf.infolist():
+                name = info.filename
+                if info.is_dir() or "__pycache__/" in name or name.endswith(".pyc"):
+                    continue
+                data = zf.read(info)
+                if name in files and files[name] != data:
+                    raise PackageError(f"{wheel.name} and another wheel both ship {name}")
+                files[name] = data
+    return files
+
+
+def write_zip(files: dict[str, bytes], out: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100644 if not name.endswith(".so") else 0o100755) << 16
+            info.create_system = 3  # unix, whatever the building machine is
+            zf.writestr(info, files[name], compresslevel=9)
+    data = buffer.getvalue()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    return data
+
+
+def build(
+    out: Path, *, python: str, arch: str, layer: bool = False, wheelhouse: Path | None = None
+) -> tuple[Path, int, int]:
+    """Build the function zip (or, with ``layer``, the dependencies alone). Returns (path, bytes, entries)."""
+    if arch not in ARCHES:
+        raise PackageError(f"unknown architecture {arch!r}: use x86_64 or arm64")
+    with tempfile.TemporaryDirectory() as tmp:
+        wheels = fetch_wheels(python, arch, Path(tmp), wheelhouse)
+        files = _wheel_files(wheels)
+    if not layer:
+        clash = sorted(n for n in _code_files() if n in files)
+        if clash:
+            raise PackageError(f"a dependency ships {clash[0]}, which would shadow our own code")
+        files.update(_code_files())
+    data = write_zip(files, out)
+    return out, len(data), len(files)

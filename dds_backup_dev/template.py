@@ -1,0 +1,325 @@
+"""``template.yaml``: the function and its triggers in FunctionGraph API / Terraform field names, validated.
+
+Keys mirror CreateFunction, CreateTrigger (``trigger_type_code``, ``event_data``) and the async invocation
+config (functiongraph.md section 5), so that the file maps 1:1 onto the REST API and both Terraform providers.
+Every problem is reported with the line of ``template.yaml`` it is on.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from lib.config import CONFIG_KEYS
+from lib.models import field_errors
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIMES = ("Python3.10", "Python3.12")
+# Values that must go to encrypted_user_data, never to the plain user_data.
+SECRET_KEYS = {
+    "HUAWEICLOUD_SDK_SK",
+    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
+    "OS_PASSWORD",
+    "WEBHOOK_SECRET",
+    "SLACK_SIGNING_SECRET",
+}
+
+
+class TemplateError(Exception):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- schedules (OTC cron_expressions_for_a_function_timer_trigger.rst) -----------------------------------
+
+_MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC"
+_DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT"
+_CRON_FIELDS = [  # (name, min, max, names)
+    ("seconds", 0, 59, None),
+    ("minutes", 0, 59, None),
+    ("hours", 0, 23, None),
+    ("day-of-month", 1, 31, None),
+    ("month", 1, 12, _MONTHS),
+    ("day-of-week", 0, 7, _DAYS),
+]
+
+
+def _cron_value(text: str, low: int, high: int, names: str | None) -> bool:
+    if names and re.fullmatch(names, text, re.IGNORECASE):
+        return True
+    return text.isdigit() and low <= int(text) <= high
+
+
+def _cron_field(text: str, name: str, low: int, high: int, names: str | None) -> None:
+    if text == "?" and name in ("day-of-month", "day-of-week"):
+        return
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        if step and not (step.isdigit() and int(step) > 0):
+            raise ValueError(f"{name}: bad step in {part!r}")
+        if base == "*":
+            continue
+        lo, _, hi = base.partition("-")
+        if not _cron_value(lo, low, high, names) or (hi and not _cron_value(hi, low, high, names)):
+            raise ValueError(f"{name}: {part!r} is outside {low}-{high}")
+
+
+def check_cron(schedule: str) -> None:
+    text = schedule.strip()
+    if text.startswith("CRON_TZ="):
+        _, _, text = text.partition(" ")
+    if text.startswith("@every "):
+        if not re.fullmatch(r"@every (\d+h)?(\d+m)?", text) or text == "@every ":
+            raise ValueError("@every needs a duration such as 30m or 2h30m")
+        return
+    fields = text.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(
+            f"a cron schedule has 6 fields (seconds minutes hours day-of-month month day-of-week), got {len(fields)}"
+        )
+    for value, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=False):
+        _cron_field(value, name, low, high, names)
+
+
+def check_rate(schedule: str) -> None:
+    match = re.fullmatch(r"(\d+)([mhd])", schedule.strip())
+    limits = {"m": 60, "h": 24, "d": 30}
+    if match is None or not 1 <= int(match.group(1)) <= limits[match.group(2)]:
+        raise ValueError("a rate is 1-60m, 1-24h or 1-30d, e.g. 30m")
+
+
+# -- triggers -----------------------------------------------------------------------------------------------
+
+
+class TimerEventData(_Strict):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+    schedule_type: Literal["Cron", "Rate"]
+    schedule: str
+    user_event: str = Field(default="", max_length=2047)
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str, info: ValidationInfo) -> str:
+        (check_cron if info.data.get("schedule_type") == "Cron" else check_rate)(value)
+        return value
+
+
+# A Terraform variable reference stands for a value that the renderer does not know.
+VAR_REF = r"\$\{var\.[A-Za-z_][A-Za-z0-9_]*\}"
+
+
+class SmnEventData(_Strict):
+    topic_urn: str = Field(pattern=rf"^(urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]+|{VAR_REF})$")
+
+
+class KafkaEventData(_Strict):
+    instance_id: str
+    topic_ids: list[str] = Field(min_length=1)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+    kafka_user: str | None = None
+    kafka_password: str | None = None
+
+
+class FuncInfo(_Strict):
+    function_urn: str | None = None  # filled in by the renderer
+    invocation_type: Literal["sync", "async"] = "sync"
+    timeout: int = Field(default=60000, ge=1, le=60000)
+    version: str = "latest"
+
+
+class ApigEventData(_Strict):
+    name: str
+    type: int = 1
+    path: str = Field(pattern=r"^/")
+    protocol: Literal["HTTPS", "HTTP", "BOTH"] = "HTTPS"
+    req_method: Literal["GET", "POST", "PUT", "DELETE", "ANY"]
+    group_id: str
+    group_name: str | None = None
+    instance_id: str
+    env_name: str = "RELEASE"
+    env_id: str = "DEFAULT_ENVIRONMENT_RELEASE_ID"
+    auth: Literal["NONE", "APP", "IAM"]
+    match_mode: Literal["NORMAL", "SWA"] = "NORMAL"
+    backend_type: Literal["FUNCTION"] = "FUNCTION"
+    sl_domain: str | None = None
+    func_info: FuncInfo = Field(default_factory=FuncInfo)
+
+    @field_validator("path")
+    @classmethod
+    def _known_route(cls, value: str) -> str:
+        if value not in ("/backups", "/backups/{backup_id}", "/slack"):
+            raise ValueError("the function answers /backups, /backups/{backup_id} and /slack")
+        return value
+
+
+_EVENT_DATA: dict[str, type[_Strict]] = {
+    "TIMER": TimerEventData,
+    "SMN": SmnEventData,
+    "KAFKA": KafkaEventData,
+    "OPENSOURCEKAFKA": KafkaEventData,
+    "ROCKETMQ": KafkaEventData,
+    "DEDICATEDGATEWAY": ApigEventData,
+}
+
+
+class Trigger(_Strict):
+    trigger_type_code: Literal["TIMER", "SMN", "KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ", "DEDICATEDGATEWAY"]
+    trigger_status: Literal["ACTIVE", "DISABLED"] = "ACTIVE"
+    event_data: dict[str, Any]
+
+    @field_validator("event_data")
+    @classmethod
+    def _event_data(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        kind = info.data.get("trigger_type_code")
+        if kind in _EVENT_DATA:
+            _EVENT_DATA[kind].model_validate(value)  # its errors are re-located field by field in load()
+        return value
+
+    @property
+    def typed_event_data(self) -> _Strict:
+        return _EVENT_DATA[self.trigger_type_code].model_validate(self.event_data)
+
+
+# -- function and async config -----------------------------------------------------------------------------
+
+
+def handler_problem(handler: str, root: Path = ROOT) -> str | None:
+    """None when ``file.function`` names a top-level function of a file in the code root (read, not imported)."""
+    module, _, function = handler.rpartition(".")
+    path = root / (module.replace(".", "/") + ".py")
+    if not module or not function:
+        return "must be file.function, e.g. handler.handler"
+    if not path.is_file():
+        return f"{path.name} does not exist in the code root"
+    tree = ast.parse(path.read_text())
+    if not any(isinstance(n, ast.FunctionDef) and n.name == function for n in tree.body):
+        return f"{path.name} has no top-level function {function!r}"
+    return None
+
+
+class Function(_Strict):
+    func_name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,59}$")
+    package: str = "default"
+    runtime: Literal["Python3.10", "Python3.12"]
+    handler: str
+    code_type: Literal["zip", "obs"] = "zip"
+    code_filename: str = "dds-backup.zip"
+    memory_size: int = Field(ge=128, le=10240)
+    timeout: int = Field(ge=3, le=259200)
+    xrole: str | None = None
+    app_xrole: str | None = None
+    description: str | None = None
+    user_data: dict[str, str] = Field(default_factory=dict)
+    encrypted_user_data: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("handler")
+    @classmethod
+    def _handler(cls, value: str) -> str:
+        if (problem := handler_problem(value)) is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("user_data", "encrypted_user_data")
+    @classmethod
+    def _known_keys(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        unknown = sorted(set(value) - set(CONFIG_KEYS))
+        if unknown:
+            raise ValueError(f"unknown variable(s) {unknown}: the function reads only {sorted(CONFIG_KEYS)}")
+        exposed = sorted(SECRET_KEYS & set(value))
+        if info.field_name == "user_data" and exposed:
+            raise ValueError(f"{exposed} are secrets: put them in encrypted_user_data, not user_data")
+        return value
+
+    @model_validator(mode="after")
+    def _size(self) -> Function:
+        total = sum(len(k) + len(v) for k, v in {**self.user_data, **self.encrypted_user_data}.items())
+        if total > 4096:
+            raise ValueError(f"environment variables total {total} characters; FunctionGraph allows 4096")
+        return self
+
+    @property
+    def python_version(self) -> str:
+        return self.runtime.removeprefix("Python")
+
+
+class Destination(_Strict):
+    destination: Literal["SMN", "OBS", "FunctionGraph", "DIS"]
+    param: dict[str, Any]
+
+
+class AsyncConfig(_Strict):
+    max_async_retry_attempts: int = Field(ge=0, le=3)
+    max_async_event_age_in_seconds: int = Field(ge=1, le=86400)
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
+
+
+class Template(_Strict):
+    function: Function
+    triggers: list[Trigger] = Field(default_factory=list)
+    async_invoke_config: AsyncConfig | None = None
+
+
+# -- loading with line numbers -----------------------------------------------------------------------------
+
+
+def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = (*path, key.value)
+            out[child] = key.start_mark.line + 1  # a field is reported on its key's line
+            _lines(value, child, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), out)
+
+
+def load(path: Path) -> Template:
+    text = path.read_text()
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{path.name}: not valid YAML: {exc}") from None
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _lines(node, (), lines)
+    try:
+        return Template.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for loc, error in _located_errors(exc, data):
+            at = loc
+            while at and at not in lines:
+                at = at[:-1]
+            problems.append(f"{path.name}:{lines.get(at, 1)}: {error.field}: {error.message}")
+        raise TemplateError("\n".join(problems)) from None
+
+
+def _located_errors(exc: ValidationError, data: Any) -> list[tuple[tuple[Any, ...], Any]]:
+    """(full loc, FieldError) pairs; an event_data error is re-validated to point at the field inside it."""
+    out = []
+    for err, fe in zip(exc.errors(), field_errors(exc), strict=True):
+        loc = tuple(err["loc"])
+        if len(loc) == 3 and loc[0] == "triggers" and loc[2] == "event_data":
+            trigger = data["triggers"][loc[1]]
+            try:
+                _EVENT_DATA[trigger["trigger_type_code"]].model_validate(trigger["event_data"])
+            except (ValidationError, KeyError, TypeError) as inner:
+                if isinstance(inner, ValidationError):
+                    for sub, sub_fe in zip(inner.errors(), field_errors(inner), strict=True):
+                        full = (*loc, *sub["loc"])
+                        sub_fe.field = ".".join(str(p) for p in full)
+                        out.append((full, sub_fe))
+                    continue
+        out.append((loc, fe))
+    return out
