@@ -234,3 +234,16 @@ def test_render_cli_writes_tf_json(tmp_path: Path) -> None:
     doc = json.loads(out.read_text())
     assert "huaweicloud_fgs_function" in doc["resource"]
     assert doc["terraform"]["required_providers"]["huaweicloud"]["source"] == "huaweicloud/huaweicloud"
+
+
+def test_the_deployment_guide_lists_exactly_the_actions_the_client_needs() -> None:
+    from lib.dds.client import IAM_ACTIONS, DdsClient
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    public = {n for n in vars(DdsClient) if not n.startswith("_") and callable(getattr(DdsClient, n))}
+    # Every call path is covered: list_backups and find_backup_by_name go through iter_backups, show_job is
+    # documented as having no action of its own.
+    assert public - set(IAM_ACTIONS) == {"list_backups", "find_backup_by_name", "show_job"}
+    for action in IAM_ACTIONS.values():
+        assert f"`{action}`" in guide, action
+    assert set(re.findall(r"`(dds:[a-zA-Z:]+)`", guide)) - {"dds:backup:create"} == set(IAM_ACTIONS.values())

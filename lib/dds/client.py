@@ -23,6 +23,15 @@ from lib.dds.retry import NO_RETRY, RetryPolicy, with_retry
 from lib.runtime import Deadline
 
 PAGE_LIMIT = 100  # the API's maximum
+
+#: The IAM action each operation needs (OTC dds_actions.rst; Huawei's alias in brackets). The deployment guide
+#: lists exactly these for the agency, and a test keeps the two in step.
+IAM_ACTIONS: dict[str, str] = {
+    "create_manual_backup": "dds:instance:createManualBackup",
+    "iter_backups": "dds:backup:list",
+    "list_instances": "dds:instance:list",
+    "delete_manual_backup": "dds:backup:delete",
+}
 M = TypeVar("M", bound=BaseModel)
 
 
