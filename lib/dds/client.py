@@ -1,25 +1,19 @@
-"""The DDS v3 API over aiohttp: one ``ClientSession`` per invocation, every call bounded by the deadline.
-
-What is signed is what is sent: the query string is built here with the signer's encoding and handed to
-yarl as already encoded, and the body is sent as the exact bytes that were hashed.
-"""
+"""The DDS v3 API: typed operations over ``SignedApi`` (lib/dds/http.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
-from yarl import URL
 
-from lib.dds.auth import Authenticator, OutgoingRequest
-from lib.dds.auth.signer import canonical_query
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
+from lib.dds.auth import Authenticator
+from lib.dds.errors import DdsTransportError
+from lib.dds.http import SignedApi
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance, Job
-from lib.dds.retry import NO_RETRY, RetryPolicy, with_retry
+from lib.dds.retry import NO_RETRY, RetryPolicy
 from lib.runtime import Deadline
 
 PAGE_LIMIT = 100  # the API's maximum
@@ -48,19 +42,22 @@ class DdsClient:
         limit: asyncio.Semaphore | None = None,
         retry: RetryPolicy = NO_RETRY,
     ) -> None:
-        self._session = session
-        self._base = URL(endpoint)
-        self._host = self._base.raw_authority  # with the port, exactly as the Host header will carry it
-        self._prefix = self._base.raw_path.rstrip("/")
         self._project_id = project_id
-        self._auth = auth
-        self._deadline = deadline
-        self._timeout = request_timeout
-        # Every HTTP request of the invocation holds this while in flight: MAX_CONCURRENCY, whatever the fan-out.
-        self._limit = limit or asyncio.Semaphore(10)
-        self._retry = retry
-        #: HTTP requests sent, for the result's ``attempts`` and for tests.
-        self.requests_sent = 0
+        self.api = SignedApi(
+            session,
+            endpoint=endpoint,
+            prefix=f"/v3/{project_id}",
+            auth=auth,
+            deadline=deadline,
+            request_timeout=request_timeout,
+            limit=limit,
+            retry=retry,
+        )
+        self._call = self.api.call
+
+    @property
+    def requests_sent(self) -> int:
+        return self.api.requests_sent
 
     @property
     def project_id(self) -> str:
@@ -143,90 +140,6 @@ class DdsClient:
             raise DdsTransportError(
                 "DDS.BAD_RESPONSE", f"unexpected answer shape for {model.__name__}", retryable=True
             ) from None
-
-    async def _call(
-        self, method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: Any = None
-    ) -> dict[str, Any]:
-        """GETs are retried by the policy; a POST or DELETE is retried by its caller, who knows whether a
-        lost answer may have hidden a change (see runner/execute.py)."""
-        if method != "GET":
-            return await self._call_once(method, path, query, body)
-        return await with_retry(
-            lambda: self._call_once(method, path, query, body),
-            policy=self._retry,
-            deadline=self._deadline,
-            what=f"{method} {path}",
-        )
-
-    async def _call_once(
-        self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any
-    ) -> dict[str, Any]:
-        reauthenticated = False
-        while True:
-            try:
-                return await self._send(method, path, query or [], body)
-            except DdsApiError as exc:
-                if exc.http_status == 401 and not reauthenticated and self._auth.rejected():
-                    reauthenticated = True
-                    continue
-                raise
-
-    async def _send(self, method: str, path: str, query: list[tuple[str, str]], body: Any) -> dict[str, Any]:
-        full_path = f"{self._prefix}/v3/{self._project_id}{path}"
-        request = OutgoingRequest(
-            method=method,
-            host=self._host,
-            path=full_path,
-            query=query,
-            headers={"Content-Type": "application/json"},
-            body=json.dumps(body, separators=(",", ":")).encode() if body is not None else b"",
-        )
-        # The slot first: the deadline check, the signature's X-Sdk-Date and the timeout all count from when
-        # the request really leaves, not from when it joined the queue.
-        async with self._limit:
-            if self._deadline.expired:
-                raise DdsError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
-            await self._auth.apply(request)
-            qs = canonical_query(request.query)
-            url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
-            timeout = self._deadline.bound(self._timeout)
-            self.requests_sent += 1
-            try:
-                async with self._session.request(
-                    method,
-                    url,
-                    headers=request.headers,
-                    data=request.body or None,
-                    timeout=aiohttp.ClientTimeout(total=timeout),
-                    allow_redirects=False,
-                ) as resp:
-                    raw = await resp.read()
-                    request_id = resp.headers.get("X-Request-Id")
-                    retry_after = resp.headers.get("Retry-After")
-                    status = resp.status
-            except asyncio.TimeoutError:
-                raise DdsTransportError(
-                    "TIMEOUT", f"{method} {path} got no answer within {timeout:.1f}s", retryable=True
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise DdsTransportError(
-                    "CONNECTION_ERROR",
-                    f"{method} {path}: no answer from {self._base.host} ({type(exc).__name__}); "
-                    "check DDS_ENDPOINT/REGION if this persists",
-                    retryable=True,
-                ) from None
-        try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            data = None
-        if not 200 <= status < 300:
-            code, message = error_fields(data)
-            raise DdsApiError.from_response(status, code, message, request_id, retry_after)
-        if not isinstance(data, dict):
-            raise DdsTransportError(
-                "DDS.BAD_RESPONSE", f"{method} {path} answered {status} with a non-JSON body", retryable=True
-            )
-        return data
 
 
 def _drop_none(**params: str | None) -> list[tuple[str, str]]:
