@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from lib.models import BackupRequest, describe_field_errors, field_errors
+from lib.models import BackupRequest, Retention, describe_field_errors, field_errors
 
 # Default backup name: a recognisable prefix (retention only ever touches names with it), the instance, the
 # event's time, and a short hash of the event identity that makes redeliveries map to the same name.
@@ -32,6 +32,8 @@ class ConfigError(Exception):
     """The function is configured wrongly; the message names the variable and what to change."""
 
 
+# urn:smn:{region}:{project id}:{topic name}
+TOPIC_URN = r"^urn:smn:[a-z0-9-]+:[0-9a-f]{32}:[A-Za-z0-9][A-Za-z0-9_-]{0,255}$"
 _REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,3}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
@@ -62,6 +64,11 @@ class Settings(BaseModel):
     request_timeout: float = Field(default=15.0, gt=0, le=120, alias="REQUEST_TIMEOUT_SECONDS")
     retry_max_attempts: int = Field(default=4, ge=1, le=10, alias="RETRY_MAX_ATTEMPTS")
     retry_base_delay: float = Field(default=0.25, ge=0, le=10, alias="RETRY_BASE_DELAY_SECONDS")
+    default_retention: Retention | None = Field(default=None, alias="DEFAULT_RETENTION")
+    smn_endpoint: str | None = Field(default=None, alias="SMN_ENDPOINT")
+    result_topic_urn: str | None = Field(default=None, alias="RESULT_TOPIC_URN", pattern=TOPIC_URN)
+    fanout_topic_urn: str | None = Field(default=None, alias="FANOUT_TOPIC_URN", pattern=TOPIC_URN)
+    fanout_threshold: int = Field(default=100, ge=1, le=100000, alias="FANOUT_THRESHOLD")
     # APIG gives a backend at most 60 s; a waiting POST /backups answers 202 before that.
     webhook_wait: float = Field(default=50.0, ge=0, le=55, alias="WEBHOOK_WAIT_SECONDS")
     slack_allowed_users: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_USERS")
@@ -88,21 +95,21 @@ class Settings(BaseModel):
             raise ValueError("must look like eu-de, eu-nl or ap-southeast-3")
         return value
 
-    @field_validator("dds_endpoint", "iam_endpoint")
+    @field_validator("dds_endpoint", "iam_endpoint", "smn_endpoint")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         if value is not None and not _URL.fullmatch(value):
             raise ValueError("must be an http(s) URL such as https://dds.eu-de.otc.t-systems.com")
         return value.rstrip("/") if value else value
 
-    @field_validator("default_request", mode="before")
+    @field_validator("default_request", "default_retention", mode="before")
     @classmethod
     def _json_request(cls, value: object) -> object:
         if isinstance(value, str):
             try:
                 return json.loads(value)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"must be a JSON object (backup request): {exc.msg} at char {exc.pos}") from None
+                raise ValueError(f"must be a JSON object: {exc.msg} at char {exc.pos}") from None
         return value
 
     @field_validator("backup_name_template")

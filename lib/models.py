@@ -16,7 +16,9 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_serializer,
+    field_validator,
     model_validator,
 )
 
@@ -77,6 +79,50 @@ class Selector(BaseModel):
         return self
 
 
+class Trigger(str, enum.Enum):
+    DIRECT = "direct"
+    TIMER = "timer"
+    SMN = "smn"
+    KAFKA = "kafka"
+    ROCKETMQ = "rocketmq"
+    APIG = "apig"
+    SLACK = "slack"
+
+
+class Retention(BaseModel):
+    """Which of *our* manual backups of an instance to delete after a successful backup of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    keep_last: int | None = Field(default=None, le=1000)
+    max_age_days: int | None = Field(default=None, le=3650)
+
+    @field_validator("keep_last", "max_age_days")
+    @classmethod
+    def _positive(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and value < 1:
+            what = "delete every backup" if info.field_name == "keep_last" else "delete backups of today"
+            raise ValueError(f"{value} would {what}; the smallest value is 1")
+        return value
+
+    @model_validator(mode="after")
+    def _something(self) -> Retention:
+        if self.keep_last is None and self.max_age_days is None:
+            raise ValueError("needs keep_last, max_age_days or both")
+        return self
+
+
+class Origin(BaseModel):
+    """Where a fanned-out request came from: its backup is named as if it had been made inline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    identity: str = Field(min_length=1, max_length=1024)
+    trigger: Trigger
+    correlation_id: str = Field(max_length=1024)
+    event_time: datetime | None = None
+
+
 class BackupRequest(BaseModel):
     """One request from any source (CONTRACT.md section 2). Unknown fields are an error, never ignored."""
 
@@ -90,6 +136,9 @@ class BackupRequest(BaseModel):
     wait: bool = False
     dry_run: bool = False
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
+    retention: Retention | None = None
+    #: Set by the function itself when it fans a large request out through SMN; not for callers.
+    origin: Origin | None = None
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> BackupRequest:
@@ -128,16 +177,6 @@ def describe_field_errors(errors: list[FieldError]) -> str:
     return "; ".join(f"{e.field}: {e.message}" for e in errors)
 
 
-class Trigger(str, enum.Enum):
-    DIRECT = "direct"
-    TIMER = "timer"
-    SMN = "smn"
-    KAFKA = "kafka"
-    ROCKETMQ = "rocketmq"
-    APIG = "apig"
-    SLACK = "slack"
-
-
 class Outcome(str, enum.Enum):
     CREATED = "created"
     COMPLETED = "completed"
@@ -145,6 +184,10 @@ class Outcome(str, enum.Enum):
     FAILED = "failed"
     REJECTED = "rejected"
     DRY_RUN = "dry_run"
+    #: Retention deleted (or, in a dry run, would delete) one of our old backups.
+    PRUNED = "pruned"
+    #: A large request was handed on through SMN, one message per instance (each is then its own invocation).
+    FANNED_OUT = "fanned_out"
 
 
 class ErrorInfo(BaseModel):
@@ -203,6 +246,8 @@ class Summary(BaseModel):
     failed: int = 0
     rejected: int = 0
     dry_run: int = 0
+    pruned: int = 0
+    fanned_out: int = 0
 
 
 class InvocationResult(BaseModel):
@@ -219,6 +264,9 @@ class InvocationResult(BaseModel):
         ok = summary.failed == 0 and summary.rejected == 0
         return cls(ok=ok, results=results, summary=summary)
 
+    #: Publishing the result events to RESULT_TOPIC_URN, when configured (failures never change an outcome).
+    publish: dict[str, Any] | None = None
+
     @property
     def needs_retry(self) -> bool:
         """True when a platform retry of the whole event can help (some failure was retryable)."""
@@ -228,8 +276,11 @@ class InvocationResult(BaseModel):
         )
 
     def to_json_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ok": self.ok,
             "results": [r.to_json_dict() for r in self.results],
             "summary": self.summary.model_dump(mode="json"),
         }
+        if self.publish is not None:
+            out["publish"] = self.publish
+        return out

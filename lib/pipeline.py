@@ -8,6 +8,7 @@ when ``Reply.retry`` asks it to.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,12 +20,14 @@ import aiohttp
 
 from lib import logs
 from lib.config import ConfigError, Settings, load_settings
+from lib.dds import endpoints
 from lib.dds.auth.credentials import connect
 from lib.dds.client import DdsClient
 from lib.dds.errors import DdsError
 from lib.dds.retry import RetryPolicy
 from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent, Trigger
 from lib.results import events, sinks
+from lib.results.smn import SmnPublisher
 from lib.runner.execute import Runner, error_info
 from lib.runtime import Deadline, Invocation, ctx_get
 from lib.sources import Item, ParsedEvent, SourceContext, apig, parse_event
@@ -116,63 +119,30 @@ async def run_event(event: Any, env: Env) -> InvocationResult:
         parsed = ParsedEvent(Trigger.DIRECT, [item])
     with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger]}):
         _log.info("invocation started", extra={"event.kind": parsed.trigger.value, "items": len(parsed.items)})
-        results = await execute(parsed.items, env)
-        outcome = InvocationResult.from_results(results)
+        executed = await execute(parsed.items, env)
+        outcome = InvocationResult.from_results(executed.results)
+        outcome.publish = executed.publish
         _log.info("invocation finished", extra={"summary": outcome.summary.model_dump(), "ok": outcome.ok})
         return outcome
 
 
+@dataclass(frozen=True)
+class Executed:
+    results: list[ResultEvent]
+    #: What happened when publishing the results to RESULT_TOPIC_URN (None when not configured).
+    publish: dict[str, Any] | None = None
+
+
 async def execute(
     items: list[Item], env: Env, deadline: Deadline | None = None, wait_deadline: Deadline | None = None
-) -> list[ResultEvent]:
-    """Carry out items and report each outcome as a logged result event. Never raises.
+) -> Executed:
+    """Carry out items, log each outcome as a result event and publish them when configured. Never raises.
 
     ``deadline`` bounds everything (default: the invocation's); ``wait_deadline`` only the waiting for jobs.
     """
-    try:
-        data = await _process(items, env, deadline or env.invocation.deadline, wait_deadline)
-    except Exception as exc:  # a bug of ours: report it, never lose the event silently
-        _log.exception("unexpected error")
-        err = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
-        data = [_result(item, Outcome.FAILED, err) for item in items]
-    results = [events.build(d, env.invocation.function_name) for d in data]
-    for r in results:
-        sinks.log_result(r)
-    return results
-
-
-@asynccontextmanager
-async def open_client(env: Env, deadline: Deadline) -> AsyncIterator[DdsClient]:
-    """One session and one authenticated client for the invocation. Raises ConfigError or DdsError."""
-    if env.settings is None:
-        raise ConfigError(env.config_error or "invalid configuration")
-    settings = env.settings
-    async with aiohttp.ClientSession() as session:
-        conn = await connect(settings, env.invocation, session, settings.request_timeout)
-        _log.info("credentials resolved", extra={"auth.source": conn.auth.source, "dds.endpoint": conn.endpoint})
-        yield DdsClient(
-            session,
-            endpoint=conn.endpoint,
-            project_id=conn.project_id,
-            auth=conn.auth,
-            deadline=deadline,
-            request_timeout=settings.request_timeout,
-            limit=asyncio.Semaphore(settings.max_concurrency),
-            retry=retry_policy(settings),
-        )
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
-
-
-def _result(item: Item, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
-    return ResultData(outcome=outcome, trigger=item.trigger, correlation_id=item.correlation_id, error=error)
-
-
-async def _process(items: list[Item], env: Env, deadline: Deadline, wait_deadline: Deadline | None) -> list[ResultData]:
+    deadline = deadline or env.invocation.deadline
     if not any(i.request is not None for i in items):
-        return [_result(i, Outcome.REJECTED, i.error) for i in items]
+        return Executed(_emit([_result(i, Outcome.REJECTED, i.error) for i in items], env))
 
     def everyone(error: ErrorInfo) -> list[ResultData]:
         return [
@@ -181,21 +151,100 @@ async def _process(items: list[Item], env: Env, deadline: Deadline, wait_deadlin
         ]
 
     try:
-        async with open_client(env, deadline) as client:
+        async with open_session(env, deadline) as connected:
             assert env.settings is not None
             runner = Runner(
-                client=client,
+                client=connected.dds,
                 settings=env.settings,
                 deadline=deadline,
                 retry=retry_policy(env.settings),
                 wait_deadline=wait_deadline,
+                publisher=connected.smn,
             )
             per_item = await _run_items(runner, items)
+            results = _emit([d for batch in per_item for d in batch], env)
+            publish = None
+            if connected.smn is not None and env.settings.result_topic_urn is not None:
+                publish = await publish_results(connected.smn, env.settings.result_topic_urn, results)
+            return Executed(results, publish)
     except ConfigError as exc:
-        return everyone(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False))
+        return Executed(_emit(everyone(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)), env))
     except DdsError as exc:  # raised while connecting (IAM); DDS call errors are per item
-        return everyone(error_info(exc))
-    return [d for batch in per_item for d in batch]
+        return Executed(_emit(everyone(error_info(exc)), env))
+    except Exception as exc:  # a bug of ours: report it, never lose the event silently
+        _log.exception("unexpected error")
+        error = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
+        return Executed(_emit([_result(item, Outcome.FAILED, error) for item in items], env))
+
+
+def _emit(data: list[ResultData], env: Env) -> list[ResultEvent]:
+    results = [events.build(d, env.invocation.function_name) for d in data]
+    for r in results:
+        sinks.log_result(r)
+    return results
+
+
+async def publish_results(smn: SmnPublisher, topic_urn: str, results: list[ResultEvent]) -> dict[str, Any]:
+    """Each result event as one SMN message. A failure is logged and counted, never turned into a failed
+    backup: the backup exists whether or not anybody heard about it."""
+    errors: list[str] = []
+
+    async def one(event: ResultEvent) -> None:
+        data = event.data
+        subject = f"dds-backup {data.outcome.value} {data.instance_name or data.instance_id or '-'}"
+        try:
+            await smn.publish(topic_urn, subject, json.dumps(event.to_json_dict(), separators=(",", ":")))
+        except DdsError as exc:
+            errors.append(exc.code)
+            _log.warning(f"could not publish a result to SMN ({exc.code})", extra={"error.type": exc.code})
+
+    await asyncio.gather(*(one(r) for r in results))
+    report: dict[str, Any] = {"topic_urn": topic_urn, "published": len(results) - len(errors), "failed": len(errors)}
+    if errors:
+        report["errors"] = sorted(set(errors))
+    return report
+
+
+@dataclass(frozen=True)
+class Connected:
+    dds: DdsClient
+    smn: SmnPublisher | None
+
+
+@asynccontextmanager
+async def open_session(env: Env, deadline: Deadline) -> AsyncIterator[Connected]:
+    """One ClientSession and authenticated clients for the invocation. Raises ConfigError or DdsError."""
+    if env.settings is None:
+        raise ConfigError(env.config_error or "invalid configuration")
+    settings = env.settings
+    limit = asyncio.Semaphore(settings.max_concurrency)
+    retry = retry_policy(settings)
+    async with aiohttp.ClientSession() as session:
+        conn = await connect(settings, env.invocation, session, settings.request_timeout)
+        _log.info("credentials resolved", extra={"auth.source": conn.auth.source, "dds.endpoint": conn.endpoint})
+        common: dict[str, Any] = {
+            "project_id": conn.project_id,
+            "auth": conn.auth,
+            "deadline": deadline,
+            "request_timeout": settings.request_timeout,
+            "limit": limit,
+            "retry": retry,
+        }
+        smn = None
+        if settings.result_topic_urn or settings.fanout_topic_urn:
+            endpoint = settings.smn_endpoint or (endpoints.smn_endpoint(settings.region) if settings.region else None)
+            if endpoint is None:
+                raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN need SMN_ENDPOINT or REGION")
+            smn = SmnPublisher(session, endpoint=endpoint, **common)
+        yield Connected(DdsClient(session, endpoint=conn.endpoint, **common), smn)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
+
+
+def _result(item: Item, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
+    return ResultData(outcome=outcome, trigger=item.trigger, correlation_id=item.correlation_id, error=error)
 
 
 async def _run_items(runner: Runner, items: list[Item]) -> list[list[ResultData]]:

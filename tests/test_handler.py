@@ -42,6 +42,8 @@ def test_timer_event_creates_a_backup_with_a_deterministic_name(configured: Emul
         "failed": 0,
         "rejected": 0,
         "dry_run": 0,
+        "pruned": 0,
+        "fanned_out": 0,
     }
 
 

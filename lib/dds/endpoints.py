@@ -28,6 +28,17 @@ def dds_endpoint(region: str) -> str | None:
     return f"https://dds.{region}.myhuaweicloud.com"
 
 
+def smn_endpoint(region: str) -> str:
+    """SMN, for publishing result events and fanned-out requests (same host scheme as DDS)."""
+    if region in OTC_REGIONS:
+        return f"https://smn.{region}.otc.t-systems.com"
+    if region == OTC_SWISS:
+        return "https://smn.eu-ch2.sc.otc.t-systems.com"
+    if region == "eu-west-101":
+        return "https://smn.eu-west-101.myhuaweicloud.eu"
+    return f"https://smn.{region}.myhuaweicloud.com"
+
+
 def strip_version(url: str) -> str:
     """Users paste IAM URLs with or without the /v3 suffix; keep the base."""
     url = url.rstrip("/")

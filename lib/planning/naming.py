@@ -49,6 +49,39 @@ def check_template(template: str) -> None:
         raise ValueError("must start with a letter (the API requires names to), e.g. 'ddsb-{instance}-{hash}'")
 
 
+_PLACEHOLDER_PATTERNS = {
+    "instance": "[A-Za-z0-9_-]*",
+    "instance_id": "[A-Za-z0-9_-]*",
+    "trigger": "[A-Za-z0-9_-]*",
+    "time": r"(\d{8}T\d{6})?",
+    "date": r"(\d{8})?",
+    "hash": f"[0-9a-f]{{{HASH_LEN}}}",
+}
+MIN_RETENTION_PREFIX = 3
+
+
+def ours_pattern(template: str) -> re.Pattern[str]:
+    """A pattern that matches every name the template can render (truncation included) and little else.
+
+    Retention deletes only names that match it, so the template must start with a literal prefix of at
+    least 3 characters (``ddsb-`` by default): otherwise "ours" could not be told from anybody else's.
+    """
+    parts = list(string.Formatter().parse(template))
+    prefix = parts[0][0] if parts else ""
+    if len(prefix) < MIN_RETENTION_PREFIX:
+        raise ValueError(
+            f"retention needs BACKUP_NAME_TEMPLATE to start with a literal prefix of {MIN_RETENTION_PREFIX}+ "
+            f"characters (like 'ddsb-'), so that only this tool's backups are ever deleted; got {template!r}"
+        )
+    # Separators may collapse (an empty {time}) and free parts may be shortened: both are allowed for.
+    literal = "".join
+    regex = "".join(
+        literal(f"{c}*" if c in "-_" else re.escape(c) for c in lit) + (_PLACEHOLDER_PATTERNS[f] if f else "")
+        for lit, f, _, _ in parts
+    )
+    return re.compile(regex)
+
+
 def event_hash(identity: str, instance_id: str) -> str:
     return hashlib.sha256(f"{identity}\x1f{instance_id}".encode()).hexdigest()[:HASH_LEN]
 

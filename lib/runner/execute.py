@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from lib.config import Settings
@@ -18,9 +19,10 @@ from lib.dds.errors import DdsError, DdsTransportError
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance
 from lib.dds.retry import NO_RETRY, RetryPolicy, with_retry
 from lib.logs import bound, get_logger
-from lib.models import BackupRequest, ErrorInfo, Outcome, ResultData
-from lib.planning import naming
+from lib.models import BackupRequest, ErrorInfo, Origin, Outcome, ResultData, Retention
+from lib.planning import naming, retention
 from lib.planning.selection import resolve
+from lib.results.smn import SmnPublisher
 from lib.runner.waiting import wait_for_job
 from lib.runtime import Deadline
 from lib.sources.base import Item
@@ -57,6 +59,8 @@ class Runner:
     retry: RetryPolicy = NO_RETRY
     #: Bounds waiting for jobs (``wait: true``) when the caller has less patience than the invocation.
     wait_deadline: Deadline | None = None
+    #: For fanning large requests out through SMN (``FANOUT_TOPIC_URN``).
+    publisher: SmnPublisher | None = None
     clock: Callable[[], float] = time.monotonic
 
     async def run_item(self, item: Item) -> list[ResultData]:
@@ -97,12 +101,95 @@ class Runner:
                     ),
                 )
             )
-        backups = await asyncio.gather(*(self._backup_one(item, request, inst) for inst in resolution.instances))
-        return out + list(backups)
+        if self._should_fan_out(request, len(resolution.instances)):
+            fanned = await asyncio.gather(*(self._fan_out(item, request, inst) for inst in resolution.instances))
+            return out + list(fanned)
+        groups = await asyncio.gather(*(self._backup_and_prune(item, request, inst) for inst in resolution.instances))
+        return out + [d for group in groups for d in group]
 
-    async def _backup_one(self, item: Item, request: BackupRequest, instance: Instance) -> ResultData:
+    # -- fan-out -------------------------------------------------------------------------------------------
+
+    def _should_fan_out(self, request: BackupRequest, count: int) -> bool:
+        s = self.settings
+        if s.fanout_topic_urn is None or self.publisher is None or request.origin is not None or count < 2:
+            return False  # a fanned-out request is never fanned out again
+        # Or more than this invocation can serve: about a second per backup per slot, half the time left.
+        return count > s.fanout_threshold or count / s.max_concurrency > self.deadline.remaining() * 0.5
+
+    async def _fan_out(self, item: Item, request: BackupRequest, instance: Instance) -> ResultData:
+        """Hand one instance to its own invocation through SMN, under the identity of this event."""
         started = self.clock()
-        name = request.name or naming.render(
+        topic = self.settings.fanout_topic_urn
+        assert self.publisher is not None
+        assert topic is not None
+        single = request.model_copy(
+            update={
+                "instance_ids": None,
+                "selector": None,
+                "instance_id": instance.id,
+                "idempotency_key": None,
+                "origin": Origin(
+                    identity=item.identity,
+                    trigger=item.trigger,
+                    correlation_id=item.correlation_id,
+                    event_time=item.event_time,
+                ),
+            }
+        )
+        name = request.name or self._name(item, instance)
+        fields: dict[str, Any] = {"instance": instance, "name": name, "dry_run": request.dry_run}
+        try:
+            await self.publisher.publish(
+                topic,
+                f"dds-backup request {instance.name or instance.id}",
+                single.model_dump_json(exclude_none=True, exclude_defaults=True),
+            )
+        except DdsError as exc:
+            return self._data(item, Outcome.FAILED, started, error=error_info(exc), **fields)
+        return self._data(item, Outcome.FANNED_OUT, started, **fields)
+
+    # -- retention -----------------------------------------------------------------------------------------
+
+    async def _backup_and_prune(self, item: Item, request: BackupRequest, instance: Instance) -> list[ResultData]:
+        made = await self._backup_one(item, request, instance)
+        policy = request.retention or self.settings.default_retention
+        ok = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
+        if policy is None or made.outcome not in ok:
+            return [made]
+        return [made, *await self._prune(item, instance, policy, made.backup_id, dry_run=request.dry_run)]
+
+    async def _prune(
+        self, item: Item, instance: Instance, policy: Retention, keep_id: str | None, *, dry_run: bool
+    ) -> list[ResultData]:
+        started = self.clock()
+        try:
+            ours = naming.ours_pattern(self.settings.backup_name_template)
+        except ValueError as exc:
+            error = ErrorInfo(code="RETENTION_UNSAFE", message=str(exc), retryable=False)
+            return [self._data(item, Outcome.FAILED, started, instance=instance, error=error)]
+        try:
+            backups = await self.client.list_backups(instance_id=instance.id)
+        except DdsError as exc:
+            return [self._data(item, Outcome.FAILED, started, instance=instance, error=error_info(exc))]
+        doomed = retention.select(backups, policy, ours, keep_id, datetime.now(timezone.utc))
+
+        async def delete(backup: Backup) -> ResultData:
+            fields: dict[str, Any] = {"instance": instance, "name": backup.name, "backup_id": backup.id}
+            if dry_run:
+                return self._data(item, Outcome.PRUNED, started, dry_run=True, backup_status=backup.status, **fields)
+            try:
+                job_id = await self.client.delete_manual_backup(backup.id)
+            except DdsError as exc:
+                if exc.code in ("DBS.201214", "DBS.201502", "DBS.201204"):  # already gone: the goal is met
+                    return self._data(item, Outcome.PRUNED, started, **fields)
+                return self._data(item, Outcome.FAILED, started, error=error_info(exc), **fields)
+            _log.info("old backup deleted", extra={"dds.backup_id": backup.id, "dds.job_id": job_id})
+            return self._data(item, Outcome.PRUNED, started, job_id=job_id, backup_status="DISABLED", **fields)
+
+        return list(await asyncio.gather(*(delete(b) for b in doomed)))
+
+    def _name(self, item: Item, instance: Instance) -> str:
+        return naming.render(
             self.settings.backup_name_template,
             instance_id=instance.id,
             instance_name=instance.name,
@@ -110,6 +197,10 @@ class Runner:
             event_time=item.event_time,
             identity=item.identity,
         )
+
+    async def _backup_one(self, item: Item, request: BackupRequest, instance: Instance) -> ResultData:
+        started = self.clock()
+        name = request.name or self._name(item, instance)
         attempts = 0
 
         def data(outcome: Outcome, **fields: Any) -> ResultData:

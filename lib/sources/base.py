@@ -49,7 +49,11 @@ class Item:
         return cls(trigger, identity, correlation_id, event_time, error=result)
 
     def with_request_identity(self) -> Item:
-        """An ``idempotency_key`` overrides the event identity, whatever the source."""
+        """A fanned-out request keeps the identity of the event it came from; otherwise an ``idempotency_key``
+        overrides the event identity, whatever the source."""
+        if self.request is not None and self.request.origin is not None:
+            o = self.request.origin
+            return Item(o.trigger, o.identity, o.correlation_id, o.event_time, self.request, self.error)
         if self.request is not None and self.request.idempotency_key:
             key = self.request.idempotency_key
             return Item(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.error)

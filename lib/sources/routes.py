@@ -20,7 +20,7 @@ from typing import Any
 from lib.config import ConfigError
 from lib.dds.errors import DdsError
 from lib.models import BackupRequest, ErrorInfo, Outcome, ResultEvent, Trigger
-from lib.pipeline import Env, execute, open_client
+from lib.pipeline import Env, execute, open_session
 from lib.runtime import Deadline
 from lib.sources import slack
 from lib.sources.apig import HttpError, HttpRequest, error_response, response
@@ -103,8 +103,8 @@ async def post_backups(request: HttpRequest, env: Env) -> dict[str, Any]:
         return error_response(400, result.code, result.message, request.request_id, details=details)
     delivery = request.header("webhook-id") or request.header("x-github-delivery")
     item = webhook_item(request, result, Trigger.APIG, delivery)
-    results = await execute([item], env, wait_deadline=wait_deadline(env, env.settings.webhook_wait))
-    return backups_answer(results, request.request_id)
+    executed = await execute([item], env, wait_deadline=wait_deadline(env, env.settings.webhook_wait))
+    return backups_answer(executed.results, request.request_id)
 
 
 def _status_of(event: ResultEvent) -> str:
@@ -160,8 +160,8 @@ async def get_backup(request: HttpRequest, env: Env, backup_id: str) -> dict[str
     _authenticate(request, env, "webhook")
     assert env.settings is not None
     try:
-        async with open_client(env, wait_deadline(env, env.settings.request_timeout)) as client:
-            found = await client.list_backups(backup_id=backup_id)
+        async with open_session(env, wait_deadline(env, env.settings.request_timeout)) as connected:
+            found = await connected.dds.list_backups(backup_id=backup_id)
     except ConfigError as exc:
         return error_response(500, "INVALID_CONFIG", str(exc), request.request_id)
     except DdsError as exc:

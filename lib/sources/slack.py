@@ -55,7 +55,7 @@ def parse_form(body: bytes) -> dict[str, str]:
 
 
 async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
-    from lib.pipeline import execute, open_client
+    from lib.pipeline import execute, open_session
     from lib.sources.routes import wait_deadline, webhook_item
 
     assert env.settings is not None
@@ -77,8 +77,8 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
         if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backup_id):
             return reply("Which backup? `/dds-backup status <backup_id>`")
         try:
-            async with open_client(env, deadline) as client:
-                found = [b for b in await client.list_backups(backup_id=backup_id) if b.id == backup_id]
+            async with open_session(env, deadline) as connected:
+                found = [b for b in await connected.dds.list_backups(backup_id=backup_id) if b.id == backup_id]
         except (ConfigError, DdsError) as exc:
             return reply(f":warning: Could not read the backup: {exc}")
         if not found:
@@ -94,7 +94,7 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
     if not isinstance(result, BackupRequest):
         return reply(f":warning: {result.message}\n{USAGE}")
     item = webhook_item(request, result, Trigger.SLACK, form.get("trigger_id") or None)
-    (event, *more) = await execute([item], env, deadline)
+    (event, *more) = (await execute([item], env, deadline)).results
     if more:  # a name selector is exact, but names need not be unique
         return reply(f"`{target}` names {len(more) + 1} instances; use the instance id.")
     d = event.data

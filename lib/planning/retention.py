@@ -1,0 +1,46 @@
+"""Retention: which of *our* manual backups of an instance may go (a pure function of the list and the policy).
+
+"Ours" means the name matches the backup name template (``naming.ours_pattern``), so backups made by hand, by
+the automatic policy or by another tool are never touched. Within ours: keep the newest ``keep_last``
+COMPLETED ones, and delete what is beyond them or older than ``max_age_days``. Never deleted: the backup just
+made, anything not COMPLETED or FAILED (a BUILDING backup, one being deleted), the instance's newest COMPLETED
+backup of any kind, and our own newest COMPLETED one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from lib.dds.models import Backup
+from lib.models import Retention
+
+
+def begin(backup: Backup) -> datetime:
+    """``begin_time`` is ``yyyy-mm-dd hh:mm:ss`` in UTC; unreadable times sort as the oldest."""
+    try:
+        return datetime.strptime(backup.begin_time, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+
+
+def select(
+    backups: list[Backup], policy: Retention, ours: re.Pattern[str], keep_id: str | None, now: datetime
+) -> list[Backup]:
+    newest_first = sorted(backups, key=begin, reverse=True)
+    completed_any = [b for b in newest_first if b.status == "COMPLETED"]
+    mine = [b for b in newest_first if b.type.lower() == "manual" and ours.fullmatch(b.name)]
+    mine_completed = [b for b in mine if b.status == "COMPLETED"]
+    protected = {keep_id}
+    protected.update(b.id for b in completed_any[:1])
+    protected.update(b.id for b in mine_completed[:1])
+    kept = {b.id for b in mine_completed[: policy.keep_last]} if policy.keep_last is not None else None
+    out = []
+    for b in mine:
+        if b.id in protected or b.status not in ("COMPLETED", "FAILED"):
+            continue
+        beyond = kept is not None and b.status == "COMPLETED" and b.id not in kept
+        too_old = policy.max_age_days is not None and now - begin(b) > timedelta(days=policy.max_age_days)
+        if beyond or too_old:
+            out.append(b)
+    return out
