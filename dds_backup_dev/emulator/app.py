@@ -7,6 +7,7 @@ the real API uses. Where the docs are silent, the choice is written next to the 
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -15,7 +16,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from dds_backup_dev.emulator.state import EmulatorState, RecordedRequest
+from dds_backup_dev.emulator.state import EmulatorState, Published, RecordedRequest
 from lib import rules
 from lib.dds.auth import signer
 
@@ -352,6 +353,41 @@ async def show_job(request: web.Request) -> web.Response:
     return web.json_response({"job": state.job_view(job)})
 
 
+_TOPIC = re.compile(r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}$")
+
+
+async def smn_publish(request: web.Request) -> web.Response:
+    """SMN ``Publish``: ``{"subject"?, "message", "time_to_live"?}`` -> ``{"request_id", "message_id"}``."""
+    state = _state(request)
+    if (bad := _project(request)) is not None:
+        return bad
+    topic = request.match_info["topic_urn"]
+    match = _TOPIC.match(topic)
+    if match is None or match.group(1) != state.project_id:
+        return error(404, "SMN.00010008", "The topic does not exist.")
+    try:
+        body = await request.json()
+        message, subject = body["message"], body.get("subject", "")
+        if not isinstance(message, str) or not isinstance(subject, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return error(400, "SMN.00010002", "Invalid message: message must be a string.")
+    if len(subject.encode()) > 512 or len(message.encode()) > 256 * 1024:
+        return error(400, "SMN.00010003", "The subject or the message is too long.")
+    published = Published(topic, subject, message, uuid.uuid4().hex, state.clock())
+    state.published.append(published)
+    if state.forward is not None and topic in state.forward_topics:
+        state.forwarding += 1
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(None, state.forward, state.smn_event(published))
+
+        def done(_: object) -> None:
+            state.forwarding -= 1
+
+        future.add_done_callback(done)
+    return web.json_response({"request_id": uuid.uuid4().hex, "message_id": published.message_id})
+
+
 def create_app(state: EmulatorState | None = None) -> web.Application:
     app = web.Application(middlewares=[record, faults_and_throttling, authenticate], client_max_size=16 * 1024**2)
     app[STATE_KEY] = state or EmulatorState.with_fixture()
@@ -361,4 +397,5 @@ def create_app(state: EmulatorState | None = None) -> web.Application:
     app.router.add_delete("/v3/{project_id}/backups/{backup_id}", delete_backup)
     app.router.add_get("/v3/{project_id}/instances", list_instances)
     app.router.add_get("/v3/{project_id}/jobs", show_job)
+    app.router.add_post("/v2/{project_id}/notifications/topics/{topic_urn}/publish", smn_publish)
     return app

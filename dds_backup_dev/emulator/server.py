@@ -59,6 +59,7 @@ class EmulatorServer:
         env = {
             "DDS_ENDPOINT": self.endpoint,
             "IAM_ENDPOINT": self.endpoint,
+            "SMN_ENDPOINT": self.endpoint,
             "PROJECT_ID": self.state.project_id,
         }
         if auth == "aksk":

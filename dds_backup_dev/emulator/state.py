@@ -111,6 +111,15 @@ class Chaos:
 
 
 @dataclass
+class Published:
+    topic_urn: str
+    subject: str
+    message: str
+    message_id: str
+    time: float
+
+
+@dataclass
 class RecordedRequest:
     method: str
     path: str
@@ -146,6 +155,12 @@ class EmulatorState:
     failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
     faults: list[Fault] = field(default_factory=list)
     chaos: Chaos | None = None
+    #: SMN: every published message, and the topics whose messages are handed to ``forward`` as SMN events
+    #: (the whole fan-out loop on one machine).
+    published: list[Published] = field(default_factory=list)
+    forward: Callable[[dict[str, Any]], None] | None = None
+    forward_topics: set[str] = field(default_factory=set)
+    forwarding: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
@@ -236,6 +251,29 @@ class EmulatorState:
     def token_valid(self, token: str) -> bool:
         expires = self.tokens.get(token)
         return expires is not None and self.clock() < expires
+
+    def smn_event(self, msg: Published) -> dict[str, Any]:
+        """A published message as FunctionGraph's SMN trigger delivers it (platform sample's shape)."""
+        return {
+            "record": [
+                {
+                    "event_version": "1.0",
+                    "smn": {
+                        "topic_urn": msg.topic_urn,
+                        "timestamp": datetime.fromtimestamp(msg.time, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "message_attributes": None,
+                        "message": msg.message,
+                        "type": "notification",
+                        "message_id": msg.message_id,
+                        "subject": msg.subject,
+                    },
+                    "event_subscription_urn": f"urn:fss:{self.region}:{self.project_id}:function:default:dds-backup",
+                    "event_source": "smn",
+                }
+            ],
+            "functionname": "dds-backup",
+            "requestId": str(uuid.uuid4()),
+        }
 
     def take_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         for fault in self.faults:
