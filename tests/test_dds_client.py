@@ -53,11 +53,23 @@ async def test_lists_every_page(client: DdsClient, emulator: EmulatorServer) -> 
     assert len(backups) == 230
     assert len({b.id for b in backups}) == 230
     pages = [r.query for r in emulator.state.requests if r.path.endswith("/backups")]
-    assert pages == [
-        f"instance_id={CATALOG}&limit=100&offset=0",
+    assert pages[0] == f"instance_id={CATALOG}&limit=100&offset=0"  # the first page tells the total
+    assert sorted(pages[1:]) == [
         f"instance_id={CATALOG}&limit=100&offset=100",
         f"instance_id={CATALOG}&limit=100&offset=200",
     ]
+
+
+async def test_pages_after_the_first_are_fetched_concurrently(client: DdsClient, emulator: EmulatorServer) -> None:
+    for i in range(450):
+        emulator.state.add_backup(CATALOG, f"seeded-{i:03d}", "")
+    emulator.state.latency = 0.2
+    started = time.monotonic()
+    backups = await client.list_backups(instance_id=CATALOG)
+    elapsed = time.monotonic() - started
+    assert len({b.id for b in backups}) == 450
+    assert elapsed < 0.2 * 3  # 5 pages one after the other would take 1 s
+    assert emulator.state.max_in_flight == 4
 
 
 async def test_find_backup_by_name_pages_until_found(client: DdsClient, emulator: EmulatorServer) -> None:

@@ -82,8 +82,11 @@ class DdsClient:
         async for item in self._pages("/backups", "backups", query):
             yield self._parse(Backup, item)
 
-    async def list_backups(self, **filters: str | None) -> list[Backup]:
-        return [b async for b in self.iter_backups(**filters)]
+    async def list_backups(
+        self, *, instance_id: str | None = None, backup_id: str | None = None, backup_type: str | None = None
+    ) -> list[Backup]:
+        query = _drop_none(instance_id=instance_id, backup_id=backup_id, backup_type=backup_type)
+        return [self._parse(Backup, item) for item in await self._all_pages("/backups", "backups", query)]
 
     async def find_backup_by_name(self, instance_id: str, name: str) -> Backup | None:
         # OTC's list API has no name filter: page through the instance's backups.
@@ -103,7 +106,7 @@ class DdsClient:
         """``name`` is exact, or fuzzy when it starts with ``*``; tags are ANDed."""
         tag_filter = ",".join(f"{k}={v}" for k, v in sorted(tags.items())) if tags else None
         query = _drop_none(id=instance_id, name=name, mode=mode, tags=tag_filter)
-        return [self._parse(Instance, item) async for item in self._pages("/instances", "instances", query)]
+        return [self._parse(Instance, item) for item in await self._all_pages("/instances", "instances", query)]
 
     async def show_job(self, job_id: str) -> Job:
         data = await self._call("GET", "/jobs", query=[("id", job_id)])
@@ -118,19 +121,38 @@ class DdsClient:
 
     # -- plumbing ---------------------------------------------------------------------------------------
 
-    async def _pages(self, path: str, key: str, query: list[tuple[str, str]]) -> AsyncIterator[Any]:
-        offset = 0
+    async def _all_pages(self, path: str, key: str, query: list[tuple[str, str]]) -> list[Any]:
+        """Every item: the first page tells ``total_count``, the other pages are then fetched concurrently
+        (each still takes one of the invocation's slots). Falls back to paging on when there is no count."""
+        first = await self._page(path, key, query, 0)
+        items, total = first
+        if total is None or len(items) >= total or len(items) < PAGE_LIMIT:
+            if total is None and len(items) == PAGE_LIMIT:
+                return items + [i async for i in self._pages(path, key, query, start=PAGE_LIMIT)]
+            return items
+        offsets = range(PAGE_LIMIT, total, PAGE_LIMIT)
+        rest = await asyncio.gather(*(self._page(path, key, query, o) for o in offsets))
+        return items + [i for page, _ in rest for i in page]
+
+    async def _page(
+        self, path: str, key: str, query: list[tuple[str, str]], offset: int
+    ) -> tuple[list[Any], int | None]:
+        data = await self._call("GET", path, query=[*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))])
+        items = data.get(key)
+        if not isinstance(items, list):
+            raise DdsTransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)
+        total = data.get("total_count")
+        return items, total if isinstance(total, int) else None
+
+    async def _pages(self, path: str, key: str, query: list[tuple[str, str]], start: int = 0) -> AsyncIterator[Any]:
+        """Page after page, for callers that may stop early (looking a name up)."""
+        offset = start
         while True:
-            page = [*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))]
-            data = await self._call("GET", path, query=page)
-            items = data.get(key)
-            if not isinstance(items, list):
-                raise DdsTransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)
+            items, total = await self._page(path, key, query, offset)
             for item in items:
                 yield item
             offset += len(items)
-            total = data.get("total_count")
-            if not items or (isinstance(total, int) and offset >= total) or len(items) < PAGE_LIMIT:
+            if not items or (total is not None and offset >= total) or len(items) < PAGE_LIMIT:
                 return
 
     def _parse(self, model: type[M], data: Any) -> M:
