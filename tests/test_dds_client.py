@@ -63,13 +63,10 @@ async def test_lists_every_page(client: DdsClient, emulator: EmulatorServer) -> 
 async def test_pages_after_the_first_are_fetched_concurrently(client: DdsClient, emulator: EmulatorServer) -> None:
     for i in range(450):
         emulator.state.add_backup(CATALOG, f"seeded-{i:03d}", "")
-    emulator.state.latency = 0.2
-    started = time.monotonic()
+    emulator.state.latency = 0.2  # long enough for the four later pages to overlap
     backups = await client.list_backups(instance_id=CATALOG)
-    elapsed = time.monotonic() - started
     assert len({b.id for b in backups}) == 450
-    assert elapsed < 0.2 * 3  # 5 pages one after the other would take 1 s
-    assert emulator.state.max_in_flight == 4
+    assert emulator.state.max_in_flight == 4  # pages 2-5 in flight together, after page 1
 
 
 async def test_find_backup_by_name_pages_until_found(client: DdsClient, emulator: EmulatorServer) -> None:
