@@ -66,6 +66,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency)
+    state.add_synthetic_instances(args.instances)
     try:
         server = EmulatorServer(state, host=args.host, port=args.port).start()
     except (OSError, ValueError) as exc:
@@ -196,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8950)
     emulator.add_argument("--backup-delay", type=float, default=2.0, help="seconds until a backup completes")
     emulator.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+    emulator.add_argument(
+        "--instances", type=int, default=0, help="also seed N instances bench-0000.. tagged fleet=bench"
+    )
     emulator.set_defaults(func=cmd_emulator)
     serve = sub.add_parser("serve", help="play API Gateway locally: HTTP requests -> APIG events -> handler")
     serve.add_argument("--host", default="127.0.0.1")

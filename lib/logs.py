@@ -8,6 +8,8 @@ leak a credential into the logs.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import re
 import sys
@@ -36,6 +38,12 @@ def register_secrets(values: list[str]) -> None:
     _secrets.update(v for v in values if len(v) >= 6)
 
 
+@functools.lru_cache(maxsize=4096)
+def _sensitive(key: str) -> bool:
+    # The same few dozen keys come by in every record: decide once per key (it was the top CPU item).
+    return _SENSITIVE_KEY.search(key) is not None
+
+
 def redact(value: Any) -> Any:
     if isinstance(value, str):
         for secret in _secrets:
@@ -43,10 +51,30 @@ def redact(value: Any) -> Any:
                 value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: (MASK if value_is_set(v) and _SENSITIVE_KEY.search(str(k)) else redact(v)) for k, v in value.items()}
+        return {k: (MASK if value_is_set(v) and _sensitive(str(k)) else redact(v)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [redact(v) for v in value]
     return value
+
+
+def mask_keys(value: Any) -> Any:
+    """Only the structural half of ``redact``: fields named like secrets. Strings are left to ``scrub``."""
+    if isinstance(value, dict):
+        return {k: (MASK if value_is_set(v) and _sensitive(str(k)) else mask_keys(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_keys(v) for v in value]
+    return value
+
+
+def scrub(text: str) -> str:
+    """Registered secret values out of a finished line (also in their JSON-escaped form)."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+        escaped = json.dumps(secret)[1:-1]
+        if escaped != secret and escaped in text:
+            text = text.replace(escaped, MASK)
+    return text
 
 
 def value_is_set(v: Any) -> bool:
@@ -87,8 +115,12 @@ class _Formatter(JsonFormatter):
         log_data["service.name"] = SERVICE
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        redacted: dict[str, Any] = redact(log_data)
-        return redacted
+        masked: dict[str, Any] = mask_keys(log_data)
+        return masked
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        # Secret values are looked for once, in the finished line, rather than in every string of the record.
+        return scrub(super().jsonify_log_record(log_data))
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:

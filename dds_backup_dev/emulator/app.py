@@ -336,7 +336,8 @@ async def list_instances(request: web.Request) -> web.Response:
                 return error(400, "DBS.200001", "Parameter error: tags must be key=value[,key=value]")
             wanted.append((key, value))
         items = [i for i in items if all({"key": k, "value": v} in i.get("tags", []) for k, v in wanted)]
-    return _page(request, "instances", [state.instance_view(i) for i in items])
+    building = state.building_instances()
+    return _page(request, "instances", [state.instance_view(i, building) for i in items])
 
 
 async def show_job(request: web.Request) -> web.Response:

@@ -174,6 +174,17 @@ class EmulatorState:
             state.instances[inst["id"]] = inst
         return state
 
+    def add_synthetic_instances(self, count: int) -> list[str]:
+        """Seed ``count`` healthy instances named ``bench-NNNN``, tagged ``fleet=bench`` (benchmarks, load)."""
+        template = load_fixture_instances()[0]
+        ids = []
+        for i in range(count):
+            inst = copy.deepcopy(template)
+            inst.update(id=f"{i:032x}in02", name=f"bench-{i:04d}", tags=[{"key": "fleet", "value": "bench"}])
+            self.instances[inst["id"]] = inst
+            ids.append(inst["id"])
+        return ids
+
     # -- derived state ----------------------------------------------------------------------------------
 
     def backup_status(self, b: EmuBackup) -> str:
@@ -186,12 +197,15 @@ class EmulatorState:
             return "Running"
         return "Failed" if j.fails else "Completed"
 
-    def instance_view(self, inst: dict[str, Any]) -> dict[str, Any]:
+    def building_instances(self) -> set[str]:
+        """Instances with a backup in progress; computed once per request, not once per instance."""
+        return {b.instance_id for b in self.backups.values() if self.backup_status(b) == "BUILDING"}
+
+    def instance_view(self, inst: dict[str, Any], building: set[str] | None = None) -> dict[str, Any]:
         view = copy.deepcopy(inst)
-        building = any(
-            b.instance_id == inst["id"] and self.backup_status(b) == "BUILDING" for b in self.backups.values()
-        )
-        if building and "BACKUP" not in view["actions"]:
+        if building is None:
+            building = self.building_instances()
+        if inst["id"] in building and "BACKUP" not in view["actions"]:
             view["actions"].append("BACKUP")
         return view
 
