@@ -33,6 +33,7 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 bench: $(STAMP)
+	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/faults.py
 
