@@ -44,26 +44,24 @@ def _sensitive(key: str) -> bool:
     return _SENSITIVE_KEY.search(key) is not None
 
 
-def redact(value: Any) -> Any:
+def _walk(value: Any, strings: bool) -> Any:
     if isinstance(value, str):
-        for secret in _secrets:
-            if secret in value:
-                value = value.replace(secret, MASK)
-        return value
+        return scrub(value) if strings else value
     if isinstance(value, dict):
-        return {k: (MASK if value_is_set(v) and _sensitive(str(k)) else redact(v)) for k, v in value.items()}
+        return {k: (MASK if value_is_set(v) and _sensitive(str(k)) else _walk(v, strings)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [redact(v) for v in value]
+        return [_walk(v, strings) for v in value]
     return value
+
+
+def redact(value: Any) -> Any:
+    """Fields named like secrets masked, and registered secret values replaced wherever they appear."""
+    return _walk(value, strings=True)
 
 
 def mask_keys(value: Any) -> Any:
     """Only the structural half of ``redact``: fields named like secrets. Strings are left to ``scrub``."""
-    if isinstance(value, dict):
-        return {k: (MASK if value_is_set(v) and _sensitive(str(k)) else mask_keys(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask_keys(v) for v in value]
-    return value
+    return _walk(value, strings=False)
 
 
 def scrub(text: str) -> str:

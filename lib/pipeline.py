@@ -24,6 +24,7 @@ from lib.dds import endpoints
 from lib.dds.auth.credentials import connect
 from lib.dds.client import DdsClient
 from lib.dds.errors import DdsError
+from lib.dds.http import SignedApi
 from lib.dds.retry import RetryPolicy
 from lib.models import ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent, Trigger
 from lib.results import events, sinks
@@ -223,7 +224,6 @@ async def open_session(env: Env, deadline: Deadline) -> AsyncIterator[Connected]
         conn = await connect(settings, env.invocation, session, settings.request_timeout)
         _log.info("credentials resolved", extra={"auth.source": conn.auth.source, "dds.endpoint": conn.endpoint})
         common: dict[str, Any] = {
-            "project_id": conn.project_id,
             "auth": conn.auth,
             "deadline": deadline,
             "request_timeout": settings.request_timeout,
@@ -235,8 +235,9 @@ async def open_session(env: Env, deadline: Deadline) -> AsyncIterator[Connected]
             endpoint = settings.smn_endpoint or (endpoints.smn_endpoint(settings.region) if settings.region else None)
             if endpoint is None:
                 raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN need SMN_ENDPOINT or REGION")
-            smn = SmnPublisher(session, endpoint=endpoint, **common)
-        yield Connected(DdsClient(session, endpoint=conn.endpoint, **common), smn)
+            prefix = f"/v2/{conn.project_id}/notifications/topics"
+            smn = SmnPublisher(SignedApi(session, endpoint=endpoint, prefix=prefix, **common))
+        yield Connected(DdsClient(session, endpoint=conn.endpoint, project_id=conn.project_id, **common), smn)
 
 
 def retry_policy(settings: Settings) -> RetryPolicy:

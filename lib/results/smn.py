@@ -7,15 +7,8 @@ like every other call. IAM action: ``smn:topic:publish``.
 
 from __future__ import annotations
 
-import asyncio
-
-import aiohttp
-
-from lib.dds.auth import Authenticator
 from lib.dds.errors import DdsTransportError
 from lib.dds.http import SignedApi
-from lib.dds.retry import RetryPolicy
-from lib.runtime import Deadline
 
 MAX_SUBJECT_BYTES = 512
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -32,28 +25,10 @@ def subject_line(text: str) -> str:
 
 
 class SmnPublisher:
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        endpoint: str,
-        project_id: str,
-        auth: Authenticator,
-        deadline: Deadline,
-        request_timeout: float,
-        limit: asyncio.Semaphore,
-        retry: RetryPolicy,
-    ) -> None:
-        self.api = SignedApi(
-            session,
-            endpoint=endpoint,
-            prefix=f"/v2/{project_id}/notifications/topics",
-            auth=auth,
-            deadline=deadline,
-            request_timeout=request_timeout,
-            limit=limit,
-            retry=retry,
-        )
+    """``api`` is a SignedApi on the SMN endpoint with the prefix ``/v2/{project_id}/notifications/topics``."""
+
+    def __init__(self, api: SignedApi) -> None:
+        self.api = api
 
     async def publish(self, topic_urn: str, subject: str, message: str) -> str:
         if len(message.encode()) > MAX_MESSAGE_BYTES:
