@@ -50,6 +50,9 @@ valid_requests = st.fixed_dictionaries(
         "dry_run": st.booleans(),
         "idempotency_key": st.text(min_size=1, max_size=12),
         "wait": st.just(False),
+        "retention": st.fixed_dictionaries(
+            {}, optional={"keep_last": st.integers(-2, 5), "max_age_days": st.integers(-1, 40)}
+        ),
     },
 ) | st.fixed_dictionaries(
     {

@@ -334,3 +334,32 @@ def test_an_unexpected_error_is_a_500_apig_answer_with_the_request_id(
     assert payload["request_id"] == "req-500"
     assert "a bug" not in answer["body"]
     assert answer["_raised"] is False
+
+
+def test_post_backups_with_retention_still_answers_202_with_a_location(
+    webhooks: EmulatorServer, invoke: Invoke
+) -> None:
+    from tests.test_fleet import seed
+
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50)
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20)
+    answer = invoke(post_backups({"instance_id": ORDERS, "retention": {"keep_last": 1}}))
+    payload = body_of(answer)
+    assert answer["statusCode"] == 202
+    assert answer["headers"]["Location"] == f"/backups/{payload['backup_id']}"
+    assert payload["status"] == "BUILDING"
+    outcomes = sorted(r["data"]["outcome"] for r in payload["results"])
+    assert outcomes == ["created", "pruned"]
+
+
+def test_slack_backup_with_default_retention(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.test_fleet import seed
+
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50)
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20)
+    monkeypatch.setenv("DEFAULT_RETENTION", '{"keep_last": 1}')
+    text = slack_text(invoke(slack("orders-prod")))
+    assert "Backup started" in text
+    assert "Retention: 1 old backup(s) deleted" in text

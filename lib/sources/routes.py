@@ -111,16 +111,20 @@ def _status_of(event: ResultEvent) -> str:
     data = event.data
     if data.backup_status:
         return data.backup_status
-    return {Outcome.COMPLETED: "COMPLETED", Outcome.CREATED: "BUILDING", Outcome.DRY_RUN: "DRY_RUN"}.get(
-        data.outcome, "FAILED" if data.outcome is Outcome.FAILED else "REJECTED"
-    )
+    known = {
+        Outcome.COMPLETED: "COMPLETED",
+        Outcome.CREATED: "BUILDING",
+        Outcome.DRY_RUN: "DRY_RUN",
+        Outcome.FANNED_OUT: "QUEUED",  # handed to its own invocation through SMN
+    }
+    return known.get(data.outcome, "FAILED" if data.outcome is Outcome.FAILED else "REJECTED")
 
 
 def _http_status(event: ResultEvent) -> int:
     data = event.data
-    if data.outcome is Outcome.CREATED:
+    if data.outcome in (Outcome.CREATED, Outcome.FANNED_OUT):
         return 202
-    if data.outcome in (Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN):
+    if data.outcome in (Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN, Outcome.PRUNED):
         return 200
     assert data.error is not None
     if data.outcome is Outcome.REJECTED:
@@ -138,10 +142,12 @@ def backups_answer(results: list[ResultEvent], request_id: str) -> dict[str, Any
     if status == 503:
         headers["Retry-After"] = RETRY_AFTER_S
     body: dict[str, Any] = {"request_id": request_id, "results": [r.to_json_dict() for r in results]}
-    if len(results) == 1:
-        data = results[0].data
+    # The backup itself, as opposed to the retention clean-up that may follow it.
+    primary = [r for r in results if r.data.outcome is not Outcome.PRUNED]
+    if len(primary) == 1:
+        data = primary[0].data
         body.update(
-            status=_status_of(results[0]),
+            status=_status_of(primary[0]),
             outcome=data.outcome.value,
             backup_id=data.backup_id,
             name=data.name,

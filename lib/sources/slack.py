@@ -94,7 +94,9 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
     if not isinstance(result, BackupRequest):
         return reply(f":warning: {result.message}\n{USAGE}")
     item = webhook_item(request, result, Trigger.SLACK, form.get("trigger_id") or None)
-    (event, *more) = (await execute([item], env, deadline)).results
+    results = (await execute([item], env, deadline)).results
+    pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
+    (event, *more) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
     if more:  # a name selector is exact, but names need not be unique
         return reply(f"`{target}` names {len(more) + 1} instances; use the instance id.")
     d = event.data
@@ -105,6 +107,7 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
             f"name `{d.name}` · backup id `{d.backup_id}`"
             + (f" · job id `{d.job_id}`" if d.job_id else "")
             + f"\nFollow it with `/dds-backup status {d.backup_id}`"
+            + (f"\nRetention: {len(pruned)} old backup(s) deleted" if pruned else "")
         )
     assert d.error is not None
     if d.error.code == "NO_MATCHING_INSTANCE":
