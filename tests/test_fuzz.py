@@ -199,7 +199,7 @@ def check_invocation_result(out: dict[str, Any]) -> None:
     assert out["summary"]["requested"] == len(out["results"])
     for r in out["results"]:
         parse_cloudevent(r)
-        assert r["data"]["outcome"] in ("created", "completed", "exists", "failed", "rejected", "dry_run")
+        assert r["data"]["outcome"] in ("created", "completed", "exists", "failed", "rejected", "dry_run", "pruned")
     json.dumps(out)
 
 
