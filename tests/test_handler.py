@@ -275,3 +275,12 @@ def test_a_rejection_without_instance_is_still_a_valid_cloudevent(invoke: Invoke
     event = parse_cloudevent(invoke({"oops": True})["results"][0])
     assert event.get_subject() is None
     assert event.get_type() == "dds-backup.backup.rejected"
+
+
+def test_a_long_instance_id_list_is_resolved_with_one_listing(configured: EmulatorServer, invoke: Invoke) -> None:
+    ids = configured.state.add_synthetic_instances(30)
+    result = invoke({"instance_ids": [*ids, "doesnotexist0000in02"], "dry_run": True})
+    outcomes = sorted(r["data"]["outcome"] for r in result["results"])
+    assert outcomes == ["dry_run"] * 30 + ["rejected"]
+    listings = [r for r in configured.state.requests if r.path.endswith("/instances")]
+    assert len(listings) == 1 and "id=" not in listings[0].query

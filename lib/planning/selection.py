@@ -11,6 +11,10 @@ from lib.dds.models import Instance
 from lib.models import BackupRequest
 
 
+# Up to this many ids are looked up one by one (a project may hold thousands of instances).
+BY_ID_LIMIT = 10
+
+
 @dataclass(frozen=True)
 class Resolution:
     instances: list[Instance]
@@ -24,6 +28,12 @@ async def resolve(client: DdsClient, request: BackupRequest) -> Resolution:
         found = await client.list_instances(name=sel.name, mode=sel.mode, tags=sel.tags or None)
         return Resolution(instances=found, missing=[], empty_selector=not found)
     ids = [request.instance_id] if request.instance_id is not None else list(request.instance_ids or [])
+    if len(ids) > BY_ID_LIMIT:
+        # One listing of the project (pages fetched concurrently) beats a call per id for long lists.
+        everything = {i.id: i for i in await client.list_instances()}
+        return Resolution(
+            instances=[everything[i] for i in ids if i in everything], missing=[i for i in ids if i not in everything]
+        )
 
     async def one(instance_id: str) -> Instance | None:
         matches = await client.list_instances(instance_id=instance_id)
