@@ -10,7 +10,6 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Instance
 from lib.models import BackupRequest
 
-
 # Up to this many ids are looked up one by one (a project may hold thousands of instances).
 BY_ID_LIMIT = 10
 
