@@ -32,6 +32,8 @@ def test_each_line_is_one_json_object_with_the_conventional_fields(
         assert rec["faas.invocation_id"] == "req-123"
         assert rec["faas.trigger"] == "timer"
         assert isinstance(rec["faas.coldstart"], bool)
+    created = next(r for r in records if r["message"] == "backup created")
+    assert created["correlation_id"] == "nightly-orders-backup@2026-11-27T01:00:00+01:00"
     results = [r for r in records if "cloudevent" in r]
     assert len(results) == 1  # every result event is one line
     assert results[0]["dds.instance_id"] == ORDERS

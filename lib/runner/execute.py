@@ -64,6 +64,10 @@ class Runner:
     clock: Callable[[], float] = time.monotonic
 
     async def run_item(self, item: Item) -> list[ResultData]:
+        with bound(correlation_id=item.correlation_id):  # on every line about this request, retries included
+            return await self._run_item(item)
+
+    async def _run_item(self, item: Item) -> list[ResultData]:
         started = self.clock()
         request = item.request
         if request is None:
