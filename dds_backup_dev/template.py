@@ -19,7 +19,6 @@ from lib.config import CONFIG_KEYS
 from lib.models import field_errors
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIMES = ("Python3.10", "Python3.12")
 # Values that must go to encrypted_user_data, never to the plain user_data.
 SECRET_KEYS = {
     "HUAWEICLOUD_SDK_SK",
@@ -182,10 +181,6 @@ class Trigger(_Strict):
         if kind in _EVENT_DATA:
             _EVENT_DATA[kind].model_validate(value)  # its errors are re-located field by field in load()
         return value
-
-    @property
-    def typed_event_data(self) -> _Strict:
-        return _EVENT_DATA[self.trigger_type_code].model_validate(self.event_data)
 
 
 # -- function and async config -----------------------------------------------------------------------------

@@ -56,10 +56,6 @@ class DdsClient:
         self._call = self.api.call
 
     @property
-    def requests_sent(self) -> int:
-        return self.api.requests_sent
-
-    @property
     def project_id(self) -> str:
         return self._project_id
 

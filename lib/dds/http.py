@@ -44,8 +44,6 @@ class SignedApi:
         # Every HTTP request of the invocation holds this while in flight: MAX_CONCURRENCY, whatever the fan-out.
         self._limit = limit or asyncio.Semaphore(10)
         self._retry = retry
-        #: HTTP requests sent, for tests and benchmarks.
-        self.requests_sent = 0
 
     async def call(
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: Any = None
@@ -93,7 +91,6 @@ class SignedApi:
             qs = canonical_query(request.query)
             url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
             timeout = self._deadline.bound(self._timeout)
-            self.requests_sent += 1
             try:
                 async with self._session.request(
                     method,

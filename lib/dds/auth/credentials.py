@@ -38,11 +38,6 @@ def _project_id_hint(settings: Settings, invocation: Invocation) -> str | None:
     )
 
 
-def has_credentials(settings: Settings, invocation: Invocation) -> bool:
-    agency = invocation.get("getSecurityAccessKey") or invocation.get("getToken")
-    return bool(agency or settings.ak or settings.has_password)
-
-
 async def connect(
     settings: Settings, invocation: Invocation, session: aiohttp.ClientSession, timeout: float
 ) -> Connection:
