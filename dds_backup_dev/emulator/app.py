@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
 from aiohttp import web
@@ -24,6 +24,7 @@ STATE_KEY = web.AppKey("state", EmulatorState)
 CLOCK_SKEW_LIMIT = 15 * 60  # seconds; APIG.0303 beyond it
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 
 
 def error(status: int, code: str, msg: str) -> web.Response:
@@ -157,13 +158,14 @@ def _project(request: web.Request) -> web.Response | None:
     return None
 
 
-def _page(request: web.Request, key: str, items: list[dict[str, Any]]) -> web.Response:
-    """One page of a list answer, with the API's offset/limit rules and ``total_count``."""
+def _page(request: web.Request, key: str, items: list[T], view: Callable[[T], dict[str, Any]]) -> web.Response:
+    """One page of a list answer, with the API's offset/limit rules and ``total_count``; only the page's
+    items are rendered (a view is a deep copy)."""
     paging = _paging(request)
     if isinstance(paging, web.Response):
         return paging
     offset, limit = paging
-    return web.json_response({key: items[offset : offset + limit], "total_count": len(items)})
+    return web.json_response({key: [view(i) for i in items[offset : offset + limit]], "total_count": len(items)})
 
 
 def _paging(request: web.Request) -> tuple[int, int] | web.Response:
@@ -288,7 +290,7 @@ async def list_backups(request: web.Request) -> web.Response:
         items = [b for b in items if b.id == q["backup_id"]]
     if "backup_type" in q:
         items = [b for b in items if b.type.lower() == q["backup_type"].lower()]
-    return _page(request, "backups", [state.backup_view(b) for b in items])
+    return _page(request, "backups", items, state.backup_view)
 
 
 async def delete_backup(request: web.Request) -> web.Response:
@@ -337,7 +339,7 @@ async def list_instances(request: web.Request) -> web.Response:
             wanted.append((key, value))
         items = [i for i in items if all({"key": k, "value": v} in i.get("tags", []) for k, v in wanted)]
     building = state.building_instances()
-    return _page(request, "instances", [state.instance_view(i, building) for i in items])
+    return _page(request, "instances", items, lambda i: state.instance_view(i, building))
 
 
 async def show_job(request: web.Request) -> web.Response:

@@ -203,9 +203,13 @@ class EmulatorState:
 
     def instance_view(self, inst: dict[str, Any], building: set[str] | None = None) -> dict[str, Any]:
         view = copy.deepcopy(inst)
-        if building is None:
-            building = self.building_instances()
-        if inst["id"] in building and "BACKUP" not in view["actions"]:
+        if building is None:  # one instance: look at its own backups only (the id test comes first, cheaply)
+            busy = any(
+                b.instance_id == inst["id"] and self.backup_status(b) == "BUILDING" for b in self.backups.values()
+            )
+        else:
+            busy = inst["id"] in building
+        if busy and "BACKUP" not in view["actions"]:
             view["actions"].append("BACKUP")
         return view
 

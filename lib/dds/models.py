@@ -1,4 +1,4 @@
-"""Typed DDS v3 responses (mirroring huaweicloudsdkdds model names). Unknown fields are kept, not rejected:
+"""Typed DDS v3 responses (mirroring huaweicloudsdkdds model names). Unknown fields are ignored, not rejected:
 the API adds fields over time and Huawei Cloud returns more than OTC."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _ApiModel(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class CreateManualBackupResponse(_ApiModel):
