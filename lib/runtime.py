@@ -83,6 +83,10 @@ class Deadline:
         """``seconds``, or less if the deadline comes first."""
         return min(seconds, self.remaining())
 
+    def within(self, seconds: float) -> Deadline:
+        """A deadline ``seconds`` from now, or this one if it comes first (a caller with less patience)."""
+        return Deadline(at=min(self.at, self.clock() + seconds), clock=self.clock)
+
 
 @dataclass(frozen=True)
 class Invocation:

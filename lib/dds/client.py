@@ -53,7 +53,6 @@ class DdsClient:
             limit=limit,
             retry=retry,
         )
-        self._call = self.api.call
 
     @property
     def project_id(self) -> str:
@@ -67,7 +66,7 @@ class DdsClient:
         backup: dict[str, str] = {"instance_id": instance_id, "name": name}
         if description is not None:
             backup["description"] = description
-        data = await self._call("POST", "/backups", body={"backup": backup})
+        data = await self.api.call("POST", "/backups", body={"backup": backup})
         return self._parse(CreateManualBackupResponse, data)
 
     async def iter_backups(
@@ -105,11 +104,11 @@ class DdsClient:
         return [self._parse(Instance, item) for item in await self._all_pages("/instances", "instances", query)]
 
     async def show_job(self, job_id: str) -> Job:
-        data = await self._call("GET", "/jobs", query=[("id", job_id)])
+        data = await self.api.call("GET", "/jobs", query=[("id", job_id)])
         return self._parse(Job, data.get("job"))
 
     async def delete_manual_backup(self, backup_id: str) -> str:
-        data = await self._call("DELETE", f"/backups/{backup_id}")
+        data = await self.api.call("DELETE", f"/backups/{backup_id}")
         job_id = data.get("job_id")
         if not isinstance(job_id, str):
             raise DdsTransportError("DDS.BAD_RESPONSE", "delete answered without a job_id", retryable=True)
@@ -133,7 +132,7 @@ class DdsClient:
     async def _page(
         self, path: str, key: str, query: list[tuple[str, str]], offset: int
     ) -> tuple[list[Any], int | None]:
-        data = await self._call("GET", path, query=[*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))])
+        data = await self.api.call("GET", path, query=[*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))])
         items = data.get(key)
         if not isinstance(items, list):
             raise DdsTransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)

@@ -14,6 +14,7 @@ around them collapse): the same key must give the same name whenever, and from w
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import string
@@ -60,6 +61,7 @@ _PLACEHOLDER_PATTERNS = {
 MIN_RETENTION_PREFIX = 3
 
 
+@functools.lru_cache(maxsize=16)
 def ours_pattern(template: str) -> re.Pattern[str]:
     """A pattern that matches every name the template can render (truncation included) and little else.
 

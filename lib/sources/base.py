@@ -55,9 +55,13 @@ class Item:
             o = self.request.origin
             return Item(o.trigger, o.identity, o.correlation_id, o.event_time, self.request, self.error)
         if self.request is not None and self.request.idempotency_key:
-            key = self.request.idempotency_key
-            return Item(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.error)
+            return self.keyed(self.request.idempotency_key)
         return self
+
+    def keyed(self, key: str) -> Item:
+        """Identified by a key alone (idempotency key, webhook delivery id): the same key, the same name,
+        whenever it arrives, so no time goes into the name."""
+        return Item(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.error)
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,12 @@ def too_large(message: str, where: str) -> ErrorInfo | None:
     if size > MAX_MESSAGE_BYTES:
         return rejected("MESSAGE_TOO_LARGE", f"{where} is {size} bytes; a request is at most {MAX_MESSAGE_BYTES}")
     return None
+
+
+def event_rejection(trigger: Trigger, ctx: SourceContext, code: str, message: str, part: int | None = None) -> Item:
+    """An item that only says why an event (or its record ``part``) holds no request: nothing to name."""
+    where = ctx.request_id if part is None else f"{ctx.request_id}#{part}"
+    return Item(trigger, f"rejected:{where}", where, ctx.now, error=rejected(code, message))
 
 
 def rejected(code: str, message: str, **details: Any) -> ErrorInfo:

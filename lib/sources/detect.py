@@ -6,7 +6,7 @@ from typing import Any
 
 from lib.models import Trigger
 from lib.sources import direct, kafka, smn, timer
-from lib.sources.base import Item, ParsedEvent, SourceContext, rejected
+from lib.sources.base import ParsedEvent, SourceContext, event_rejection
 
 SUPPORTED = "direct invocation with a backup request, TIMER, SMN, DMS for Kafka, open-source Kafka, DMS for RocketMQ"
 _QUEUES = ("KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ")
@@ -23,14 +23,8 @@ def _kind(event: dict[str, Any]) -> str | None:
 
 
 def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
-    item = Item(
-        trigger=Trigger.DIRECT,
-        identity=f"unsupported:{ctx.request_id}",
-        correlation_id=ctx.request_id,
-        event_time=ctx.now,
-        error=rejected("UNSUPPORTED_EVENT", f"{what} is not supported; supported events: {SUPPORTED}"),
-    )
-    return ParsedEvent(Trigger.DIRECT, [item])
+    message = f"{what} is not supported; supported events: {SUPPORTED}"
+    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", message)])
 
 
 def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:

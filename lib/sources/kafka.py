@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lib.models import BackupRequest, ErrorInfo, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_request, rejected, too_large
+from lib.sources.base import Item, ParsedEvent, SourceContext, event_rejection, parse_json_request, rejected, too_large
 
 
 def _event_time(value: Any) -> datetime | None:
@@ -32,15 +32,8 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
         topic = str(record.get("topic_id", "")) if isinstance(record, dict) else ""
         messages = record.get("messages") if isinstance(record, dict) else None
         if not isinstance(messages, list):
-            items.append(
-                Item(
-                    trigger,
-                    f"{trigger.value}:bad:{ctx.request_id}:{r}",
-                    f"{ctx.request_id}#{r}",
-                    ctx.now,
-                    error=rejected("INVALID_EVENT", f"{trigger.value} record {r} has no 'messages' list"),
-                )
-            )
+            message = f"{trigger.value} record {r} has no 'messages' list"
+            items.append(event_rejection(trigger, ctx, "INVALID_EVENT", message, part=r))
             continue
         for m, message in enumerate(messages):
             where = f"{trigger.value} message {m} of topic {topic or '?'}"
@@ -56,13 +49,5 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
             identity = f"{trigger.value}:{topic}:{stamp}:{digest}"
             items.append(Item.of(trigger, identity, f"{topic}@{stamp}#{digest}", when or ctx.now, result))
     if not items:
-        items.append(
-            Item(
-                trigger,
-                f"{trigger.value}:empty:{ctx.request_id}",
-                ctx.request_id,
-                ctx.now,
-                error=rejected("INVALID_EVENT", f"the {trigger.value} event has no messages"),
-            )
-        )
+        items.append(event_rejection(trigger, ctx, "INVALID_EVENT", f"the {trigger.value} event has no messages"))
     return ParsedEvent(trigger, items)

@@ -21,7 +21,6 @@ from lib.config import ConfigError
 from lib.dds.errors import DdsError
 from lib.models import BackupRequest, ErrorInfo, Outcome, ResultEvent, Trigger
 from lib.pipeline import Env, execute, open_session
-from lib.runtime import Deadline
 from lib.sources import slack
 from lib.sources.apig import HttpError, HttpRequest, error_response, response
 from lib.sources.base import Item, validate_request
@@ -83,15 +82,17 @@ def _json_body(request: HttpRequest) -> Any:
 
 def webhook_item(request: HttpRequest, backup_request: BackupRequest, trigger: Trigger, delivery: str | None) -> Item:
     """A delivery id (webhook-id, X-GitHub-Delivery, Slack trigger_id) is the request's idempotency key."""
-    now = datetime.now(timezone.utc)
-    if delivery and backup_request.idempotency_key is None:
-        return Item(trigger, f"key:{delivery}", delivery, None, request=backup_request)
-    return Item.of(trigger, f"http:{request.request_id}", delivery or request.request_id, now, backup_request)
-
-
-def wait_deadline(env: Env, seconds: float) -> Deadline:
-    base = env.invocation.deadline
-    return Deadline(at=min(base.at, base.clock() + seconds), clock=base.clock)
+    item = Item.of(
+        trigger,
+        f"http:{request.request_id}",
+        delivery or request.request_id,
+        datetime.now(timezone.utc),
+        backup_request,
+    )
+    # An idempotency_key or an origin in the body has already set the identity; otherwise the delivery does.
+    if delivery and backup_request.idempotency_key is None and backup_request.origin is None:
+        return item.keyed(delivery)
+    return item
 
 
 async def post_backups(request: HttpRequest, env: Env) -> dict[str, Any]:
@@ -103,7 +104,7 @@ async def post_backups(request: HttpRequest, env: Env) -> dict[str, Any]:
         return error_response(400, result.code, result.message, request.request_id, details=details)
     delivery = request.header("webhook-id") or request.header("x-github-delivery")
     item = webhook_item(request, result, Trigger.APIG, delivery)
-    executed = await execute([item], env, wait_deadline=wait_deadline(env, env.settings.webhook_wait))
+    executed = await execute([item], env, wait_deadline=env.invocation.deadline.within(env.settings.webhook_wait))
     return backups_answer(executed.results, request.request_id)
 
 
@@ -166,7 +167,7 @@ async def get_backup(request: HttpRequest, env: Env, backup_id: str) -> dict[str
     _authenticate(request, env, "webhook")
     assert env.settings is not None
     try:
-        async with open_session(env, wait_deadline(env, env.settings.request_timeout)) as connected:
+        async with open_session(env, env.invocation.deadline.within(env.settings.request_timeout)) as connected:
             found = await connected.dds.list_backups(backup_id=backup_id)
     except ConfigError as exc:
         return error_response(500, "INVALID_CONFIG", str(exc), request.request_id)

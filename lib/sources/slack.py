@@ -56,7 +56,7 @@ def parse_form(body: bytes) -> dict[str, str]:
 
 async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
     from lib.pipeline import execute, open_session
-    from lib.sources.routes import wait_deadline, webhook_item
+    from lib.sources.routes import webhook_item
 
     assert env.settings is not None
     settings = env.settings
@@ -70,7 +70,7 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
     words = form.get("text", "").strip().split(maxsplit=1)
     if not words or words[0].lower() in ("help", "-h", "--help"):
         return reply(USAGE)
-    deadline = wait_deadline(env, BUDGET_S)
+    deadline = env.invocation.deadline.within(BUDGET_S)
 
     if words[0].lower() == "status":
         backup_id = words[1].strip() if len(words) > 1 else ""

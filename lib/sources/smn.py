@@ -9,35 +9,30 @@ from __future__ import annotations
 from typing import Any
 
 from lib.models import BackupRequest, ErrorInfo, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_request, parse_time, rejected, too_large
+from lib.sources.base import (
+    Item,
+    ParsedEvent,
+    SourceContext,
+    event_rejection,
+    parse_json_request,
+    parse_time,
+    rejected,
+    too_large,
+)
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     records = event.get("record")
     items = [_record(i, record, ctx) for i, record in enumerate(records if isinstance(records, list) else [])]
     if not items:
-        items = [
-            Item(
-                Trigger.SMN,
-                f"smn:empty:{ctx.request_id}",
-                ctx.request_id,
-                ctx.now,
-                error=rejected("INVALID_EVENT", "the SMN event has no records"),
-            )
-        ]
+        items = [event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", "the SMN event has no records")]
     return ParsedEvent(Trigger.SMN, items)
 
 
 def _record(index: int, record: Any, ctx: SourceContext) -> Item:
     smn = record.get("smn") if isinstance(record, dict) else None
     if not isinstance(smn, dict):
-        return Item(
-            Trigger.SMN,
-            f"smn:bad:{ctx.request_id}:{index}",
-            f"{ctx.request_id}#{index}",
-            ctx.now,
-            error=rejected("INVALID_EVENT", f"SMN record {index} has no 'smn' object"),
-        )
+        return event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", f"SMN record {index} has no 'smn' object", index)
     message_id = str(smn.get("message_id") or f"{ctx.request_id}#{index}")
     where = f"SMN message {message_id}"
 
