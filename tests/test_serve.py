@@ -81,6 +81,17 @@ def test_unsigned_request_is_401(server: str) -> None:
     assert caught.value.code == 401
 
 
+def run_snippet(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_documented_shell_snippet_runs_a_pre_deployment_backup(server: str) -> None:
     """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run."""
     env = {
@@ -92,25 +103,11 @@ def test_documented_shell_snippet_runs_a_pre_deployment_backup(server: str) -> N
         "DDS_BACKUP_POLL": "0.5",
         "DDS_BACKUP_TIMEOUT": "30",
     }
-    proc = subprocess.run(
-        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_snippet(env)
     assert proc.returncode == 0, proc.stderr
     assert "COMPLETED" in proc.stdout
     # The same key again: the same backup, reported as existing and completed.
-    again = subprocess.run(
-        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    again = run_snippet(env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[0] == proc.stdout.splitlines()[0].replace("BUILDING", "COMPLETED")
 
@@ -122,13 +119,6 @@ def test_documented_shell_snippet_fails_on_a_refused_request(server: str) -> Non
         "DDS_BACKUP_WEBHOOK_SECRET": "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
         "DDS_BACKUP_INSTANCE": ORDERS,
     }
-    proc = subprocess.run(
-        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = run_snippet(env)
     assert proc.returncode == 1
     assert "HTTP 401" in proc.stderr
