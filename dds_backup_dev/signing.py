@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from lib.sources.webhook_auth import github_signature, slack_signature, standard_webhooks_key
+from lib.http.signatures import github_signature, slack_signature, standard_webhooks_key
 
 
 def standard_webhooks_headers(

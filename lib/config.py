@@ -1,4 +1,4 @@
-"""Configuration (CONTRACT.md section 6): one pydantic model, read through getUserData() then os.environ.
+"""Configuration: one pydantic model, read through getUserData() then os.environ.
 
 Read at the start of every invocation (values are cheap to read and may change between deployments);
 anything malformed stops the invocation with a message naming the variable, before any DDS call.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from lib.models import BackupRequest, Retention, describe_field_errors, field_errors
+from lib.planning.naming import check_template
 
 # Default backup name: a recognisable prefix (retention only ever touches names with it), the instance, the
 # event's time, and a short hash of the event identity that makes redeliveries map to the same name.
@@ -32,8 +33,8 @@ class ConfigError(Exception):
     """The function is configured wrongly; the message names the variable and what to change."""
 
 
-# urn:smn:{region}:{project id}:{topic name}
-TOPIC_URN = r"^urn:smn:[a-z0-9-]+:[0-9a-f]{32}:[A-Za-z0-9][A-Za-z0-9_-]{0,255}$"
+# urn:smn:{region}:{project id}:{topic name}; the emulator and the template model use it too.
+TOPIC_URN = r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}$"
 _REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,3}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
@@ -115,9 +116,6 @@ class Settings(BaseModel):
     @field_validator("backup_name_template")
     @classmethod
     def _template(cls, value: str) -> str:
-        # Imported here: planning imports this module's types.
-        from lib.planning.naming import check_template
-
         check_template(value)
         return value
 
@@ -146,18 +144,18 @@ class Settings(BaseModel):
         return self.os_username is not None
 
     def secrets(self) -> list[str]:
-        """Values that must never reach a log line, a result or an answer."""
-        values = [
-            self.sk,
-            self.security_token,
-            self.os_password,
-            self.webhook_secret,
-            self.slack_signing_secret,
-        ]
+        """Values that must never reach a log line, a result or an answer: every ``SecretStr`` field."""
+        values = (getattr(self, name) for name in _SECRET_FIELDS)
         return [v.get_secret_value() for v in values if v is not None]
 
 
 CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias is not None)
+# A variable is a secret when its field is a SecretStr: the one place that decides it (templates refuse secrets
+# in plain user_data, Terraform marks their variables sensitive, the log redactor masks their values).
+_SECRET_FIELDS = tuple(
+    n for n, f in Settings.model_fields.items() if SecretStr in (f.annotation, *get_args(f.annotation))
+)
+SECRET_KEYS: frozenset[str] = frozenset(Settings.model_fields[n].alias or n for n in _SECRET_FIELDS)
 
 
 def load_settings(lookup: Callable[[str], str | None]) -> Settings:

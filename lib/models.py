@@ -1,12 +1,15 @@
-"""The shapes every part agrees on: the backup request, the result event and the invocation result.
+"""The shapes every part agrees on: the backup request, the order that carries it out, the result event and the
+invocation result.
 
-Field names here are the external contract (CONTRACT.md sections 2 and 4); extend, never rename.
+Field names of the request and the results are the external interface (README: "The backup request",
+"Results"); extend, never rename.
 """
 
 from __future__ import annotations
 
 import enum
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -124,7 +127,7 @@ class Origin(BaseModel):
 
 
 class BackupRequest(BaseModel):
-    """One request from any source (CONTRACT.md section 2). Unknown fields are an error, never ignored."""
+    """One request from any source. Unknown fields are an error, never ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -199,8 +202,75 @@ class ErrorInfo(BaseModel):
     details: list[FieldError] | None = None
 
 
+def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
+    """Bad input: trying again without changing it cannot help."""
+    return ErrorInfo(code=code, message=message, retryable=False, **details)
+
+
+def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
+    """A backup request from parsed JSON, or a rejection naming every field and rule that failed."""
+    if not isinstance(data, dict):
+        return rejected(
+            "INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
+        )
+    try:
+        return BackupRequest.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        return rejected(
+            "INVALID_REQUEST",
+            f"{where} is not a valid backup request: {describe_field_errors(errors)}",
+            details=errors,
+        )
+
+
+@dataclass(frozen=True)
+class BackupOrder:
+    """One request of an event, ready to be carried out, or the reason why there is nothing to carry out.
+
+    ``identity`` keys the deterministic backup name (README: "Names and idempotency"). ``event_time`` is None
+    when the name must not depend on time: an order identified by a key is the same backup whenever it comes.
+    """
+
+    trigger: Trigger
+    identity: str
+    correlation_id: str
+    event_time: datetime | None
+    request: BackupRequest | None = None
+    rejection: ErrorInfo | None = None
+
+    @classmethod
+    def of(
+        cls,
+        trigger: Trigger,
+        identity: str,
+        correlation_id: str,
+        event_time: datetime | None,
+        result: BackupRequest | ErrorInfo,
+    ) -> BackupOrder:
+        """An order from a validation result; the request's own identity (origin, idempotency_key) wins."""
+        if isinstance(result, BackupRequest):
+            return cls(trigger, identity, correlation_id, event_time, request=result).with_request_identity()
+        return cls(trigger, identity, correlation_id, event_time, rejection=result)
+
+    def with_request_identity(self) -> BackupOrder:
+        """A fanned-out request keeps the identity of the event it came from; otherwise an ``idempotency_key``
+        overrides the event identity, whatever the source."""
+        if self.request is not None and self.request.origin is not None:
+            o = self.request.origin
+            return BackupOrder(o.trigger, o.identity, o.correlation_id, o.event_time, self.request, self.rejection)
+        if self.request is not None and self.request.idempotency_key:
+            return self.keyed(self.request.idempotency_key)
+        return self
+
+    def keyed(self, key: str) -> BackupOrder:
+        """Identified by a key alone (idempotency key, webhook delivery id): the same key, the same name,
+        whenever it arrives, so no time goes into the name."""
+        return BackupOrder(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.rejection)
+
+
 class ResultData(BaseModel):
-    """The ``data`` of a result event (CONTRACT.md section 4)."""
+    """The ``data`` of a result event."""
 
     outcome: Outcome
     instance_id: str | None = None

@@ -97,6 +97,15 @@ class Invocation:
     function_name: str
     deadline: Deadline
 
+    @classmethod
+    def from_context(cls, context: Any, started: float) -> Invocation:
+        return cls(
+            context=context,
+            request_id=ctx_get(context, "getRequestID") or f"local-{int(time.time() * 1000)}",
+            function_name=ctx_get(context, "getFunctionName") or "dds-backup",
+            deadline=Deadline.from_context(context, started),
+        )
+
     def lookup(self, key: str) -> str | None:
         """A configuration value: ``context.getUserData(key)`` first, then the environment."""
         value = ctx_get(self.context, "getUserData", key)

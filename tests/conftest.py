@@ -17,8 +17,8 @@ from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK
 from lib import logs
+from lib.cloud.auth import iam
 from lib.config import CONFIG_KEYS
-from lib.dds.auth import iam
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Copies of the shared reference oracles (see tests/fixtures/README.md).

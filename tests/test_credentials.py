@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 
 import aiohttp
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_AK, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_SK, DEMO_USER
-from lib.dds import endpoints
-from lib.dds.auth import OutgoingRequest
-from lib.dds.auth.aksk import AkSkAuth
-from lib.dds.client import DdsClient
-from lib.dds.errors import DdsApiError
-from lib.runtime import Deadline
+from lib.cloud import regions
+from lib.cloud.auth import OutgoingRequest
+from lib.cloud.auth.aksk import AkSkAuth
+from lib.cloud.errors import ApiError
 from tests.conftest import ORDERS, Invoke, log_lines, only_result
+from tests.test_dds_client import make_client
 
 AGENCY = {"ak": "AGENCYTEMPAK00000001", "sk": "agency-temporary-secret", "security_token": "agency-sts-token-value"}
 
@@ -203,13 +201,13 @@ def test_swiss_region_reads_the_dds_endpoint_from_the_token_catalog(
     ],
 )
 def test_regional_endpoints(region: str, dds: str | None, iam: str) -> None:
-    assert endpoints.dds_endpoint(region) == dds
-    assert endpoints.iam_endpoint(region) == iam
+    assert regions.dds_endpoint(region) == dds
+    assert regions.iam_endpoint(region) == iam
 
 
 def test_iam_endpoint_with_or_without_version_suffix() -> None:
-    assert endpoints.strip_version("https://iam.eu-de.otc.t-systems.com/v3/") == "https://iam.eu-de.otc.t-systems.com"
-    assert endpoints.strip_version("http://127.0.0.1:1") == "http://127.0.0.1:1"
+    assert regions.strip_version("https://iam.eu-de.otc.t-systems.com/v3/") == "https://iam.eu-de.otc.t-systems.com"
+    assert regions.strip_version("http://127.0.0.1:1") == "http://127.0.0.1:1"
 
 
 class TamperingAuth(AkSkAuth):
@@ -232,19 +230,13 @@ class TamperingAuth(AkSkAuth):
 @pytest.mark.parametrize("change", ["body", "query", "signed header"])
 async def test_a_request_changed_after_signing_is_refused(emulator: EmulatorServer, change: str) -> None:
     async with aiohttp.ClientSession() as session:
-        client = DdsClient(
-            session,
-            endpoint=emulator.endpoint,
-            project_id=emulator.state.project_id,
-            auth=TamperingAuth(change),
-            deadline=Deadline(at=time.monotonic() + 30),
-        )
+        client = make_client(session, emulator, auth=TamperingAuth(change))
         call = (
             client.create_manual_backup(ORDERS, "tampered", None)
             if change == "body"
             else client.list_instances(instance_id=ORDERS)
         )
-        with pytest.raises(DdsApiError) as caught:
+        with pytest.raises(ApiError) as caught:
             await call
     assert (caught.value.http_status, caught.value.code, caught.value.retryable) == (401, "APIG.0301", False)
     assert emulator.state.backups == {}

@@ -10,9 +10,10 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.emulator.state import DEMO_AK, DEMO_SK
-from lib.dds.auth.aksk import AkSkAuth
+from lib.cloud.auth.aksk import AkSkAuth
+from lib.cloud.errors import ApiError, CloudError, TransportError
+from lib.cloud.transport import SignedTransport
 from lib.dds.client import DdsClient
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError
 from lib.runtime import Deadline
 from tests.conftest import BILLING, CATALOG, ORDERS
 
@@ -24,15 +25,17 @@ async def client(emulator: EmulatorServer) -> AsyncIterator[DdsClient]:
 
 
 def make_client(session: aiohttp.ClientSession, emulator: EmulatorServer, **kw: object) -> DdsClient:
-    auth = AkSkAuth(DEMO_AK, DEMO_SK, None, emulator.state.project_id, source="test")
-    return DdsClient(
+    """A client signed with the demo AK/SK (or ``auth=``), over its own transport (keywords go to it)."""
+    project_id = emulator.state.project_id
+    transport = SignedTransport(
         session,
         endpoint=emulator.endpoint,
-        project_id=emulator.state.project_id,
-        auth=auth,
+        prefix=f"/v3/{project_id}",
+        auth=kw.pop("auth", AkSkAuth(DEMO_AK, DEMO_SK, None, project_id, source="test")),  # type: ignore[arg-type]
         deadline=kw.pop("deadline", Deadline(at=time.monotonic() + 30)),  # type: ignore[arg-type]
         **kw,  # type: ignore[arg-type]
     )
+    return DdsClient(transport, project_id=project_id)
 
 
 async def test_create_then_read_back_through_list_and_job(client: DdsClient, emulator: EmulatorServer) -> None:
@@ -90,7 +93,7 @@ async def test_instance_filters(client: DdsClient) -> None:
 
 async def test_the_query_is_sent_exactly_as_signed(client: DdsClient, emulator: EmulatorServer) -> None:
     # yarl would turn %3A back into ":" and a space into "+"; the wire must carry the signed form.
-    with pytest.raises(DdsApiError):
+    with pytest.raises(ApiError):
         await client.show_job("job id:with/odd chars")
     (req,) = emulator.state.requests
     assert req.query == "id=job%20id%3Awith%2Fodd%20chars"
@@ -103,13 +106,13 @@ async def test_delete_manual_backup(client: DdsClient, emulator: EmulatorServer)
     job_id = await client.delete_manual_backup(created.backup_id)
     assert job_id in emulator.state.jobs
     assert created.backup_id not in emulator.state.backups
-    with pytest.raises(DdsApiError) as caught:
+    with pytest.raises(ApiError) as caught:
         await client.delete_manual_backup(created.backup_id)
     assert (caught.value.code, caught.value.http_status, caught.value.retryable) == ("DBS.201214", 400, False)
 
 
 async def test_api_errors_are_typed(client: DdsClient) -> None:
-    with pytest.raises(DdsApiError) as caught:
+    with pytest.raises(ApiError) as caught:
         await client.create_manual_backup("doesnotexist0000in02", "abcd", None)
     err = caught.value
     assert (err.code, err.http_status, err.retryable) == ("DBS.200002", 404, False)
@@ -121,7 +124,7 @@ async def test_slow_answer_is_a_retryable_timeout(emulator: EmulatorServer) -> N
     emulator.state.latency = 0.5
     async with aiohttp.ClientSession() as session:
         client = make_client(session, emulator, request_timeout=0.1)
-        with pytest.raises(DdsTransportError) as caught:
+        with pytest.raises(TransportError) as caught:
             await client.list_instances()
     assert (caught.value.code, caught.value.retryable) == ("TIMEOUT", True)
 
@@ -129,7 +132,7 @@ async def test_slow_answer_is_a_retryable_timeout(emulator: EmulatorServer) -> N
 async def test_nothing_is_sent_after_the_deadline(emulator: EmulatorServer) -> None:
     async with aiohttp.ClientSession() as session:
         client = make_client(session, emulator, deadline=Deadline(at=time.monotonic() - 1))
-        with pytest.raises(DdsError) as caught:
+        with pytest.raises(CloudError) as caught:
             await client.list_instances()
     assert (caught.value.code, caught.value.retryable) == ("DEADLINE_EXCEEDED", True)
     assert emulator.state.requests == []
@@ -137,14 +140,8 @@ async def test_nothing_is_sent_after_the_deadline(emulator: EmulatorServer) -> N
 
 async def test_wrong_secret_key_is_not_retried(emulator: EmulatorServer) -> None:
     async with aiohttp.ClientSession() as session:
-        client = DdsClient(
-            session,
-            endpoint=emulator.endpoint,
-            project_id=emulator.state.project_id,
-            auth=AkSkAuth(DEMO_AK, "wrong", None, None, source="test"),
-            deadline=Deadline(at=time.monotonic() + 30),
-        )
-        with pytest.raises(DdsApiError) as caught:
+        client = make_client(session, emulator, auth=AkSkAuth(DEMO_AK, "wrong", None, None, source="test"))
+        with pytest.raises(ApiError) as caught:
             await client.list_instances()
     assert (caught.value.code, caught.value.retryable) == ("APIG.0301", False)
     assert len(emulator.state.requests) == 1  # one failure, not a burst towards the 5-failure lockout

@@ -243,6 +243,6 @@ def test_the_deployment_guide_lists_exactly_the_actions_the_client_needs() -> No
     for action in IAM_ACTIONS.values():
         assert f"`{action}`" in guide, action
     assert set(re.findall(r"`(dds:[a-zA-Z:]+)`", guide)) - {"dds:backup:create"} == set(IAM_ACTIONS.values())
-    from lib.results.smn import IAM_ACTION as SMN_ACTION
+    from lib.smn.client import IAM_ACTION as SMN_ACTION
 
     assert f"`{SMN_ACTION}`" in guide

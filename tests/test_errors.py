@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
-from lib.dds.errors import KNOWN_CODES, classify
+from lib.cloud.errors import KNOWN_CODES, classify
 from tests.conftest import ORDERS, Invoke, only_result
 
 # (HTTP status, error_code, outcome, retryable)

@@ -52,8 +52,8 @@ def test_keyed_names_do_not_depend_on_time() -> None:
 
 
 def test_a_timer_request_with_a_key_is_the_same_backup_on_every_firing() -> None:
+    from lib.models import BackupOrder as Item
     from lib.models import BackupRequest, Trigger
-    from lib.sources.base import Item
 
     request = BackupRequest(instance_id="x1", idempotency_key="k")
     one = Item(Trigger.TIMER, "timer:t:1", "c", T, request).with_request_identity()

@@ -321,12 +321,12 @@ def test_slack_form_that_is_not_a_form(webhooks: EmulatorServer, invoke: Invoke)
 def test_an_unexpected_error_is_a_500_apig_answer_with_the_request_id(
     webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lib.sources import routes
+    from lib.http.app import ROUTER
 
     async def broken(*_: object) -> dict[str, Any]:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(routes, "dispatch", broken)
+    monkeypatch.setattr(ROUTER, "dispatch", broken)
     answer = invoke(post_backups({"instance_id": ORDERS}), request_id="req-500")
     assert answer["statusCode"] == 500
     payload = body_of(answer)

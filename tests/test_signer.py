@@ -14,7 +14,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.dds.auth import signer
+from lib.cloud.auth import signer
 from tests.conftest import REFERENCE
 
 VECTORS = json.loads((REFERENCE / "signing-vectors.json").read_text())

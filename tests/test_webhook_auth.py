@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from lib.sources.webhook_auth import (
+from lib.http.signatures import (
     github_signature,
     verify_github,
     verify_slack,

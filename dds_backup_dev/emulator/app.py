@@ -18,7 +18,7 @@ from aiohttp import web
 
 from dds_backup_dev.emulator.state import EmulatorState, Published, RecordedRequest
 from lib import rules
-from lib.dds.auth import signer
+from lib.cloud.auth import signer
 
 STATE_KEY = web.AppKey("state", EmulatorState)
 CLOCK_SKEW_LIMIT = 15 * 60  # seconds; APIG.0303 beyond it

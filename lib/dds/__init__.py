@@ -1,1 +1,1 @@
-"""The DDS v3 API: client, typed responses, errors, endpoints and authentication."""
+"""The DDS v3 API: typed client and responses (the transport, errors and auth are in ``lib/cloud``)."""

@@ -1,4 +1,4 @@
-"""The DDS v3 API: typed operations over ``SignedApi`` (lib/dds/http.py)."""
+"""The DDS v3 API: typed operations over the signed transport (``lib/cloud/transport.py``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any, TypeVar
 
-import aiohttp
 from pydantic import BaseModel, ValidationError
 
-from lib.dds.auth import Authenticator
-from lib.dds.errors import DdsTransportError
-from lib.dds.http import SignedApi
+from lib.cloud.errors import TransportError
+from lib.cloud.transport import SignedTransport
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance, Job
-from lib.dds.retry import NO_RETRY, RetryPolicy
-from lib.runtime import Deadline
 
 PAGE_LIMIT = 100  # the API's maximum
 
@@ -30,29 +26,11 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class DdsClient:
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        *,
-        endpoint: str,
-        project_id: str,
-        auth: Authenticator,
-        deadline: Deadline,
-        request_timeout: float = 15.0,
-        limit: asyncio.Semaphore | None = None,
-        retry: RetryPolicy = NO_RETRY,
-    ) -> None:
+    """``api``: a signed transport on the DDS endpoint with the prefix ``/v3/{project_id}``."""
+
+    def __init__(self, api: SignedTransport, *, project_id: str) -> None:
+        self.api = api
         self._project_id = project_id
-        self.api = SignedApi(
-            session,
-            endpoint=endpoint,
-            prefix=f"/v3/{project_id}",
-            auth=auth,
-            deadline=deadline,
-            request_timeout=request_timeout,
-            limit=limit,
-            retry=retry,
-        )
 
     @property
     def project_id(self) -> str:
@@ -111,7 +89,7 @@ class DdsClient:
         data = await self.api.call("DELETE", f"/backups/{backup_id}")
         job_id = data.get("job_id")
         if not isinstance(job_id, str):
-            raise DdsTransportError("DDS.BAD_RESPONSE", "delete answered without a job_id", retryable=True)
+            raise TransportError("DDS.BAD_RESPONSE", "delete answered without a job_id", retryable=True)
         return job_id
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -135,7 +113,7 @@ class DdsClient:
         data = await self.api.call("GET", path, query=[*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))])
         items = data.get(key)
         if not isinstance(items, list):
-            raise DdsTransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)
+            raise TransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)
         total = data.get("total_count")
         return items, total if isinstance(total, int) else None
 
@@ -154,7 +132,7 @@ class DdsClient:
         try:
             return model.model_validate(data)
         except ValidationError:
-            raise DdsTransportError(
+            raise TransportError(
                 "DDS.BAD_RESPONSE", f"unexpected answer shape for {model.__name__}", retryable=True
             ) from None
 

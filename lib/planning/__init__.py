@@ -1,1 +1,1 @@
-"""From validated requests to planned backups: which instances, and under which deterministic names."""
+"""Pure decisions: which instances a request names, under which deterministic names, which old backups go."""

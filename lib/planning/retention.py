@@ -10,13 +10,32 @@ backup of any kind, and our own newest COMPLETED one.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Protocol, TypeVar
 
-from lib.dds.models import Backup
 from lib.models import Retention
 
 
-def begin(backup: Backup) -> datetime:
+class BackupLike(Protocol):
+    """What retention reads of a listed backup (the API client's ``Backup`` has these fields)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def begin_time(self) -> str: ...
+
+
+B = TypeVar("B", bound=BackupLike)
+
+
+def begin(backup: BackupLike) -> datetime:
     """``begin_time`` is ``yyyy-mm-dd hh:mm:ss`` in UTC; unreadable times sort as the oldest."""
     try:
         return datetime.strptime(backup.begin_time, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
@@ -25,8 +44,8 @@ def begin(backup: Backup) -> datetime:
 
 
 def select(
-    backups: list[Backup], policy: Retention, ours: re.Pattern[str], keep_id: str | None, now: datetime
-) -> list[Backup]:
+    backups: Sequence[B], policy: Retention, ours: re.Pattern[str], keep_id: str | None, now: datetime
+) -> list[B]:
     newest_first = sorted(backups, key=begin, reverse=True)
     completed_any = [b for b in newest_first if b.status == "COMPLETED"]
     mine = [b for b in newest_first if b.type.lower() == "manual" and ours.fullmatch(b.name)]

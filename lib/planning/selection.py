@@ -1,45 +1,41 @@
-"""Which instances a request means: ``instance_id``, ``instance_ids`` or a ``selector``, resolved through the
-instances API (every page). Each instance comes back with its name and state, for naming and pre-checks."""
+"""Which instances a request names, as pure decisions over what the instances API listed.
+
+The listing itself is the runner's (``lib/runner/resolve.py``); here: the ids a request asks for, whether one
+listing of the project beats a call per id, and which requested ids the listing does not know.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Protocol, TypeVar
 
-from lib.dds.client import DdsClient
-from lib.dds.models import Instance
 from lib.models import BackupRequest
 
-# Up to this many ids are looked up one by one (a project may hold thousands of instances).
+# Up to this many ids are looked up one by one (a project may hold thousands of instances); a longer list is
+# matched against one listing of the whole project.
 BY_ID_LIMIT = 10
 
 
-@dataclass(frozen=True)
-class Resolution:
-    instances: list[Instance]
-    missing: list[str]  # requested ids the API does not know
-    empty_selector: bool = False
+class InstanceLike(Protocol):
+    @property
+    def id(self) -> str: ...
 
 
-async def resolve(client: DdsClient, request: BackupRequest) -> Resolution:
-    if request.selector is not None:
-        sel = request.selector
-        found = await client.list_instances(name=sel.name, mode=sel.mode, tags=sel.tags or None)
-        return Resolution(instances=found, missing=[], empty_selector=not found)
-    ids = [request.instance_id] if request.instance_id is not None else list(request.instance_ids or [])
-    if len(ids) > BY_ID_LIMIT:
-        # One listing of the project (pages fetched concurrently) beats a call per id for long lists.
-        everything = {i.id: i for i in await client.list_instances()}
-        return Resolution(
-            instances=[everything[i] for i in ids if i in everything], missing=[i for i in ids if i not in everything]
-        )
+I = TypeVar("I", bound=InstanceLike)  # noqa: E741 - the instance type
 
-    async def one(instance_id: str) -> Instance | None:
-        matches = await client.list_instances(instance_id=instance_id)
-        return next((i for i in matches if i.id == instance_id), None)
 
-    found_by_id = await asyncio.gather(*(one(i) for i in ids))
-    return Resolution(
-        instances=[i for i in found_by_id if i is not None],
-        missing=[i for i, f in zip(ids, found_by_id, strict=True) if f is None],
-    )
+def requested_ids(request: BackupRequest) -> list[str]:
+    """The ids of an ``instance_id``/``instance_ids`` request, in the caller's order (empty for a selector)."""
+    if request.instance_id is not None:
+        return [request.instance_id]
+    return list(request.instance_ids or [])
+
+
+def list_whole_project(ids: Sequence[str]) -> bool:
+    return len(ids) > BY_ID_LIMIT
+
+
+def match(ids: Sequence[str], listed: Sequence[I]) -> tuple[list[I], list[str]]:
+    """(the listed instances in the order of ``ids``, the ids nobody listed)."""
+    by_id = {i.id: i for i in listed}
+    return [by_id[i] for i in ids if i in by_id], [i for i in ids if i not in by_id]

@@ -1,1 +1,1 @@
-"""Result events (CloudEvents) and where they go."""
+"""Result events (CloudEvents) and their sinks: the log and an SMN topic."""

@@ -1,4 +1,4 @@
-"""Building CloudEvents 1.0 result events (CONTRACT.md section 4).
+"""Building CloudEvents 1.0 result events.
 
 ``type`` is ``dds-backup.backup.<outcome>`` so that subscribers can route on it without reading ``data``;
 ``source`` names the function (``/dds-backup/<function name>``); ``subject`` is the instance id.

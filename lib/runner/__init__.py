@@ -1,1 +1,1 @@
-"""Carrying out planned backups: concurrency, deadline, waiting for jobs."""
+"""Carrying out one order: resolve its instances, name, create exactly once, wait, prune, or fan out."""

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 
+from lib.cloud.errors import ApiError
 from lib.dds.client import DdsClient
-from lib.dds.errors import DdsApiError
 from lib.dds.models import Job
 from lib.runtime import Deadline
 
@@ -29,7 +29,7 @@ async def wait_for_job(
             job = await client.show_job(job_id)
             if job.finished:
                 return job
-        except DdsApiError as exc:
+        except ApiError as exc:
             if exc.http_status not in (400, 404) or waited > NOT_YET_QUERYABLE_FOR:
                 raise
         pause = deadline.bound(delay)

@@ -1,9 +1,7 @@
-"""Platform events -> backup requests. One module per trigger; ``parse_event`` picks by the event's shape
-(functiongraph.md section 3)."""
+"""Platform events -> backup orders. One module per trigger (``timer``, ``smn``, ``kafka``, ``direct``), their
+envelopes as pydantic models (``envelopes``); ``parse_event`` picks the source by the event's shape."""
 
-from __future__ import annotations
-
-from lib.sources.base import Item, ParsedEvent, SourceContext
+from lib.sources.common import ParsedEvent, SourceContext
 from lib.sources.detect import parse_event
 
-__all__ = ["Item", "ParsedEvent", "SourceContext", "parse_event"]
+__all__ = ["ParsedEvent", "SourceContext", "parse_event"]

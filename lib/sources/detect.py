@@ -1,33 +1,37 @@
-"""Which trigger sent an event, by its shape (functiongraph.md section 3)."""
+"""Which trigger sent an event, by its shape (the FunctionGraph sample events), and the source that reads it.
+
+API Gateway events never get here: the pipeline sends them to the HTTP front first.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from lib.models import Trigger
+from lib.logs import get_logger
+from lib.models import BackupOrder, ErrorInfo, Trigger
 from lib.sources import direct, kafka, smn, timer
-from lib.sources.base import ParsedEvent, SourceContext, event_rejection
+from lib.sources.common import ParsedEvent, SourceContext, event_rejection
 
+_log = get_logger("sources")
 SUPPORTED = "direct invocation with a backup request, TIMER, SMN, DMS for Kafka, open-source Kafka, DMS for RocketMQ"
 _QUEUES = ("KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ")
 
 
-def _kind(event: dict[str, Any]) -> str | None:
-    """A recognised platform event kind that this version does not handle, or None."""
-    trigger_type = str(event.get("trigger_type", "")).upper()
-    if "httpMethod" in event and "requestContext" in event:
-        return "APIG"
-    if isinstance(event.get("Records"), list):
-        return "OBS"
-    return trigger_type or None
-
-
-def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
-    message = f"{what} is not supported; supported events: {SUPPORTED}"
-    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", message)])
-
-
 def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
+    """The event's orders. Never raises: a bug of ours in a parser ends as one ``INTERNAL_ERROR`` order (the same
+    event would fail the same way, so it is not retryable)."""
+    try:
+        return _parse(event, ctx)
+    except Exception:
+        _log.exception("unexpected error while reading the event")
+        error = ErrorInfo(
+            code="INTERNAL_ERROR", message="the event could not be read (a bug; see the log)", retryable=False
+        )
+        order = BackupOrder(Trigger.DIRECT, f"unreadable:{ctx.request_id}", ctx.request_id, None, rejection=error)
+        return ParsedEvent(Trigger.DIRECT, [order])
+
+
+def _parse(event: Any, ctx: SourceContext) -> ParsedEvent:
     if not isinstance(event, dict):
         return _unsupported(ctx, f"an event of JSON type {type(event).__name__}")
     trigger_type = str(event.get("trigger_type", "")).upper()
@@ -37,7 +41,13 @@ def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
         return kafka.parse(event, ctx)
     if isinstance(event.get("record"), list) and "trigger_type" not in event:
         return smn.parse(event, ctx)
-    kind = _kind(event)
-    if kind is not None:
-        return _unsupported(ctx, f"a {kind} event")
+    if trigger_type:
+        return _unsupported(ctx, f"a {trigger_type} event")
+    if isinstance(event.get("Records"), list):
+        return _unsupported(ctx, "an OBS event")
     return direct.parse(event, ctx)
+
+
+def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
+    message = f"{what} is not supported; supported events: {SUPPORTED}"
+    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", message)])

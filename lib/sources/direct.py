@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.models import BackupRequest, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, validate_request
+from lib.models import BackupOrder, BackupRequest, Trigger, validate_request
+from lib.sources.common import ParsedEvent, SourceContext
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     """Without an ``idempotency_key`` the identity is the invocation's request id: each call is a new backup."""
     result = validate_request(event, "the event")
     key = result.idempotency_key if isinstance(result, BackupRequest) else None
-    item = Item.of(Trigger.DIRECT, f"direct:{ctx.request_id}", key or ctx.request_id, ctx.now, result)
-    return ParsedEvent(Trigger.DIRECT, [item])
+    order = BackupOrder.of(Trigger.DIRECT, f"direct:{ctx.request_id}", key or ctx.request_id, ctx.now, result)
+    return ParsedEvent(Trigger.DIRECT, [order])

@@ -12,42 +12,50 @@ import hashlib
 from datetime import datetime, timezone
 from typing import Any
 
-from lib.models import BackupRequest, ErrorInfo, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, event_rejection, parse_json_request, rejected, too_large
+from pydantic import ValidationError
+
+from lib.models import BackupOrder, Trigger, describe_field_errors, field_errors
+from lib.sources.common import ParsedEvent, SourceContext, event_rejection, parse_message
+from lib.sources.envelopes import QueueEvent, QueueRecord
 
 
-def _event_time(value: Any) -> datetime | None:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1e11:
+def _event_time(value: float | None) -> datetime | None:
+    if value is not None and 0 < value < 1e11:
         return datetime.fromtimestamp(value, tz=timezone.utc)
     return None
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     trigger = Trigger.ROCKETMQ if str(event.get("trigger_type", "")).upper() == "ROCKETMQ" else Trigger.KAFKA
-    when = _event_time(event.get("event_time"))
-    stamp = str(event.get("event_time"))
-    items: list[Item] = []
-    records = event.get("records")
-    for r, record in enumerate(records if isinstance(records, list) else []):
-        topic = str(record.get("topic_id", "")) if isinstance(record, dict) else ""
-        messages = record.get("messages") if isinstance(record, dict) else None
-        if not isinstance(messages, list):
+    try:
+        envelope = QueueEvent.model_validate({**event, "trigger_type": str(event.get("trigger_type", "")).upper()})
+    except ValidationError as exc:
+        problem = describe_field_errors(field_errors(exc))
+        message = f"the {trigger.value} event has no messages ({problem})"
+        return ParsedEvent(trigger, [event_rejection(trigger, ctx, "INVALID_EVENT", message)])
+    orders: list[BackupOrder] = []
+    for r, raw in enumerate(envelope.records):
+        try:
+            record = QueueRecord.model_validate(raw)
+        except ValidationError:
             message = f"{trigger.value} record {r} has no 'messages' list"
-            items.append(event_rejection(trigger, ctx, "INVALID_EVENT", message, part=r))
+            orders.append(event_rejection(trigger, ctx, "INVALID_EVENT", message, part=r))
             continue
-        for m, message in enumerate(messages):
-            where = f"{trigger.value} message {m} of topic {topic or '?'}"
-            text = message if isinstance(message, str) else ""
-            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-            result: BackupRequest | ErrorInfo
-            if not isinstance(message, str):
-                result = rejected("INVALID_REQUEST", f"{where} must be a string holding a JSON request")
-            elif (problem := too_large(message, where)) is not None:
-                result = problem
-            else:
-                result = parse_json_request(message, where)
-            identity = f"{trigger.value}:{topic}:{stamp}:{digest}"
-            items.append(Item.of(trigger, identity, f"{topic}@{stamp}#{digest}", when or ctx.now, result))
-    if not items:
-        items.append(event_rejection(trigger, ctx, "INVALID_EVENT", f"the {trigger.value} event has no messages"))
-    return ParsedEvent(trigger, items)
+        orders.extend(_message(trigger, envelope, record, m, message, ctx) for m, message in enumerate(record.messages))
+    if not orders:
+        orders.append(event_rejection(trigger, ctx, "INVALID_EVENT", f"the {trigger.value} event has no messages"))
+    return ParsedEvent(trigger, orders)
+
+
+def _message(
+    trigger: Trigger, envelope: QueueEvent, record: QueueRecord, index: int, message: Any, ctx: SourceContext
+) -> BackupOrder:
+    topic = record.topic_id
+    stamp = str(envelope.event_time)
+    text = message if isinstance(message, str) else ""
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    result = parse_message(message, f"{trigger.value} message {index} of topic {topic or '?'}")
+    when = _event_time(envelope.event_time) or ctx.now
+    return BackupOrder.of(
+        trigger, f"{trigger.value}:{topic}:{stamp}:{digest}", f"{topic}@{stamp}#{digest}", when, result
+    )

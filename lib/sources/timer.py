@@ -9,40 +9,42 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.models import BackupRequest, Trigger
-from lib.sources.base import Item, ParsedEvent, SourceContext, parse_json_request, parse_time, rejected
+from pydantic import ValidationError
+
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, describe_field_errors, field_errors, rejected
+from lib.sources.common import ParsedEvent, SourceContext, parse_json_request, parse_time
+from lib.sources.envelopes import TimerEvent
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
-    trigger_name = str(event.get("trigger_name") or "timer")
-    raw_time = event.get("time")
-    when = parse_time(raw_time)
-    correlation_id = f"{trigger_name}@{raw_time}"
-
-    def item(request: BackupRequest | None = None, **error: Any) -> ParsedEvent:
-        identity = f"timer:{trigger_name}:{when.isoformat() if when else raw_time}"
-        result = request if request is not None else rejected(**error)
-        return ParsedEvent(Trigger.TIMER, [Item.of(Trigger.TIMER, identity, correlation_id, when or ctx.now, result)])
-
-    if when is None:
-        # The time is the timer's identity: without it a retry could not find its own backup again.
-        return item(
-            code="INVALID_EVENT",
-            message=f"TIMER event has no valid 'time' (got {raw_time!r}); expected RFC 3339",
+    try:
+        timer = TimerEvent.model_validate(event)
+    except ValidationError as exc:
+        problem = describe_field_errors(field_errors(exc))
+        return _one(
+            ctx, "timer", event.get("time"), rejected("INVALID_EVENT", f"the TIMER event is malformed: {problem}")
         )
-    user_event = event.get("user_event")
-    if user_event is not None and not isinstance(user_event, str):
-        return item(code="INVALID_EVENT", message="TIMER user_event must be a string")
-    text = (user_event or "").strip()
+    return _one(ctx, timer.trigger_name or "timer", timer.time, _request(timer, ctx))
+
+
+def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo:
+    if parse_time(timer.time) is None:
+        # The time is the timer's identity: without it a retry could not find its own backup again.
+        return rejected("INVALID_EVENT", f"TIMER event has no valid 'time' (got {timer.time!r}); expected RFC 3339")
+    text = (timer.user_event or "").strip()
     if text.startswith("{"):
-        result = parse_json_request(text, "the timer's user_event")
-        if isinstance(result, BackupRequest):
-            return item(result)
-        return item(code=result.code, message=result.message, details=result.details)
+        return parse_json_request(text, "the timer's user_event")
     if ctx.default_request is None:
-        return item(
-            code="NO_DEFAULT_REQUEST",
-            message="the timer's user_event holds no JSON request and DEFAULT_REQUEST is not configured: put a "
+        return rejected(
+            "NO_DEFAULT_REQUEST",
+            "the timer's user_event holds no JSON request and DEFAULT_REQUEST is not configured: put a "
             'request such as {"instance_id": "..."} in user_event, or set DEFAULT_REQUEST',
         )
-    return item(ctx.default_request)
+    return ctx.default_request
+
+
+def _one(ctx: SourceContext, trigger_name: str, raw_time: Any, result: BackupRequest | ErrorInfo) -> ParsedEvent:
+    when = parse_time(raw_time)
+    identity = f"timer:{trigger_name}:{when.isoformat() if when else raw_time}"
+    order = BackupOrder.of(Trigger.TIMER, identity, f"{trigger_name}@{raw_time}", when or ctx.now, result)
+    return ParsedEvent(Trigger.TIMER, [order])

@@ -1,4 +1,4 @@
-"""Where result events go. Every event is one JSON log line; the return value carries them all."""
+"""The log sink: every result event is one JSON log line (the whole CloudEvent under ``cloudevent``)."""
 
 from __future__ import annotations
 

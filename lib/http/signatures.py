@@ -1,4 +1,4 @@
-"""Webhook signatures (CONTRACT.md section 5): Standard Webhooks, GitHub's X-Hub-Signature-256, Slack v0.
+"""Webhook signatures: Standard Webhooks, GitHub's X-Hub-Signature-256, Slack v0.
 
 Pure functions over the raw body and the lower-case headers; ``now`` is passed in so that tests can fix the
 clock. Comparisons are constant-time. Each returns None when the request is authentic, else the reason

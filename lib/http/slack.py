@@ -1,4 +1,4 @@
-"""Slack slash command ``/dds-backup`` (form-encoded, Slack v0 signed; the route checks the signature).
+"""``POST /slack``: the Slack slash command ``/dds-backup`` (form-encoded, Slack v0 signed).
 
     /dds-backup <instance name or id> [description]   start a backup (never waits: Slack allows 3 s)
     /dds-backup status <backup_id>                    the backup's status
@@ -11,17 +11,14 @@ opaque failure. The command's ``trigger_id`` is the idempotency key, so a resent
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs
 
-from lib.config import ConfigError
-from lib.dds.errors import DdsError
-from lib.models import BackupRequest, Outcome, Trigger
-from lib.sources.apig import HttpError, HttpRequest, response
-from lib.sources.base import validate_request
-
-if TYPE_CHECKING:
-    from lib.pipeline import Env
+from lib.http.auth import require_slack_signature
+from lib.http.gateway import HttpError, HttpRequest, response
+from lib.http.orders import webhook_order
+from lib.models import BackupRequest, Outcome, Trigger, validate_request
+from lib.service import BackupService, ServiceError
 
 # Everything in this route must answer within Slack's 3 s, including the DDS calls.
 BUDGET_S = 2.5
@@ -54,38 +51,37 @@ def parse_form(body: bytes) -> dict[str, str]:
     return {k: v[0] for k, v in form.items()}
 
 
-async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
-    from lib.pipeline import execute, open_session
-    from lib.sources.routes import webhook_item
-
-    assert env.settings is not None
-    settings = env.settings
+async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, Any]:
+    settings = require_slack_signature(request, service)
     form = parse_form(request.body)
     user, channel = form.get("user_id", ""), form.get("channel_id", "")
     if settings.slack_allowed_users is not None and user not in settings.slack_allowed_users:
         return reply("Sorry, you are not allowed to start DDS backups (SLACK_ALLOWED_USERS).")
     if settings.slack_allowed_channels is not None and channel not in settings.slack_allowed_channels:
         return reply("Backups cannot be started from this channel (SLACK_ALLOWED_CHANNELS).")
-
     words = form.get("text", "").strip().split(maxsplit=1)
     if not words or words[0].lower() in ("help", "-h", "--help"):
         return reply(USAGE)
-    deadline = env.invocation.deadline.within(BUDGET_S)
-
     if words[0].lower() == "status":
-        backup_id = words[1].strip() if len(words) > 1 else ""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backup_id):
-            return reply("Which backup? `/dds-backup status <backup_id>`")
-        try:
-            async with open_session(env, deadline) as connected:
-                found = [b for b in await connected.dds.list_backups(backup_id=backup_id) if b.id == backup_id]
-        except (ConfigError, DdsError) as exc:
-            return reply(f":warning: Could not read the backup: {exc}")
-        if not found:
-            return reply(f"No backup `{backup_id}` in this project.")
-        b = found[0]
-        return reply(f"Backup `{b.name}` (`{b.id}`) of {b.instance_name or b.instance_id}: *{b.status}*")
+        return await _status(service, words[1].strip() if len(words) > 1 else "")
+    return await _backup(request, service, form, words)
 
+
+async def _status(service: BackupService, backup_id: str) -> dict[str, Any]:
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backup_id):
+        return reply("Which backup? `/dds-backup status <backup_id>`")
+    try:
+        b = await service.find_backup(backup_id, service.invocation.deadline.within(BUDGET_S))
+    except ServiceError as exc:
+        return reply(f":warning: Could not read the backup: {exc.error.code}: {exc.error.message}")
+    if b is None:
+        return reply(f"No backup `{backup_id}` in this project.")
+    return reply(f"Backup `{b.name}` (`{b.id}`) of {b.instance_name or b.instance_id}: *{b.status}*")
+
+
+async def _backup(
+    request: HttpRequest, service: BackupService, form: dict[str, str], words: list[str]
+) -> dict[str, Any]:
     target = words[0]
     data: dict[str, Any] = {"instance_id": target} if _INSTANCE_ID.match(target) else {"selector": {"name": target}}
     if len(words) > 1:
@@ -93,8 +89,8 @@ async def handle(request: HttpRequest, env: Env) -> dict[str, Any]:
     result = validate_request(data, "the command")
     if not isinstance(result, BackupRequest):
         return reply(f":warning: {result.message}\n{USAGE}")
-    item = webhook_item(request, result, Trigger.SLACK, form.get("trigger_id") or None)
-    results = (await execute([item], env, deadline)).results
+    order = webhook_order(request, result, Trigger.SLACK, form.get("trigger_id") or None)
+    results = (await service.execute([order], service.invocation.deadline.within(BUDGET_S))).results
     pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
     (event, *more) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
     if more:  # a name selector is exact, but names need not be unique

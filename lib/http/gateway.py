@@ -1,4 +1,4 @@
-"""API Gateway trigger: the APIG event in, always a valid APIG response out (functiongraph.md section 3.2).
+"""The API Gateway adapter: the APIG event in, always a valid APIG response out.
 
 Bodies arrive base64-encoded by default and header names are lower-case. Whatever happens (bad base64, an
 unknown route, a bug of ours), the caller gets ``{"statusCode", "headers", "body", "isBase64Encoded"}`` with
@@ -10,15 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lib.logs import get_logger
 
-if TYPE_CHECKING:
-    from lib.pipeline import Env
-
-_log = get_logger("apig")
+_log = get_logger("http")
 
 # APIG passes at most 6 MB to a synchronous function; a backup request is tiny. Refuse early.
 MAX_BODY_BYTES = 64 * 1024
@@ -49,7 +47,7 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
-def is_apig_event(event: Any) -> bool:
+def is_http_event(event: Any) -> bool:
     return isinstance(event, dict) and "httpMethod" in event and ("requestContext" in event or "path" in event)
 
 
@@ -103,18 +101,19 @@ def parse(event: dict[str, Any], fallback_request_id: str) -> HttpRequest:
     )
 
 
-async def handle(event: dict[str, Any], env: Env) -> dict[str, Any]:
-    from lib.sources import routes  # routes imports the pipeline, which imports this module
+Dispatch = Callable[["HttpRequest"], Awaitable[dict[str, Any]]]
 
-    fallback_id = env.invocation.request_id
+
+async def handle(event: dict[str, Any], dispatch: Dispatch, fallback_request_id: str) -> dict[str, Any]:
+    """Parse the event, let ``dispatch`` answer, and turn anything raised into an APIG error response."""
     try:
-        request = parse(event, fallback_id)
+        request = parse(event, fallback_request_id)
         _log.info("http request", extra={"http.request.method": request.method, "url.path": request.path})
-        answer = await routes.dispatch(request, env)
+        answer = await dispatch(request)
     except HttpError as exc:
-        answer = error_response(exc.status, exc.code, exc.message, fallback_id, headers=exc.headers)
+        answer = error_response(exc.status, exc.code, exc.message, fallback_request_id, headers=exc.headers)
     except Exception:
         _log.exception("unexpected error while answering an API Gateway request")
-        answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", fallback_id)
+        answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", fallback_request_id)
     _log.info("http response", extra={"http.response.status_code": answer["statusCode"]})
     return answer

@@ -1,4 +1,5 @@
-"""Typed errors of the DDS API and their classification (dds-api.md section 2).
+"""Typed errors of the cloud APIs this function calls (DDS, IAM, SMN, and the API gateway in front of them), and
+the classification of their error codes (OTC document-database-service ``api-ref/source/appendix/error_code.rst``).
 
 "Retryable" means: the same call, later, can succeed without anybody changing anything. It drives both
 our own retries and whether the handler asks the platform to retry the event.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from lib.models import ErrorInfo
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,8 @@ def classify(code: str | None, http_status: int | None) -> CodeInfo:
     return CodeInfo(False, f"the API refused the request (HTTP {http_status})")
 
 
-class DdsError(Exception):
-    """Anything that went wrong talking to DDS or IAM. ``code`` is the API's error_code or one of ours."""
+class CloudError(Exception):
+    """Anything that went wrong calling a cloud API. ``code`` is the API's error code or one of ours."""
 
     def __init__(
         self,
@@ -119,9 +122,19 @@ class DdsError(Exception):
         self.request_id = request_id
         self.retry_after = retry_after
 
+    def info(self, message: str | None = None) -> ErrorInfo:
+        """The error as a result reports it (``message`` replaces ours when the caller knows better)."""
+        return ErrorInfo(
+            code=self.code,
+            message=message or self.message,
+            retryable=self.retryable,
+            http_status=self.http_status,
+            request_id=self.request_id,
+        )
 
-class DdsApiError(DdsError):
-    """The API answered with an error body ``{"error_code", "error_msg"}``."""
+
+class ApiError(CloudError):
+    """The API answered with an error (body ``{"error_code", "error_msg"}`` or one of its variants)."""
 
     @classmethod
     def from_response(
@@ -131,7 +144,7 @@ class DdsApiError(DdsError):
         api_message: str | None,
         request_id: str | None,
         retry_after: str | None = None,
-    ) -> DdsApiError:
+    ) -> ApiError:
         info = classify(code, http_status)
         text = info.hint
         if api_message:
@@ -157,7 +170,7 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(seconds, 60.0) if seconds >= 0 else None
 
 
-class DdsTransportError(DdsError):
+class TransportError(CloudError):
     """No usable HTTP answer: connection refused or reset, DNS, timeout, unparseable body."""
 
 

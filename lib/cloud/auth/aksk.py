@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lib.dds.auth import OutgoingRequest
-from lib.dds.auth.signer import sign
+from lib.cloud.auth import OutgoingRequest
+from lib.cloud.auth.signer import sign
 
 
 class AkSkAuth:

@@ -1,4 +1,4 @@
-"""How requests to DDS are authenticated: AK/SK signing or an IAM token, chosen by ``credentials.resolve``."""
+"""How API requests are authenticated: AK/SK signing or an IAM token, chosen by ``credentials.resolve_access``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The credential chain (CONTRACT.md section 6), the DDS endpoint and the project id, resolved once per invocation.
+"""The credential chain, the DDS endpoint and the project id, resolved once per invocation.
 
 First found wins:
 1. the FunctionGraph agency through the context: temporary AK/SK + security token, else its IAM token;
@@ -14,16 +14,18 @@ from dataclasses import dataclass
 import aiohttp
 
 from lib import logs
+from lib.cloud import regions
+from lib.cloud.auth import Authenticator
+from lib.cloud.auth.aksk import AkSkAuth
+from lib.cloud.auth.iam import PasswordIdentity, PasswordTokenAuth, StaticTokenAuth
 from lib.config import ConfigError, Settings
-from lib.dds import endpoints
-from lib.dds.auth import Authenticator
-from lib.dds.auth.aksk import AkSkAuth
-from lib.dds.auth.iam import PasswordIdentity, PasswordTokenAuth, StaticTokenAuth
 from lib.runtime import Invocation
 
 
 @dataclass(frozen=True)
-class Connection:
+class Access:
+    """Where the DDS API is and how to authenticate to it: what every client of the invocation is built from."""
+
     endpoint: str
     project_id: str
     auth: Authenticator
@@ -38,13 +40,15 @@ def _project_id_hint(settings: Settings, invocation: Invocation) -> str | None:
     )
 
 
-async def connect(
+async def resolve_access(
     settings: Settings, invocation: Invocation, session: aiohttp.ClientSession, timeout: float
-) -> Connection:
+) -> Access:
+    """Pick the credentials (first found wins), then the endpoint and project id. Raises ConfigError when
+    something is missing, CloudError when IAM refuses or cannot be reached (password tokens are fetched here)."""
     project_id = _project_id_hint(settings, invocation)
     endpoint = settings.dds_endpoint
     if endpoint is None and settings.region is not None:
-        endpoint = endpoints.dds_endpoint(settings.region)
+        endpoint = regions.dds_endpoint(settings.region)
     if settings.dds_endpoint is None and settings.region is None:
         raise ConfigError("REGION is not set: set REGION (e.g. eu-de) or DDS_ENDPOINT")
 
@@ -76,7 +80,7 @@ async def connect(
         )
     if project_id is None:
         raise ConfigError("the project id is unknown: set PROJECT_ID (the DDS API needs it in every URL)")
-    return Connection(endpoint=endpoint, project_id=project_id, auth=auth)
+    return Access(endpoint=endpoint, project_id=project_id, auth=auth)
 
 
 async def _password(
@@ -90,9 +94,9 @@ async def _password(
     if settings.os_username is None or settings.os_password is None or settings.os_user_domain_name is None:
         raise ConfigError("OS_USERNAME, OS_PASSWORD and OS_USER_DOMAIN_NAME are all needed for IAM password auth")
     if settings.iam_endpoint:
-        iam = endpoints.strip_version(settings.iam_endpoint)
+        iam = regions.strip_version(settings.iam_endpoint)
     elif settings.region:
-        iam = endpoints.iam_endpoint(settings.region)
+        iam = regions.iam_endpoint(settings.region)
     else:
         raise ConfigError("IAM password auth needs IAM_ENDPOINT or REGION")
     project_name = settings.os_project_name or settings.region

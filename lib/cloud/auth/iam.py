@@ -16,8 +16,8 @@ from typing import Any
 import aiohttp
 
 from lib import logs
-from lib.dds.auth import OutgoingRequest
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
+from lib.cloud.auth import OutgoingRequest
+from lib.cloud.errors import ApiError, CloudError, TransportError, error_fields
 from lib.runtime import Deadline
 
 # Refresh this long before expiry, so that a token never expires in the middle of an invocation.
@@ -109,7 +109,7 @@ async def fetch_password_token(
                 code, message = error_fields(_json_or_none(text))
                 if resp.status in (400, 401, 403, 404):
                     # Wrong user, password, domain or project: nothing a retry will change.
-                    raise DdsError(
+                    raise CloudError(
                         "IAM.AUTH_FAILED",
                         f"IAM refused the password token request (HTTP {resp.status}"
                         + (f", {code}" if code else "")
@@ -118,21 +118,19 @@ async def fetch_password_token(
                         http_status=resp.status,
                         request_id=request_id,
                     )
-                raise DdsApiError.from_response(resp.status, code, message, request_id)
+                raise ApiError.from_response(resp.status, code, message, request_id)
             token = resp.headers.get("X-Subject-Token")
             data = json.loads(text)["token"]
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-        raise DdsTransportError(
+        raise TransportError(
             "IAM.UNREACHABLE",
             f"could not reach IAM at {who.iam_endpoint} ({type(exc).__name__}); check IAM_ENDPOINT or REGION",
             retryable=True,
         ) from None
     except (ValueError, KeyError, TypeError):
-        raise DdsTransportError(
-            "IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True
-        ) from None
+        raise TransportError("IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True) from None
     if not token:
-        raise DdsTransportError("IAM.BAD_RESPONSE", "IAM answered without an X-Subject-Token header", retryable=True)
+        raise TransportError("IAM.BAD_RESPONSE", "IAM answered without an X-Subject-Token header", retryable=True)
     return IamToken(
         value=token,
         expires_at=_parse_time(data["expires_at"]),

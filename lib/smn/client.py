@@ -1,4 +1,4 @@
-"""Publishing to SMN topics: result events (``RESULT_TOPIC_URN``) and fanned-out requests (``FANOUT_TOPIC_URN``).
+"""The SMN API: publishing to a topic (result events, fanned-out requests).
 
 ``POST /v2/{project_id}/notifications/topics/{topic_urn}/publish`` with ``{"subject", "message",
 "time_to_live"}`` answers ``{"message_id", "request_id"}`` (SMN API reference, "Publishing a Message"); signed
@@ -7,8 +7,8 @@ like every other call. IAM action: ``smn:topic:publish``.
 
 from __future__ import annotations
 
-from lib.dds.errors import DdsTransportError
-from lib.dds.http import SignedApi
+from lib.cloud.errors import TransportError
+from lib.cloud.transport import SignedTransport
 
 MAX_SUBJECT_BYTES = 512
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -24,18 +24,18 @@ def subject_line(text: str) -> str:
     return line
 
 
-class SmnPublisher:
-    """``api`` is a SignedApi on the SMN endpoint with the prefix ``/v2/{project_id}/notifications/topics``."""
+class SmnClient:
+    """``api``: a signed transport on the SMN endpoint with the prefix ``/v2/{project_id}/notifications/topics``."""
 
-    def __init__(self, api: SignedApi) -> None:
+    def __init__(self, api: SignedTransport) -> None:
         self.api = api
 
     async def publish(self, topic_urn: str, subject: str, message: str) -> str:
         if len(message.encode()) > MAX_MESSAGE_BYTES:
-            raise DdsTransportError("SMN.MESSAGE_TOO_LARGE", "the message exceeds SMN's 256 KB", retryable=False)
+            raise TransportError("SMN.MESSAGE_TOO_LARGE", "the message exceeds SMN's 256 KB", retryable=False)
         body = {"subject": subject_line(subject), "message": message, "time_to_live": TIME_TO_LIVE_S}
         data = await self.api.call("POST", f"/{topic_urn}/publish", body=body)
         message_id = data.get("message_id")
         if not isinstance(message_id, str):
-            raise DdsTransportError("SMN.BAD_RESPONSE", "publish answered without a message_id", retryable=True)
+            raise TransportError("SMN.BAD_RESPONSE", "publish answered without a message_id", retryable=True)
         return message_id

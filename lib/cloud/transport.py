@@ -1,4 +1,4 @@
-"""Signed JSON calls to a Huawei/OTC REST API over aiohttp (DDS, and SMN for publishing results).
+"""Signed JSON calls to a Huawei/OTC REST API over aiohttp: the transport under the DDS and SMN clients.
 
 One ``ClientSession`` per invocation; every call holds one of the invocation's ``MAX_CONCURRENCY`` slots and is
 bounded by the deadline. What is signed is what is sent: the query string is built here with the signer's
@@ -14,14 +14,14 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from lib.dds.auth import Authenticator, OutgoingRequest
-from lib.dds.auth.signer import canonical_query
-from lib.dds.errors import DdsApiError, DdsError, DdsTransportError, error_fields
-from lib.dds.retry import NO_RETRY, RetryPolicy, with_retry
+from lib.cloud.auth import Authenticator, OutgoingRequest
+from lib.cloud.auth.signer import canonical_query
+from lib.cloud.errors import ApiError, CloudError, TransportError, error_fields
+from lib.cloud.retry import NO_RETRY, RetryPolicy, with_retry
 from lib.runtime import Deadline
 
 
-class SignedApi:
+class SignedTransport:
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -49,7 +49,7 @@ class SignedApi:
         self, method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: Any = None
     ) -> dict[str, Any]:
         """GETs are retried by the policy; a POST or DELETE is retried by its caller, who knows whether a
-        lost answer may have hidden a change (see runner/execute.py)."""
+        lost answer may have hidden a change (see lib/runner/create.py)."""
         if method != "GET":
             return await self._call_once(method, path, query, body)
         return await with_retry(
@@ -66,7 +66,7 @@ class SignedApi:
         while True:
             try:
                 return await self._send(method, path, query or [], body)
-            except DdsApiError as exc:
+            except ApiError as exc:
                 if exc.http_status == 401 and not reauthenticated and self._auth.rejected():
                     reauthenticated = True
                     continue
@@ -86,7 +86,7 @@ class SignedApi:
         # the request really leaves, not from when it joined the queue.
         async with self._limit:
             if self._deadline.expired:
-                raise DdsError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
+                raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
             await self._auth.apply(request)
             qs = canonical_query(request.query)
             url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
@@ -105,11 +105,11 @@ class SignedApi:
                     retry_after = resp.headers.get("Retry-After")
                     status = resp.status
             except asyncio.TimeoutError:
-                raise DdsTransportError(
+                raise TransportError(
                     "TIMEOUT", f"{method} {path} got no answer within {timeout:.1f}s", retryable=True
                 ) from None
             except aiohttp.ClientError as exc:
-                raise DdsTransportError(
+                raise TransportError(
                     "CONNECTION_ERROR",
                     f"{method} {path}: no answer from {self._base.host} ({type(exc).__name__}); "
                     "check DDS_ENDPOINT/REGION if this persists",
@@ -121,9 +121,9 @@ class SignedApi:
             data = None
         if not 200 <= status < 300:
             code, message = error_fields(data)
-            raise DdsApiError.from_response(status, code, message, request_id, retry_after)
+            raise ApiError.from_response(status, code, message, request_id, retry_after)
         if not isinstance(data, dict):
-            raise DdsTransportError(
+            raise TransportError(
                 "DDS.BAD_RESPONSE", f"{method} {path} answered {status} with a non-JSON body", retryable=True
             )
         return data

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from lib.dds.errors import DdsApiError, DdsError
+from lib.cloud.errors import ApiError, CloudError
 from lib.logs import get_logger
 from lib.runtime import Deadline
 
@@ -33,16 +33,16 @@ class RetryPolicy:
     max_delay: float = 5.0
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
-    def should_retry(self, exc: DdsError) -> bool:
+    def should_retry(self, exc: CloudError) -> bool:
         if exc.code == "DEADLINE_EXCEEDED" or not exc.retryable:
             return False
         # 401s are the client's business (one token refresh), never a backoff loop.
-        return not (isinstance(exc, DdsApiError) and exc.http_status == 401)
+        return not (isinstance(exc, ApiError) and exc.http_status == 401)
 
-    def delay(self, attempt: int, exc: DdsError) -> float:
+    def delay(self, attempt: int, exc: CloudError) -> float:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         jitter = self.rng.uniform(0, min(self.max_delay, self.base_delay * 2 ** (attempt - 1)))
-        retry_after = exc.retry_after if isinstance(exc, DdsApiError) else None
+        retry_after = exc.retry_after if isinstance(exc, ApiError) else None
         return max(jitter, retry_after) if retry_after is not None else jitter
 
 
@@ -55,7 +55,7 @@ async def with_retry(
     policy: RetryPolicy,
     deadline: Deadline,
     what: str,
-    on_failure: Callable[[DdsError], Awaitable[None]] | None = None,
+    on_failure: Callable[[CloudError], Awaitable[None]] | None = None,
 ) -> T:
     """Run ``call`` until it succeeds, fails permanently, runs out of attempts, or the deadline comes.
 
@@ -67,7 +67,7 @@ async def with_retry(
         attempt += 1
         try:
             return await call()
-        except DdsError as exc:
+        except CloudError as exc:
             if attempt >= policy.max_attempts or not policy.should_retry(exc):
                 raise
             pause = policy.delay(attempt, exc)

@@ -1,0 +1,57 @@
+"""Carrying out retention after a successful backup: list the instance's backups, let the pure policy
+(``lib/planning/retention.py``) choose, delete. Each deletion is a ``pruned`` result; a dry run only lists."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any
+
+from lib.cloud.errors import CloudError
+from lib.dds.client import DdsClient
+from lib.dds.models import Backup, Instance
+from lib.logs import get_logger
+from lib.models import ErrorInfo, Outcome, ResultData, Retention
+from lib.planning import naming, retention
+from lib.runner.report import Report
+
+_log = get_logger("runner.prune")
+# Deleting a backup that is already gone meets the goal.
+ALREADY_GONE = ("DBS.201214", "DBS.201502", "DBS.201204")
+
+
+async def prune(
+    client: DdsClient,
+    report: Report,
+    instance: Instance,
+    policy: Retention,
+    template: str,
+    keep_id: str | None,
+    *,
+    dry_run: bool,
+) -> list[ResultData]:
+    try:
+        ours = naming.ours_pattern(template)
+    except ValueError as exc:
+        error = ErrorInfo(code="RETENTION_UNSAFE", message=str(exc), retryable=False)
+        return [report(Outcome.FAILED, instance=instance, error=error)]
+    try:
+        backups = await client.list_backups(instance_id=instance.id)
+    except CloudError as exc:
+        return [report(Outcome.FAILED, instance=instance, error=exc.info())]
+    doomed = retention.select(backups, policy, ours, keep_id, datetime.now(timezone.utc))
+    return list(await asyncio.gather(*(_delete(client, report, instance, b, dry_run) for b in doomed)))
+
+
+async def _delete(client: DdsClient, report: Report, instance: Instance, backup: Backup, dry_run: bool) -> ResultData:
+    fields: dict[str, Any] = {"instance": instance, "name": backup.name, "backup_id": backup.id}
+    if dry_run:
+        return report(Outcome.PRUNED, dry_run=True, backup_status=backup.status, **fields)
+    try:
+        job_id = await client.delete_manual_backup(backup.id)
+    except CloudError as exc:
+        if exc.code in ALREADY_GONE:
+            return report(Outcome.PRUNED, **fields)
+        return report(Outcome.FAILED, error=exc.info(), **fields)
+    _log.info("old backup deleted", extra={"dds.backup_id": backup.id, "dds.job_id": job_id})
+    return report(Outcome.PRUNED, job_id=job_id, backup_status="DISABLED", **fields)

@@ -1,0 +1,186 @@
+"""Carrying out one order: resolve its instances, then for each one name, pre-check, create exactly once, wait
+and prune (or fan the order out through SMN), reporting every instance's outcome.
+
+Every order and every instance is processed independently; one failure never stops the others. Every DDS call
+holds one of the invocation's ``MAX_CONCURRENCY`` slots (the transport's semaphore).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lib.cloud.errors import CloudError
+from lib.cloud.retry import NO_RETRY, RetryPolicy
+from lib.config import Settings
+from lib.dds.client import DdsClient
+from lib.dds.models import Backup, Instance
+from lib.logs import bound, get_logger
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
+from lib.planning import naming
+from lib.runner import fanout
+from lib.runner.create import create_once
+from lib.runner.prune import prune
+from lib.runner.report import Report
+from lib.runner.resolve import Resolution, resolve
+from lib.runner.waiting import wait_for_job
+from lib.runtime import Deadline
+from lib.smn.client import SmnClient
+
+_log = get_logger("runner")
+_SUCCESS = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
+
+
+@dataclass
+class Runner:
+    client: DdsClient
+    settings: Settings
+    deadline: Deadline
+    retry: RetryPolicy = NO_RETRY
+    #: Bounds waiting for jobs (``wait: true``) when the caller has less patience than the invocation.
+    wait_deadline: Deadline | None = None
+    #: For fanning large requests out through SMN (``FANOUT_TOPIC_URN``).
+    smn: SmnClient | None = None
+    clock: Callable[[], float] = time.monotonic
+
+    async def run(self, order: BackupOrder) -> list[ResultData]:
+        with bound(correlation_id=order.correlation_id):  # on every line about this order, retries included
+            return await self._run(order)
+
+    async def _run(self, order: BackupOrder) -> list[ResultData]:
+        report = Report.start(order, self.clock)
+        request = order.request
+        if request is None:
+            return [report(Outcome.REJECTED, error=order.rejection)]
+        try:
+            resolution = await resolve(self.client, request)
+        except CloudError as exc:
+            return [report(Outcome.FAILED, error=exc.info())]
+        out = self._unresolved(report, resolution)
+        instances = resolution.instances
+        if self.smn is not None and fanout.should_fan_out(self.settings, request, len(instances), self.deadline):
+            return out + list(await asyncio.gather(*(self._fan_out(order, request, i) for i in instances)))
+        groups = await asyncio.gather(*(self._backup_and_prune(order, request, i) for i in instances))
+        return out + [d for group in groups for d in group]
+
+    def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
+        """A rejection for each requested id the API does not know, and for a selector that matched nothing."""
+        out = [
+            report(
+                Outcome.REJECTED,
+                instance_id=missing,
+                error=ErrorInfo(
+                    code="INSTANCE_NOT_FOUND",
+                    message=f"instance {missing} does not exist in project {self.client.project_id}: "
+                    "check the instance id, PROJECT_ID and REGION",
+                    retryable=False,
+                ),
+            )
+            for missing in resolution.missing
+        ]
+        if resolution.empty_selector:
+            error = ErrorInfo(
+                code="NO_MATCHING_INSTANCE",
+                message="the selector matched no instance (name, tags and mode are ANDed)",
+                retryable=False,
+            )
+            out.append(report(Outcome.REJECTED, error=error))
+        return out
+
+    def _name(self, order: BackupOrder, request: BackupRequest, instance: Instance) -> str:
+        return request.name or naming.render(
+            self.settings.backup_name_template,
+            instance_id=instance.id,
+            instance_name=instance.name,
+            trigger=order.trigger.value,
+            event_time=order.event_time,
+            identity=order.identity,
+        )
+
+    async def _fan_out(self, order: BackupOrder, request: BackupRequest, instance: Instance) -> ResultData:
+        assert self.smn is not None
+        assert self.settings.fanout_topic_urn is not None
+        single = fanout.single_request(order, request, instance)
+        name = self._name(order, request, instance)
+        report = Report.start(order, self.clock)
+        return await fanout.hand_on(self.smn, self.settings.fanout_topic_urn, report, single, instance, name)
+
+    async def _backup_and_prune(
+        self, order: BackupOrder, request: BackupRequest, instance: Instance
+    ) -> list[ResultData]:
+        made = await self._backup_one(order, request, instance)
+        policy = request.retention or self.settings.default_retention
+        if policy is None or made.outcome not in _SUCCESS:
+            return [made]
+        report = Report.start(order, self.clock)
+        template = self.settings.backup_name_template
+        return [
+            made,
+            *await prune(self.client, report, instance, policy, template, made.backup_id, dry_run=request.dry_run),
+        ]
+
+    async def _backup_one(self, order: BackupOrder, request: BackupRequest, instance: Instance) -> ResultData:
+        name = self._name(order, request, instance)
+        report = Report.start(order, self.clock)
+        with bound(**{"dds.instance_id": instance.id}):
+            try:
+                not_ready = await self._pre_check(instance, name)
+            except CloudError as exc:
+                return report(Outcome.FAILED, instance=instance, name=name, error=exc.info())
+            if not_ready is not None:
+                return report(instance=instance, name=name, **not_ready)
+            if request.dry_run:
+                return report(Outcome.DRY_RUN, instance=instance, name=name, dry_run=True)
+            return await self._create(report, request, instance, name)
+
+    async def _pre_check(self, instance: Instance, name: str) -> dict[str, Any] | None:
+        """The result fields when the instance cannot take a backup now, else None. Our own earlier attempt may
+        be the backup that keeps it busy (its answer was lost): that is ``exists``."""
+        blocker = instance.backup_blocker
+        if blocker is None:
+            return None
+        existing = await self.client.find_backup_by_name(instance.id, name)
+        if existing is not None:
+            return self._existing(existing, name)
+        error = ErrorInfo(code="INSTANCE_NOT_READY", message=f"{blocker}; retry later", retryable=True)
+        return {"outcome": Outcome.FAILED, "error": error}
+
+    async def _create(self, report: Report, request: BackupRequest, instance: Instance, name: str) -> ResultData:
+        attempt = await create_once(
+            self.client, instance.id, name, request.description, retry=self.retry, deadline=self.deadline
+        )
+        fields: dict[str, Any] = {"instance": instance, "name": name, "attempts": attempt.calls}
+        if attempt.existing is not None:
+            return report(**fields, **self._existing(attempt.existing, name))
+        if attempt.created is None:
+            assert attempt.error is not None
+            return report(Outcome.FAILED, error=attempt.error.info(attempt.error_message), **fields)
+        created = attempt.created
+        _log.info("backup created", extra={"dds.backup_id": created.backup_id, "dds.job_id": created.job_id})
+        fields.update(backup_id=created.backup_id, job_id=created.job_id)
+        if not request.wait:
+            return report(Outcome.CREATED, backup_status="BUILDING", **fields)
+        try:
+            job = await wait_for_job(self.client, created.job_id, self.wait_deadline or self.deadline)
+        except CloudError as exc:
+            return report(Outcome.FAILED, error=exc.info(), **fields)
+        if job is None:  # out of time while still running: created, not failed
+            return report(Outcome.CREATED, backup_status="BUILDING", **fields)
+        if job.status == "Completed":
+            return report(Outcome.COMPLETED, backup_status="COMPLETED", **fields)
+        reason = job.fail_reason or "no reason given"
+        error = ErrorInfo(code="BACKUP_FAILED", message=f"the backup job failed: {reason}", retryable=False)
+        return report(Outcome.FAILED, backup_status="FAILED", error=error, **fields)
+
+    @staticmethod
+    def _existing(backup: Backup, name: str) -> dict[str, Any]:
+        """The result fields for a backup found under our name: ``exists``, unless it failed."""
+        fields: dict[str, Any] = {"backup_id": backup.id, "backup_status": backup.status}
+        if backup.status == "FAILED":
+            message = f"the backup {name} exists and has FAILED: delete it, or send a new idempotency_key, to try again"
+            error = ErrorInfo(code="BACKUP_FAILED", message=message, retryable=False)
+            return {"outcome": Outcome.FAILED, **fields, "error": error}
+        return {"outcome": Outcome.EXISTS, **fields}

@@ -1,0 +1,154 @@
+"""The backup service: given orders and the invocation, it wires the clients, carries the orders out, emits a
+result event for each outcome (log line, then the result topic) and answers status queries.
+
+Nothing in here raises to its callers except ``ServiceError`` from the status query: configuration errors,
+unreachable endpoints and our own bugs all end as result events that say what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from lib.cloud.errors import CloudError
+from lib.config import ConfigError, Settings
+from lib.dds.models import Backup
+from lib.logs import get_logger
+from lib.models import BackupOrder, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
+from lib.results import events
+from lib.results.log_sink import log_result
+from lib.results.smn_sink import publish_results
+from lib.runner.runner import Runner
+from lib.runtime import Deadline, Invocation
+from lib.service.clients import Clients, open_clients, retry_policy
+
+_log = get_logger("service")
+
+
+class ServiceError(Exception):
+    """The service could not answer (configuration, credentials, the API); ``error`` says why."""
+
+    def __init__(self, error: ErrorInfo) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Execution:
+    results: list[ResultEvent]
+    #: What happened when publishing the results to RESULT_TOPIC_URN (None when not configured).
+    publish: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class BackupService:
+    invocation: Invocation
+    #: None when the configuration is invalid; ``config_error`` then says why.
+    settings: Settings | None
+    config_error: str | None = None
+
+    def config_failure(self) -> ErrorInfo:
+        return ErrorInfo(code="INVALID_CONFIG", message=self.config_error or "invalid configuration", retryable=False)
+
+    async def run(self, orders: list[BackupOrder]) -> InvocationResult:
+        """Carry out every order of a (non-HTTP) event; the invocation result says what became of each."""
+        _log.info("invocation started", extra={"items": len(orders)})
+        execution = await self.execute(orders)
+        outcome = InvocationResult.from_results(execution.results)
+        outcome.publish = execution.publish
+        _log.info("invocation finished", extra={"summary": outcome.summary.model_dump(), "ok": outcome.ok})
+        return outcome
+
+    async def execute(
+        self, orders: list[BackupOrder], deadline: Deadline | None = None, wait_deadline: Deadline | None = None
+    ) -> Execution:
+        """Carry out orders, log each outcome as a result event and publish them when configured. Never raises.
+
+        ``deadline`` bounds everything (default: the invocation's); ``wait_deadline`` only the waiting for jobs.
+        """
+        if not any(o.request is not None for o in orders):
+            return Execution(self._emit([_unserved(o, None) for o in orders]))
+        try:
+            return await self._execute(orders, deadline or self.invocation.deadline, wait_deadline)
+        except ConfigError as exc:
+            error = ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)
+            return Execution(self._emit([_unserved(o, error) for o in orders]))
+        except CloudError as exc:  # raised while connecting (IAM); DDS call errors are per order
+            return Execution(self._emit([_unserved(o, exc.info()) for o in orders]))
+        except Exception as exc:  # a bug of ours: report it, never lose the event silently
+            _log.exception("unexpected error")
+            error = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
+            return Execution(self._emit([_result(o, Outcome.FAILED, error) for o in orders]))
+
+    async def _execute(
+        self, orders: list[BackupOrder], deadline: Deadline, wait_deadline: Deadline | None
+    ) -> Execution:
+        settings = self._settings()
+        async with open_clients(settings, self.invocation, deadline) as clients:
+            runner = Runner(
+                client=clients.dds,
+                settings=settings,
+                deadline=deadline,
+                retry=retry_policy(settings),
+                wait_deadline=wait_deadline,
+                smn=clients.smn,
+            )
+            per_order = await _run_orders(runner, orders)
+            results = self._emit([d for batch in per_order for d in batch])
+            return Execution(results, await self._publish(clients, results))
+
+    async def _publish(self, clients: Clients, results: list[ResultEvent]) -> dict[str, Any] | None:
+        topic = self._settings().result_topic_urn
+        if clients.smn is None or topic is None:
+            return None
+        return await publish_results(clients.smn, topic, results)
+
+    async def find_backup(self, backup_id: str, deadline: Deadline) -> Backup | None:
+        """The backup with this id in the project, or None. Raises ServiceError when the API cannot tell."""
+        try:
+            async with open_clients(self._settings(), self.invocation, deadline) as clients:
+                found = await clients.dds.list_backups(backup_id=backup_id)
+        except ConfigError as exc:
+            raise ServiceError(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)) from None
+        except CloudError as exc:
+            raise ServiceError(exc.info()) from None
+        return next((b for b in found if b.id == backup_id), None)
+
+    def _settings(self) -> Settings:
+        if self.settings is None:
+            raise ConfigError(self.config_error or "invalid configuration")
+        return self.settings
+
+    def _emit(self, data: list[ResultData]) -> list[ResultEvent]:
+        results = [events.build(d, self.invocation.function_name) for d in data]
+        for r in results:
+            log_result(r)
+        return results
+
+
+def _result(order: BackupOrder, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
+    return ResultData(outcome=outcome, trigger=order.trigger, correlation_id=order.correlation_id, error=error)
+
+
+def _unserved(order: BackupOrder, error: ErrorInfo | None) -> ResultData:
+    """An order that could not be started: its own rejection, else ``failed`` with the common cause."""
+    if order.request is None:
+        return _result(order, Outcome.REJECTED, order.rejection)
+    return _result(order, Outcome.FAILED, error)
+
+
+async def _run_orders(runner: Runner, orders: list[BackupOrder]) -> list[list[ResultData]]:
+    """Every order concurrently, except orders of the same identity (a message delivered twice in one batch):
+    those run one after the other, so the second finds the first's backup and reports ``exists``."""
+    groups: dict[str, list[int]] = {}
+    for index, order in enumerate(orders):
+        groups.setdefault(order.identity, []).append(index)
+    out: list[list[ResultData]] = [[] for _ in orders]
+
+    async def run_group(indexes: list[int]) -> None:
+        for index in indexes:
+            out[index] = await runner.run(orders[index])
+
+    await asyncio.gather(*(run_group(g) for g in groups.values()))
+    return out

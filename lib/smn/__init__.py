@@ -1,0 +1,1 @@
+"""The SMN API (Simple Message Notification): publishing messages to topics."""

@@ -1,0 +1,69 @@
+"""What every event source shares: the parsing context, and turning text into a validated request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, rejected, validate_request
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    request_id: str
+    now: datetime
+    default_request: BackupRequest | None
+
+
+@dataclass(frozen=True)
+class ParsedEvent:
+    trigger: Trigger
+    orders: list[BackupOrder]
+
+
+# FunctionGraph accepts at most 256 KB for an asynchronous event; one message can never be more.
+MAX_MESSAGE_BYTES = 256 * 1024
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An RFC 3339 time with an offset, else None (3.10's fromisoformat does not know "Z")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def too_large(message: str, where: str) -> ErrorInfo | None:
+    size = len(message.encode("utf-8", "surrogatepass"))
+    if size > MAX_MESSAGE_BYTES:
+        return rejected("MESSAGE_TOO_LARGE", f"{where} is {size} bytes; a request is at most {MAX_MESSAGE_BYTES}")
+    return None
+
+
+def event_rejection(
+    trigger: Trigger, ctx: SourceContext, code: str, message: str, part: int | None = None
+) -> BackupOrder:
+    """An order that only says why an event (or its record ``part``) holds no request: nothing to name."""
+    where = ctx.request_id if part is None else f"{ctx.request_id}#{part}"
+    return BackupOrder(trigger, f"rejected:{where}", where, ctx.now, rejection=rejected(code, message))
+
+
+def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        msg = getattr(exc, "msg", str(exc))
+        return rejected("INVALID_JSON", f"{where} is not valid JSON ({msg})")
+    return validate_request(data, where)
+
+
+def parse_message(message: Any, where: str) -> BackupRequest | ErrorInfo:
+    """A queue message: a string of at most 256 KiB holding one JSON request."""
+    if not isinstance(message, str):
+        return rejected("INVALID_REQUEST", f"{where} must be a string holding a JSON request")
+    return too_large(message, where) or parse_json_request(message, where)

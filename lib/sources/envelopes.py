@@ -1,0 +1,59 @@
+"""The platform's trigger envelopes as pydantic models (after Powertools' parser envelopes).
+
+An envelope model validates the parts of an event that the platform builds; the messages inside it are the
+users' and are validated by the request model, record by record, so that one bad record is rejected alone.
+Shapes: the FunctionGraph sample events (timer, SMN, DMS for Kafka, open-source Kafka, DMS for RocketMQ).
+Fields the function does not read are ignored; fields it reads are typed, and a wrong type is reported by name.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+
+
+class _Envelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class TimerEvent(_Envelope):
+    """``{"trigger_type": "TIMER", "trigger_name", "time", "user_event": "<string>"}``."""
+
+    trigger_type: str
+    trigger_name: str = "timer"
+    #: Read as text: a malformed time is reported with the value, not as a type error.
+    time: Any = None
+    user_event: str | None = None
+
+
+class SmnMessage(_Envelope):
+    message: Any = None  # checked by the source: a string holding a JSON request
+    message_id: str | None = None
+    timestamp: str | None = None
+    topic_urn: str | None = None
+    subject: str | None = None
+
+
+class SmnRecord(_Envelope):
+    smn: SmnMessage
+
+
+class SmnEvent(_Envelope):
+    """``{"record": [{"smn": {...}}, ...]}``; each record is validated on its own (``SmnRecord``)."""
+
+    record: list[Any] = Field(min_length=1)
+
+
+class QueueRecord(_Envelope):
+    topic_id: str = ""
+    messages: list[Any]
+
+
+class QueueEvent(_Envelope):
+    """DMS for Kafka, open-source Kafka and DMS for RocketMQ share ``{"trigger_type", "event_time",
+    "records": [{"topic_id", "messages": [...]}]}``; each record is validated on its own (``QueueRecord``)."""
+
+    trigger_type: Literal["KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ"]
+    event_time: StrictInt | StrictFloat | None = None
+    records: list[Any] = Field(min_length=1)
