@@ -1,4 +1,4 @@
-"""FunctionGraph entry point: ``handler.handler`` (CONTRACT.md section 1).
+"""FunctionGraph entry point: ``handler.handler``.
 
 Synchronous, as the Python runtime requires; it runs the async pipeline on a fresh event loop per call
 (``asyncio.run``), so no session or loop outlives an invocation. It raises only to make the platform retry an
@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any
 
-# The product card fixes the package name ``lib``, which Huawei warns can collide with a module of the same
+# The project layout fixes the package name ``lib``, which Huawei warns can collide with a module of the same
 # name on the runtime's path. Our code root goes first on sys.path, and a foreign ``lib`` that something
 # imported before us is evicted, so that ``lib`` always means the folder next to this file.
 _ROOT = os.path.dirname(os.path.abspath(__file__))

@@ -1,4 +1,4 @@
-"""``dds-backup``: the local CLI (CONTRACT.md section 7). Installed into the project's virtualenv by make."""
+"""``dds-backup``: the local CLI (README: "Local CLI and emulator"). Installed into the project's virtualenv by make."""
 
 from __future__ import annotations
 

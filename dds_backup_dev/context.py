@@ -1,4 +1,5 @@
-"""A local stand-in for FunctionGraph's context object (the methods of functiongraph.md section 2)."""
+"""A local stand-in for FunctionGraph's context object (the methods of the Python runtime's context, as documented
+in the FunctionGraph developer guide and the community runtime's ``context.rst``)."""
 
 from __future__ import annotations
 

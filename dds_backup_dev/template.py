@@ -1,7 +1,8 @@
 """``template.yaml``: the function and its triggers in FunctionGraph API / Terraform field names, validated.
 
 Keys mirror CreateFunction, CreateTrigger (``trigger_type_code``, ``event_data``) and the async invocation
-config (functiongraph.md section 5), so that the file maps 1:1 onto the REST API and both Terraform providers.
+config (FunctionGraph API reference: "Creating a Function", "Creating a Trigger"), so that the file maps 1:1 onto
+the REST API and both Terraform providers.
 Every problem is reported with the line of ``template.yaml`` it is on.
 """
 
@@ -15,18 +16,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from lib.config import CONFIG_KEYS
+from lib.config import CONFIG_KEYS, SECRET_KEYS, TOPIC_URN
 from lib.models import field_errors
 
 ROOT = Path(__file__).resolve().parent.parent
-# Values that must go to encrypted_user_data, never to the plain user_data.
-SECRET_KEYS = {
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "OS_PASSWORD",
-    "WEBHOOK_SECRET",
-    "SLACK_SIGNING_SECRET",
-}
 
 
 class TemplateError(Exception):
@@ -116,7 +109,7 @@ VAR_REF = r"\$\{var\.[A-Za-z_][A-Za-z0-9_]*\}"
 
 
 class SmnEventData(_Strict):
-    topic_urn: str = Field(pattern=rf"^(urn:smn:[a-z0-9-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]+|{VAR_REF})$")
+    topic_urn: str = Field(pattern=rf"^({TOPIC_URN.strip('^$')}|{VAR_REF})$")
 
 
 class KafkaEventData(_Strict):
@@ -228,7 +221,7 @@ class Function(_Strict):
         unknown = sorted(set(value) - set(CONFIG_KEYS))
         if unknown:
             raise ValueError(f"unknown variable(s) {unknown}: the function reads only {sorted(CONFIG_KEYS)}")
-        exposed = sorted(SECRET_KEYS & set(value))
+        exposed = sorted(SECRET_KEYS & set(value))  # secrets go to encrypted_user_data, never to user_data
         if info.field_name == "user_data" and exposed:
             raise ValueError(f"{exposed} are secrets: put them in encrypted_user_data, not user_data")
         return value

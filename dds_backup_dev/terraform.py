@@ -1,5 +1,5 @@
 """``dds-backup render terraform``: Terraform JSON (``.tf.json``) for the function, its triggers and its async
-invocation config, for the ``opentelekomcloud`` and ``huaweicloud`` providers (functiongraph.md 5.2, 5.3).
+invocation config, for the ``opentelekomcloud`` and ``huaweicloud`` providers.
 
 ``${var.NAME}`` values of template.yaml become Terraform variables (declared here, sensitive when they hold
 secrets). Objects that the providers take as JSON strings (``user_data``, ``event_data``...) are rendered
@@ -33,7 +33,7 @@ PROVIDERS: dict[str, dict[str, str]] = {
     },
 }
 
-# Required arguments of each resource, from the providers' documentation (functiongraph.md 5.2, 5.3).
+# Required arguments of each resource, from the providers' documentation (docs/resources/fgs_*.md).
 REQUIRED: dict[str, set[str]] = {
     "opentelekomcloud_fgs_function_v2": {"name", "app", "memory_size", "runtime", "timeout", "handler"},
     "huaweicloud_fgs_function": {"name", "memory_size", "runtime", "timeout", "handler", "code_type"},
@@ -53,7 +53,6 @@ REQUIRED: dict[str, set[str]] = {
 
 _REF = re.compile(r"^\$\{(var\.[A-Za-z_][A-Za-z0-9_]*)\}$")
 _ANY_REF = re.compile(r"\$\{var\.([A-Za-z_][A-Za-z0-9_]*)\}")
-_SENSITIVE = re.compile(r"secret|password|token|_sk$", re.IGNORECASE)
 FUNCTION = "dds_backup"
 
 
@@ -87,6 +86,14 @@ def _name(text: str, used: set[str]) -> str:
         name, n = f"{base}_{n}", n + 1
     used.add(name)
     return name
+
+
+def _sensitive_variables(template: Template) -> set[str]:
+    """Variables that carry secrets: every value of encrypted_user_data (the template model refuses secret
+    variables anywhere else), and a Kafka trigger's password."""
+    secret_values = [*template.function.encrypted_user_data.values()]
+    secret_values += [str(t.event_data.get("kafka_password", "")) for t in template.triggers]
+    return set(_ANY_REF.findall(" ".join(secret_values)))
 
 
 def render(template: Template, cloud: str, package: str = "dist/dds-backup.zip") -> dict[str, Any]:
@@ -158,7 +165,8 @@ def render(template: Template, cloud: str, package: str = "dist/dds-backup.zip")
         resources[p["async"]] = {FUNCTION: config}
 
     names = sorted(set(_ANY_REF.findall(template.model_dump_json())))
-    variables = {n: {"type": "string", **({"sensitive": True} if _SENSITIVE.search(n) else {})} for n in names}
+    sensitive = _sensitive_variables(template)
+    variables = {n: {"type": "string", **({"sensitive": True} if n in sensitive else {})} for n in names}
     doc: dict[str, Any] = {
         "terraform": {"required_providers": {p["provider"]: {"source": p["source"], "version": p["version"]}}},
         "resource": resources,

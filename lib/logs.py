@@ -1,6 +1,6 @@
 """Structured JSON logs: one object per line, UTC RFC 3339 timestamps, invocation context from contextvars.
 
-Field names follow prior-art section 5.5 (Powertools familiarity, OpenTelemetry/ECS names). A redaction step
+Field names follow Powertools for AWS Lambda's Logger and the OpenTelemetry/ECS semantic conventions. A redaction step
 runs on every record: registered secret values are replaced wherever they appear, and fields whose names
 say "token", "secret", "password", "authorization" or "signature" are masked, so a mistake elsewhere cannot
 leak a credential into the logs.

@@ -1,4 +1,5 @@
-"""The DDS API's own rules for backup names and descriptions (dds-api.md section 1.1).
+"""The DDS API's own rules for backup names and descriptions (OTC DDS API reference, "Creating a Manual Backup";
+the carriage return from the user guide's page of the same name).
 
 One place, used by the request model, the name template and the emulator, so that the three cannot drift.
 Each function returns every violated rule as a sentence a user can act on; empty means valid.

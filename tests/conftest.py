@@ -18,10 +18,10 @@ from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK
 from lib import logs
 from lib.cloud.auth import iam
-from lib.config import CONFIG_KEYS
+from lib.config import CONFIG_KEYS, SECRET_KEYS
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-# Copies of the shared reference oracles (see tests/fixtures/README.md).
+# Oracle fixtures: platform sample events and published signing vectors (see tests/fixtures/README.md).
 REFERENCE = ROOT / "tests" / "fixtures"
 PLATFORM_EVENTS = REFERENCE / "platform-events"
 
@@ -48,13 +48,6 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     iam.clear_cache()
 
 
-_SECRET_VARS = (
-    "HUAWEICLOUD_SDK_SK",
-    "HUAWEICLOUD_SDK_SECURITY_TOKEN",
-    "OS_PASSWORD",
-    "WEBHOOK_SECRET",
-    "SLACK_SIGNING_SECRET",
-)
 _issued_tokens: list[str] = []
 _returned: list[Any] = []
 
@@ -78,7 +71,7 @@ def _no_secret_leaks(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixtu
     monkeypatch.setattr(EmulatorState, "issue_token", recording)
     yield
     sentinels = {DEMO_SK, DEMO_PASSWORD, *_issued_tokens}
-    sentinels.update(v for k in _SECRET_VARS if len(v := os.environ.get(k, "")) >= 6)
+    sentinels.update(v for k in SECRET_KEYS if len(v := os.environ.get(k, "")) >= 6)
     out, err = capfd.readouterr()
     returned = json.dumps(_returned)
     for secret in sentinels:

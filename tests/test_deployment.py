@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
-from dds_backup_dev.package import build, local_arch
+from dds_backup_dev.package import build, fetch_wheels, local_arch
 from dds_backup_dev.template import TemplateError, check_cron, load
 from dds_backup_dev.terraform import REQUIRED, render
 from tests.conftest import ROOT
@@ -25,7 +25,15 @@ LOCAL_PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 @pytest.fixture(scope="module")
 def wheelhouse() -> Path:
-    assert any(WHEELHOUSE.glob("*.whl")), "no wheelhouse: `make` prepares .venv/wheelhouse (dds-backup wheels)"
+    """The runtime dependencies' wheels for this Python and for 3.12. `make` downloads them while setting up
+    .venv (so that the tests themselves stay on loopback); a plain `pytest` on a fresh venv gets the same set-up
+    step here, once."""
+    wanted = {LOCAL_PYTHON, "3.12"}
+    have = {p.name for p in WHEELHOUSE.glob("*.whl")}
+    for python in sorted(wanted):
+        tag = "cp" + python.replace(".", "")
+        if not any(tag in name for name in have):
+            fetch_wheels(python, local_arch(), WHEELHOUSE)
     return WHEELHOUSE
 
 

@@ -1,12 +1,14 @@
 """``dds-backup serve`` with a real HTTP client, as a CI pipeline would use it: post a signed request, get 202
-and a Location, poll it to COMPLETED; and ``wait: true`` answering 200 when the job is quick."""
+and a Location, poll it to COMPLETED; and ``wait: true`` answering 200 when the job is quick.
+
+``serve`` runs in its own process against an emulator in this one, so that the test decides when a backup
+completes (``state.backup_delay``) instead of racing a timer in another process."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.signing import json_body, standard_webhooks_headers
 from tests.conftest import BILLING, ORDERS, ROOT
 from tests.test_cli import clean_env
@@ -22,10 +25,10 @@ SECRET = "whsec_c2VydmUtdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZyE="
 
 
 @pytest.fixture
-def server() -> Iterator[str]:
-    env = {**clean_env(), "WEBHOOK_SECRET": SECRET}
+def server(emulator: EmulatorServer) -> Iterator[str]:
+    env = {**clean_env(), **emulator.env("aksk"), "WEBHOOK_SECRET": SECRET}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0", "--backup-delay", "1.5"],
+        [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -51,20 +54,19 @@ def call(url: str, method: str, path: str, data: Any = None) -> tuple[int, dict[
         return exc.code, dict(exc.headers), json.loads(exc.read())
 
 
-def test_pre_deployment_flow_202_then_poll_to_completed(server: str) -> None:
+def test_pre_deployment_flow_202_then_poll_to_completed(server: str, emulator: EmulatorServer) -> None:
+    # GIVEN a backup that takes an hour
+    emulator.state.backup_delay = 3600
     status, headers, body = call(server, "POST", "/backups", {"instance_id": ORDERS, "description": "pre-deploy"})
     assert status == 202
     location = headers["Location"]
     assert location == f"/backups/{body['backup_id']}"
-    seen = []
-    for _ in range(40):
-        status, _, polled = call(server, "GET", location)
-        assert status == 200
-        seen.append(polled["status"])
-        if polled["status"] == "COMPLETED":
-            break
-        time.sleep(0.25)
-    assert seen[0] == "BUILDING" and seen[-1] == "COMPLETED"
+    # WHEN the pipeline polls THEN it sees BUILDING until the job is done, then COMPLETED
+    status, _, polled = call(server, "GET", location)
+    assert (status, polled["status"]) == (200, "BUILDING")
+    emulator.state.backup_delay = 0
+    status, _, polled = call(server, "GET", location)
+    assert (status, polled["status"]) == (200, "COMPLETED")
 
 
 def test_wait_true_answers_200_with_the_completed_backup(server: str) -> None:

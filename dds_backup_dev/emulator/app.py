@@ -1,7 +1,7 @@
 """The DDS v3 API (and IAM's token endpoint) as an aiohttp web app on loopback.
 
-Validation, status codes and error bodies follow dds-api.md: ``{"error_code", "error_msg"}``, with the codes
-the real API uses. Where the docs are silent, the choice is written next to the code ("emulator choice").
+Validation, status codes and error bodies follow the OTC DDS API reference: ``{"error_code", "error_msg"}``, with
+the codes the real API uses. Where the docs are silent, the choice is written next to the code ("emulator choice").
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from aiohttp import web
 from dds_backup_dev.emulator.state import EmulatorState, Published, RecordedRequest
 from lib import rules
 from lib.cloud.auth import signer
+from lib.config import TOPIC_URN
 
 STATE_KEY = web.AppKey("state", EmulatorState)
 CLOCK_SKEW_LIMIT = 15 * 60  # seconds; APIG.0303 beyond it
@@ -356,7 +357,7 @@ async def show_job(request: web.Request) -> web.Response:
     return web.json_response({"job": state.job_view(job)})
 
 
-_TOPIC = re.compile(r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}$")
+_TOPIC = re.compile(TOPIC_URN)
 
 
 async def smn_publish(request: web.Request) -> web.Response:

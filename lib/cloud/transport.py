@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -73,11 +74,10 @@ class SignedTransport:
                 raise
 
     async def _send(self, method: str, path: str, query: list[tuple[str, str]], body: Any) -> dict[str, Any]:
-        full_path = f"{self._prefix}{path}"
         request = OutgoingRequest(
             method=method,
             host=self._host,
-            path=full_path,
+            path=f"{self._prefix}{path}",
             query=query,
             headers={"Content-Type": "application/json"},
             body=json.dumps(body, separators=(",", ":")).encode() if body is not None else b"",
@@ -88,42 +88,43 @@ class SignedTransport:
             if self._deadline.expired:
                 raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
             await self._auth.apply(request)
-            qs = canonical_query(request.query)
-            url = URL(f"{self._base.scheme}://{self._host}{full_path}" + (f"?{qs}" if qs else ""), encoded=True)
-            timeout = self._deadline.bound(self._timeout)
-            try:
-                async with self._session.request(
-                    method,
-                    url,
-                    headers=request.headers,
-                    data=request.body or None,
-                    timeout=aiohttp.ClientTimeout(total=timeout),
-                    allow_redirects=False,
-                ) as resp:
-                    raw = await resp.read()
-                    request_id = resp.headers.get("X-Request-Id")
-                    retry_after = resp.headers.get("Retry-After")
-                    status = resp.status
-            except asyncio.TimeoutError:
-                raise TransportError(
-                    "TIMEOUT", f"{method} {path} got no answer within {timeout:.1f}s", retryable=True
-                ) from None
-            except aiohttp.ClientError as exc:
-                raise TransportError(
-                    "CONNECTION_ERROR",
-                    f"{method} {path}: no answer from {self._base.host} ({type(exc).__name__}); "
-                    "check DDS_ENDPOINT/REGION if this persists",
-                    retryable=True,
-                ) from None
+            status, raw, headers = await self._exchange(request, what=f"{method} {path}")
+        return _decode(status, raw, headers, what=f"{method} {path}")
+
+    async def _exchange(self, request: OutgoingRequest, what: str) -> tuple[int, bytes, Mapping[str, str]]:
+        qs = canonical_query(request.query)
+        url = URL(f"{self._base.scheme}://{self._host}{request.path}" + (f"?{qs}" if qs else ""), encoded=True)
+        timeout = self._deadline.bound(self._timeout)
         try:
-            data = json.loads(raw) if raw else {}
-        except ValueError:
-            data = None
-        if not 200 <= status < 300:
-            code, message = error_fields(data)
-            raise ApiError.from_response(status, code, message, request_id, retry_after)
-        if not isinstance(data, dict):
+            async with self._session.request(
+                request.method,
+                url,
+                headers=request.headers,
+                data=request.body or None,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as resp:
+                return resp.status, await resp.read(), resp.headers
+        except asyncio.TimeoutError:
+            raise TransportError("TIMEOUT", f"{what} got no answer within {timeout:.1f}s", retryable=True) from None
+        except aiohttp.ClientError as exc:
             raise TransportError(
-                "DDS.BAD_RESPONSE", f"{method} {path} answered {status} with a non-JSON body", retryable=True
-            )
-        return data
+                "CONNECTION_ERROR",
+                f"{what}: no answer from {self._base.host} ({type(exc).__name__}); "
+                "check DDS_ENDPOINT/REGION if this persists",
+                retryable=True,
+            ) from None
+
+
+def _decode(status: int, raw: bytes, headers: Mapping[str, str], what: str) -> dict[str, Any]:
+    """The JSON object of a 2xx answer; anything else as the error it is."""
+    try:
+        data = json.loads(raw) if raw else {}
+    except ValueError:
+        data = None
+    if not 200 <= status < 300:
+        code, message = error_fields(data)
+        raise ApiError.from_response(status, code, message, headers.get("X-Request-Id"), headers.get("Retry-After"))
+    if not isinstance(data, dict):
+        raise TransportError("DDS.BAD_RESPONSE", f"{what} answered {status} with a non-JSON body", retryable=True)
+    return data

@@ -1,4 +1,4 @@
-"""Deterministic backup names (CONTRACT.md section 3).
+"""Deterministic backup names.
 
 A name is a pure function of the template, the instance and the event's identity, so a redelivered or
 retried event maps to the same name; the API keeps names unique per project, which turns the name into a

@@ -3,8 +3,9 @@
 "Ours" means the name matches the backup name template (``naming.ours_pattern``), so backups made by hand, by
 the automatic policy or by another tool are never touched. Within ours: keep the newest ``keep_last``
 COMPLETED ones, and delete what is beyond them or older than ``max_age_days``. Never deleted: the backup just
-made, anything not COMPLETED or FAILED (a BUILDING backup, one being deleted), the instance's newest COMPLETED
-backup of any kind, and our own newest COMPLETED one.
+made, anything not COMPLETED or FAILED (a BUILDING backup, one being deleted), and our own newest COMPLETED one,
+which also means that the instance's newest COMPLETED backup is never deleted (it is either not ours, or it is
+our newest).
 """
 
 from __future__ import annotations
@@ -47,12 +48,9 @@ def select(
     backups: Sequence[B], policy: Retention, ours: re.Pattern[str], keep_id: str | None, now: datetime
 ) -> list[B]:
     newest_first = sorted(backups, key=begin, reverse=True)
-    completed_any = [b for b in newest_first if b.status == "COMPLETED"]
     mine = [b for b in newest_first if b.type.lower() == "manual" and ours.fullmatch(b.name)]
     mine_completed = [b for b in mine if b.status == "COMPLETED"]
-    protected = {keep_id}
-    protected.update(b.id for b in completed_any[:1])
-    protected.update(b.id for b in mine_completed[:1])
+    protected = {keep_id, *(b.id for b in mine_completed[:1])}
     kept = {b.id for b in mine_completed[: policy.keep_last]} if policy.keep_last is not None else None
     out = []
     for b in mine:

@@ -1,6 +1,7 @@
 """Waiting for a backup job (``Running`` -> ``Completed``/``Failed``), bounded by the deadline.
 
-A new job can take several seconds to become queryable (dds-api.md section 1.5), so "not found" answers are
+A new job "takes several seconds" to become queryable (OTC DDS API reference, "Obtaining Information About a
+Task with a Specified ID"), so "not found" answers are
 polled through for a while. Backoff doubles from 1 s to 10 s; Terraform's provider polls every 10 s.
 """
 

@@ -80,60 +80,59 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-async def fetch_password_token(
-    session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
-) -> IamToken:
+def _password_request(who: PasswordIdentity) -> dict[str, Any]:
     scope: dict[str, Any] = (
         {"project": {"id": who.project_id}} if who.project_id else {"project": {"name": who.project_name}}
     )
-    body = {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": who.username, "password": who.password, "domain": {"name": who.domain}}},
-            },
-            "scope": scope,
-        }
-    }
-    url = f"{who.iam_endpoint}/v3/auth/tokens"
+    user = {"name": who.username, "password": who.password, "domain": {"name": who.domain}}
+    return {"auth": {"identity": {"methods": ["password"], "password": {"user": user}}, "scope": scope}}
+
+
+def _refusal(status: int, text: str, request_id: str | None) -> CloudError:
+    code, message = error_fields(_json_or_none(text))
+    if status in (400, 401, 403, 404):
+        # Wrong user, password, domain or project: nothing a retry will change.
+        return CloudError(
+            "IAM.AUTH_FAILED",
+            f"IAM refused the password token request (HTTP {status}"
+            + (f", {code}" if code else "")
+            + "): check OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME and OS_PROJECT_NAME/PROJECT_ID",
+            retryable=False,
+            http_status=status,
+            request_id=request_id,
+        )
+    return ApiError.from_response(status, code, message, request_id)
+
+
+async def fetch_password_token(
+    session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
+) -> IamToken:
     try:
         async with session.post(
-            url,
-            data=json.dumps(body).encode(),
+            f"{who.iam_endpoint}/v3/auth/tokens",
+            data=json.dumps(_password_request(who)).encode(),
             headers={"Content-Type": "application/json;charset=utf8"},
             timeout=aiohttp.ClientTimeout(total=deadline.bound(timeout)),
         ) as resp:
             text = await resp.text()
-            request_id = resp.headers.get("X-Request-Id")
             if resp.status != 201:
-                code, message = error_fields(_json_or_none(text))
-                if resp.status in (400, 401, 403, 404):
-                    # Wrong user, password, domain or project: nothing a retry will change.
-                    raise CloudError(
-                        "IAM.AUTH_FAILED",
-                        f"IAM refused the password token request (HTTP {resp.status}"
-                        + (f", {code}" if code else "")
-                        + "): check OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME and OS_PROJECT_NAME/PROJECT_ID",
-                        retryable=False,
-                        http_status=resp.status,
-                        request_id=request_id,
-                    )
-                raise ApiError.from_response(resp.status, code, message, request_id)
+                raise _refusal(resp.status, text, resp.headers.get("X-Request-Id"))
             token = resp.headers.get("X-Subject-Token")
             data = json.loads(text)["token"]
+            expires_at = _parse_time(data["expires_at"])
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise TransportError(
             "IAM.UNREACHABLE",
             f"could not reach IAM at {who.iam_endpoint} ({type(exc).__name__}); check IAM_ENDPOINT or REGION",
             retryable=True,
         ) from None
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         raise TransportError("IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True) from None
     if not token:
         raise TransportError("IAM.BAD_RESPONSE", "IAM answered without an X-Subject-Token header", retryable=True)
     return IamToken(
         value=token,
-        expires_at=_parse_time(data["expires_at"]),
+        expires_at=expires_at,
         project_id=(data.get("project") or {}).get("id"),
         catalog=list(data.get("catalog") or []),
     )

@@ -1,4 +1,5 @@
-"""SDK-HMAC-SHA256 request signing, byte for byte as huaweicloudsdkcore's ``Signer`` (dds-api.md section 3.2).
+"""SDK-HMAC-SHA256 request signing, byte for byte as huaweicloudsdkcore's ``Signer``
+(``huaweicloudsdkcore/signer/signer.py``).
 
 Pure functions, no I/O. The wire query string must be exactly ``canonical_query(...)``: the caller sends it
 unchanged (yarl would re-encode it otherwise), and sends exactly the body bytes that were hashed.

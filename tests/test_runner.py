@@ -1,0 +1,119 @@
+"""Carrying out one order (lib/runner), against the emulator with a real client, without the handler around it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+
+import aiohttp
+import pytest
+
+from dds_backup_dev.emulator import EmulatorServer, Fault
+from lib.cloud.retry import RetryPolicy
+from lib.config import Settings
+from lib.dds.models import Instance
+from lib.models import BackupOrder, BackupRequest, Outcome, Trigger, rejected
+from lib.runner import fanout
+from lib.runner.runner import Runner
+from lib.runtime import Deadline
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS
+from tests.test_dds_client import make_client
+
+WHEN = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+
+
+def order(identity: str = "timer:nightly:1", **request: object) -> BackupOrder:
+    return BackupOrder.of(Trigger.TIMER, identity, "nightly@1", WHEN, BackupRequest.model_validate(request))
+
+
+@pytest.fixture
+async def runner(emulator: EmulatorServer) -> AsyncIterator[Runner]:
+    async with aiohttp.ClientSession() as session:
+        deadline = Deadline(at=time.monotonic() + 30)
+        yield Runner(
+            client=make_client(session, emulator, deadline=deadline, retry=RetryPolicy(base_delay=0.01)),
+            settings=Settings(),
+            deadline=deadline,
+            retry=RetryPolicy(base_delay=0.01),
+        )
+
+
+def creates(emulator: EmulatorServer) -> int:
+    return sum(1 for r in emulator.state.requests if r.method == "POST" and r.path.endswith("/backups"))
+
+
+async def test_a_rejected_order_is_reported_without_any_call(runner: Runner, emulator: EmulatorServer) -> None:
+    bad = BackupOrder(Trigger.SMN, "smn:m1", "m1", WHEN, rejection=rejected("INVALID_JSON", "not JSON"))
+    (data,) = await runner.run(bad)
+    assert (data.outcome, data.error and data.error.code) == (Outcome.REJECTED, "INVALID_JSON")
+    assert emulator.state.requests == []
+
+
+async def test_create_then_the_same_order_again_is_exists(runner: Runner, emulator: EmulatorServer) -> None:
+    (first,) = await runner.run(order(instance_id=ORDERS))
+    assert (first.outcome, first.backup_status, first.attempts) == (Outcome.CREATED, "BUILDING", 1)
+    emulator.state.backup_delay = 0
+    (again,) = await runner.run(order(instance_id=ORDERS))
+    assert (again.outcome, again.backup_id, again.name) == (Outcome.EXISTS, first.backup_id, first.name)
+    assert creates(emulator) == 2  # the second create met "name exists" and was looked up
+    assert len(emulator.state.backups) == 1
+
+
+async def test_unknown_ids_and_empty_selectors_are_rejected(runner: Runner) -> None:
+    results = await runner.run(order(instance_ids=[ORDERS, "f" * 32 + "in02"], dry_run=True))
+    assert sorted((d.outcome, d.instance_id) for d in results) == [
+        (Outcome.DRY_RUN, ORDERS),
+        (Outcome.REJECTED, "f" * 32 + "in02"),
+    ]
+    (empty,) = await runner.run(order(selector={"name": "nothing-like-this"}))
+    assert empty.error is not None and empty.error.code == "NO_MATCHING_INSTANCE"
+
+
+async def test_an_instance_that_is_not_ready_is_a_retryable_failure_before_any_create(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    (data,) = await runner.run(order(instance_id=FROZEN))
+    assert data.error is not None
+    assert (data.outcome, data.error.code, data.error.retryable) == (Outcome.FAILED, "INSTANCE_NOT_READY", True)
+    assert creates(emulator) == 0
+
+
+async def test_a_lost_answer_is_found_by_name_not_created_twice(runner: Runner, emulator: EmulatorServer) -> None:
+    emulator.state.faults.append(Fault("POST", r"/backups$", kind="lost"))
+    (data,) = await runner.run(order(instance_id=CATALOG))
+    assert data.outcome is Outcome.EXISTS
+    assert len(emulator.state.backups) == 1 and data.backup_id in emulator.state.backups
+
+
+async def test_wait_reports_completed_or_the_jobs_failure(runner: Runner, emulator: EmulatorServer) -> None:
+    emulator.state.backup_delay = 0.05
+    emulator.state.failing_instances.add(BILLING)
+    (ok,) = await runner.run(order(instance_id=ORDERS, wait=True))
+    (bad,) = await runner.run(order(instance_id=BILLING, wait=True))
+    assert (ok.outcome, ok.backup_status) == (Outcome.COMPLETED, "COMPLETED")
+    assert bad.error is not None
+    assert (bad.outcome, bad.error.code, bad.backup_id is not None) == (Outcome.FAILED, "BACKUP_FAILED", True)
+
+
+async def test_a_name_taken_by_another_instance_is_a_clear_failure(runner: Runner, emulator: EmulatorServer) -> None:
+    emulator.state.add_backup(BILLING, "taken-name", "")
+    (data,) = await runner.run(order(instance_id=ORDERS, name="taken-name"))
+    assert data.error is not None
+    assert (data.outcome, data.error.code) == (Outcome.FAILED, "DBS.201201")
+    assert "another instance" in data.error.message
+
+
+def test_fan_out_only_with_a_topic_for_more_instances_than_the_threshold() -> None:
+    topic = "urn:smn:eu-de:0549b4a43100d4f32f51c01c2fe4acdb:fanout"
+    far = Deadline(at=time.monotonic() + 3600)
+    request = BackupRequest(selector={"all": True})
+    with_topic = Settings(fanout_topic_urn=topic, fanout_threshold=10)
+    assert not fanout.should_fan_out(Settings(), request, 500, far)
+    assert not fanout.should_fan_out(with_topic, request, 10, far)
+    assert fanout.should_fan_out(with_topic, request, 11, far)
+    # A request that was fanned out already is never fanned out again.
+    again = fanout.single_request(order(selector={"all": True}), request, Instance(id=ORDERS, name="orders-prod"))
+    assert again.origin is not None and not fanout.should_fan_out(with_topic, again, 11, far)
+    # Fewer than the threshold, but more than half the remaining time can serve at MAX_CONCURRENCY.
+    assert fanout.should_fan_out(with_topic, request, 9, Deadline(at=time.monotonic() + 1))

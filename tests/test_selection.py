@@ -1,0 +1,74 @@
+"""Which instances a request means: the pure decisions (lib/planning/selection.py) and the listing that
+carries them out against the emulator (lib/runner/resolve.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from dds_backup_dev.emulator import EmulatorServer
+from lib.dds.client import DdsClient
+from lib.dds.models import Instance
+from lib.models import BackupRequest
+from lib.planning import selection
+from lib.runner.resolve import resolve
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS
+from tests.test_dds_client import make_client
+
+
+def test_requested_ids_keep_the_callers_order() -> None:
+    assert selection.requested_ids(BackupRequest(instance_id="a1")) == ["a1"]
+    assert selection.requested_ids(BackupRequest(instance_ids=["c", "a", "b"])) == ["c", "a", "b"]
+    assert selection.requested_ids(BackupRequest(selector={"all": True})) == []
+
+
+def test_up_to_ten_ids_are_looked_up_one_by_one_more_with_one_listing() -> None:
+    assert not selection.list_whole_project(["x"] * selection.BY_ID_LIMIT)
+    assert selection.list_whole_project(["x"] * (selection.BY_ID_LIMIT + 1))
+
+
+def test_match_orders_by_the_request_and_names_the_missing() -> None:
+    listed = [Instance(id="b", name="B"), Instance(id="a", name="A"), Instance(id="z", name="Z")]
+    found, missing = selection.match(["a", "q", "b"], listed)
+    assert [i.id for i in found] == ["a", "b"]
+    assert missing == ["q"]
+
+
+@pytest.fixture
+async def client(emulator: EmulatorServer) -> AsyncIterator[DdsClient]:
+    async with aiohttp.ClientSession() as session:
+        yield make_client(session, emulator)
+
+
+def listings(emulator: EmulatorServer) -> list[str]:
+    return [r.query for r in emulator.state.requests if r.path.endswith("/instances")]
+
+
+async def test_a_few_ids_are_looked_up_by_id(client: DdsClient, emulator: EmulatorServer) -> None:
+    resolution = await resolve(client, BackupRequest(instance_ids=[BILLING, "0" * 32 + "in02", ORDERS]))
+    assert [i.id for i in resolution.instances] == [BILLING, ORDERS]
+    assert resolution.missing == ["0" * 32 + "in02"]
+    assert all("id=" in q for q in listings(emulator)) and len(listings(emulator)) == 3
+
+
+async def test_many_ids_are_matched_against_one_listing(client: DdsClient, emulator: EmulatorServer) -> None:
+    extra = emulator.state.add_synthetic_instances(12)
+    resolution = await resolve(client, BackupRequest(instance_ids=[*extra, ORDERS]))
+    assert [i.id for i in resolution.instances] == [*extra, ORDERS]
+    assert resolution.missing == []
+    assert [q for q in listings(emulator) if "id=" in q] == []  # no lookup by id
+
+
+async def test_a_selector_is_resolved_by_the_api_and_an_empty_match_is_flagged(
+    client: DdsClient, emulator: EmulatorServer
+) -> None:
+    prod = await resolve(client, BackupRequest(selector={"tags": {"env": "prod"}}))
+    assert {i.id for i in prod.instances} == {ORDERS, BILLING}
+    sharding = await resolve(client, BackupRequest(selector={"mode": "Sharding"}))
+    assert [i.id for i in sharding.instances] == [BILLING]
+    none = await resolve(client, BackupRequest(selector={"name": "no-such-instance"}))
+    assert (none.instances, none.empty_selector) == ([], True)
+    everything = await resolve(client, BackupRequest(selector={"all": True}))
+    assert {ORDERS, BILLING, CATALOG, FROZEN} <= {i.id for i in everything.instances}
