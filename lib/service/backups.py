@@ -21,7 +21,7 @@ from lib.results.log_sink import log_result
 from lib.results.smn_sink import publish_results
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
-from lib.service.clients import Clients, open_clients, retry_policy
+from lib.service.clients import Clients, open_clients
 
 _log = get_logger("service")
 
@@ -90,7 +90,7 @@ class BackupService:
                 client=clients.dds,
                 settings=settings,
                 deadline=deadline,
-                retry=retry_policy(settings),
+                retry=clients.retry,
                 wait_deadline=wait_deadline,
                 smn=clients.smn,
             )

@@ -27,10 +27,8 @@ class Clients:
     dds: DdsClient
     #: None unless a topic is configured (RESULT_TOPIC_URN, FANOUT_TOPIC_URN).
     smn: SmnClient | None
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
+    #: The one policy of the invocation: the clients retry reads with it, the runner retries creates.
+    retry: RetryPolicy
 
 
 @asynccontextmanager
@@ -38,7 +36,7 @@ async def open_clients(settings: Settings, invocation: Invocation, deadline: Dea
     """Authenticated clients sharing one session, one retry policy and one ``MAX_CONCURRENCY`` semaphore.
     Raises ConfigError or CloudError (IAM)."""
     limit = asyncio.Semaphore(settings.max_concurrency)
-    retry = retry_policy(settings)
+    retry = RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
     async with aiohttp.ClientSession() as session:
         access = await resolve_access(settings, invocation, session, settings.request_timeout)
         _log.info("credentials resolved", extra={"auth.source": access.auth.source, "dds.endpoint": access.endpoint})
@@ -62,4 +60,4 @@ async def open_clients(settings: Settings, invocation: Invocation, deadline: Dea
                 raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN need SMN_ENDPOINT or REGION")
             smn = SmnClient(transport(endpoint, f"/v2/{access.project_id}/notifications/topics"))
         dds = DdsClient(transport(access.endpoint, f"/v3/{access.project_id}"), project_id=access.project_id)
-        yield Clients(dds, smn)
+        yield Clients(dds, smn, retry)
