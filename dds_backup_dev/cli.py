@@ -59,6 +59,14 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         if emulator is not None:
             emulator.stop()
     print(json.dumps(result, indent=2))
+    for event in result.get("results", []):
+        data = event.get("data", {})
+        if data.get("wait_ended_early"):
+            print(
+                f"dds-backup: stopped waiting for backup {data.get('name')} ({data.get('backup_id')}): the time ran "
+                "out while it was still BUILDING; it goes on without us (raise --timeout to wait longer)",
+                file=sys.stderr,
+            )
     if "statusCode" in result:  # an API Gateway answer
         return 0 if int(result["statusCode"]) < 400 else 1
     return 0 if result.get("ok") else 1

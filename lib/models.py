@@ -115,8 +115,11 @@ class Retention(BaseModel):
         return self
 
 
+MAX_HANDOFFS = 3
+
+
 class Origin(BaseModel):
-    """Where a fanned-out request came from: its backup is named as if it had been made inline."""
+    """Where a fanned-out or handed-off request came from: its backup is named as if it had been made inline."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -124,6 +127,8 @@ class Origin(BaseModel):
     trigger: Trigger
     correlation_id: str = Field(max_length=1024)
     event_time: datetime | None = None
+    #: How many times a retryable failure of this request was handed on through SMN for another attempt.
+    handoffs: int = Field(default=0, ge=0, le=MAX_HANDOFFS)
 
 
 class BackupRequest(BaseModel):
@@ -191,6 +196,9 @@ class Outcome(str, enum.Enum):
     PRUNED = "pruned"
     #: A large request was handed on through SMN, one message per instance (each is then its own invocation).
     FANNED_OUT = "fanned_out"
+    #: A retryable failure was handed on through SMN for another attempt in a new invocation (triggers whose
+    #: platform retry is not certain); ``error`` says what failed.
+    HANDED_OFF = "handed_off"
 
 
 class ErrorInfo(BaseModel):
@@ -284,6 +292,8 @@ class ResultData(BaseModel):
     attempts: int = 0
     duration_ms: int = 0
     dry_run: bool = False
+    #: ``wait: true`` stopped before the job ended (the time for waiting ran out): the backup is still building.
+    wait_ended_early: bool = False
     error: ErrorInfo | None = None
 
 
@@ -318,6 +328,7 @@ class Summary(BaseModel):
     dry_run: int = 0
     pruned: int = 0
     fanned_out: int = 0
+    handed_off: int = 0
 
 
 class InvocationResult(BaseModel):
@@ -339,9 +350,12 @@ class InvocationResult(BaseModel):
 
     @property
     def needs_retry(self) -> bool:
-        """True when a platform retry of the whole event can help (some failure was retryable)."""
+        """True when a platform retry of the whole event can help (some failure was retryable; never a dry run)."""
         return any(
-            r.data.outcome is Outcome.FAILED and r.data.error is not None and r.data.error.retryable
+            r.data.outcome is Outcome.FAILED
+            and r.data.error is not None
+            and r.data.error.retryable
+            and not r.data.dry_run
             for r in self.results
         )
 

@@ -66,6 +66,7 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
             request_id=invocation.request_id,
             now=datetime.now(timezone.utc),
             default_request=settings.default_request if settings else None,
+            config_error=service.config_error,
         )
         parsed = parse_event(event, source)
         with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger], "event.kind": parsed.trigger.value}):

@@ -55,6 +55,16 @@ def test_invoke_prints_the_result_also_when_the_handler_asks_for_a_retry() -> No
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
+def test_invoke_says_on_stderr_when_a_wait_was_cut_short() -> None:
+    # GIVEN a backup that takes longer than the simulated function timeout leaves for waiting
+    request = '{"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02", "wait": true}'
+    proc = run("invoke", "--timeout", "3", "--backup-delay", "60", "-", stdin=request)
+    data = json.loads(proc.stdout)["results"][0]["data"]
+    assert (data["outcome"], data["wait_ended_early"]) == ("created", True)
+    assert proc.returncode == 0
+    assert "stopped waiting for backup" in proc.stderr
+
+
 def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path) -> None:
     missing = run("invoke", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr

@@ -97,7 +97,7 @@ async def test_the_query_is_sent_exactly_as_signed(client: DdsClient, emulator: 
         await client.show_job("job id:with/odd chars")
     (req,) = emulator.state.requests
     assert req.query == "id=job%20id%3Awith%2Fodd%20chars"
-    assert req.status == 404  # signature verified, then: unknown job
+    assert req.status == 400  # signature verified, then: unknown job (DBS.200543)
 
 
 async def test_delete_manual_backup(client: DdsClient, emulator: EmulatorServer) -> None:
@@ -105,7 +105,15 @@ async def test_delete_manual_backup(client: DdsClient, emulator: EmulatorServer)
     created = await client.create_manual_backup(ORDERS, "to-delete", None)
     job_id = await client.delete_manual_backup(created.backup_id)
     assert job_id in emulator.state.jobs
-    assert created.backup_id not in emulator.state.backups
+    # WHILE it is being deleted it is listed as DISABLED, and deleting it again is refused
+    (listed,) = await client.list_backups(backup_id=created.backup_id)
+    assert listed.status == "DISABLED"
+    with pytest.raises(ApiError) as caught:
+        await client.delete_manual_backup(created.backup_id)
+    assert (caught.value.code, caught.value.http_status) == ("DBS.201204", 400)
+    # THEN it is gone, and deleting it is "does not exist"
+    emulator.state.delete_delay = 0
+    assert await client.list_backups(backup_id=created.backup_id) == []
     with pytest.raises(ApiError) as caught:
         await client.delete_manual_backup(created.backup_id)
     assert (caught.value.code, caught.value.http_status, caught.value.retryable) == ("DBS.201214", 400, False)

@@ -26,6 +26,14 @@ CODES = [
     (401, "APIG.0301", "failed", False),
     (401, "APIGW.0303", "failed", False),
     (429, "APIG.0308", "failed", True),
+    # One gateway code, many statuses (api-gateway error_codes.rst): the status decides.
+    (400, "APIG.0201", "failed", False),
+    (413, "APIG.0201", "failed", False),
+    (500, "APIG.0201", "failed", True),
+    (502, "APIG.0201", "failed", True),
+    (504, "APIG.0201", "failed", True),
+    (403, "DBS.00010009", "failed", True),  # "instance's status is not available" (providers' retry list)
+    (400, "DBS.201204", "failed", True),  # on a create: "cannot be executed in current state"
     (503, "SOMETHING.NEW", "failed", True),  # unknown code: the HTTP status decides
     (418, "SOMETHING.ODD", "failed", False),
 ]
@@ -55,6 +63,19 @@ def test_every_known_code_has_a_hint_for_the_user() -> None:
     assert classify("APIGW.0308", 429).retryable is True  # APIGW is an alias of APIG
     assert classify(None, 502).retryable is True
     assert classify(None, 400).retryable is False
+
+
+def test_a_gateway_timeout_on_a_create_that_was_applied_is_exists_not_failed(
+    configured: EmulatorServer, invoke: Invoke
+) -> None:
+    # GIVEN the gateway gives up on DDS (504 APIG.0201 "Backend timeout") after DDS made the backup
+    configured.state.faults.append(Fault("POST", r"/backups$", 504, "APIG.0201", "Backend timeout.", kind="applied"))
+    data = only_result(invoke({"instance_id": ORDERS}))
+    # THEN the name is looked up before any second create: the backup is ours, made once
+    assert data["outcome"] == "exists"
+    assert list(configured.state.backups) == [data["backup_id"]]
+    creates = [r for r in configured.state.requests if r.method == "POST" and r.path.endswith("/backups")]
+    assert len(creates) == 1
 
 
 def test_name_taken_by_our_own_earlier_backup_is_exists(configured: EmulatorServer, invoke: Invoke) -> None:

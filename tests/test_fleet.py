@@ -103,6 +103,33 @@ def test_the_instances_last_completed_backup_survives_any_policy(configured: Emu
     assert pruned(result) == ["ddsb-orders-prod-20250101T000000-11111111"]
 
 
+@pytest.mark.parametrize(
+    ("code", "applied", "outcome", "retryable"),
+    [
+        # DBS.201204 is documented both as "does not exist" and "cannot be executed now": the list decides.
+        ("DBS.201204", True, "pruned", None),  # refused, but the backup went (DISABLED, then gone): goal met
+        ("DBS.201204", False, "failed", True),  # refused and still there: a prune to retry
+        ("DBS.201214", True, "pruned", None),
+        ("DBS.201319", False, "failed", True),  # a restore is using the backup
+    ],
+)
+def test_a_refused_delete_is_judged_by_whether_the_backup_is_still_there(
+    configured: EmulatorServer, invoke: Invoke, code: str, applied: bool, outcome: str, retryable: bool | None
+) -> None:
+    old = seed(configured.state, ORDERS, "ddsb-orders-prod-20250101T000000-22222222", 400)
+    seed(configured.state, ORDERS, "ddsb-orders-prod-20261127T000000-33333333", 2)
+    fault = Fault("DELETE", r"/backups/", 400, code, "refused", kind="applied" if applied else "error")
+    configured.state.faults.append(fault)
+    result = invoke({"instance_id": ORDERS, "retention": {"max_age_days": 30}})
+    (prune,) = [r["data"] for r in result["results"] if r["data"]["backup_id"] == old.id]
+    assert prune["outcome"] == outcome
+    if outcome == "failed":
+        assert (prune["error"]["code"], prune["error"]["retryable"]) == (code, retryable)
+        assert result["_raised"] is True
+    if code == "DBS.201204" and outcome == "failed":
+        assert "still there" in prune["error"]["message"]
+
+
 def test_default_retention_from_the_configuration(
     mixed: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,6 +44,7 @@ def test_timer_event_creates_a_backup_with_a_deterministic_name(configured: Emul
         "dry_run": 0,
         "pruned": 0,
         "fanned_out": 0,
+        "handed_off": 0,
     }
 
 
@@ -90,6 +91,28 @@ def test_plain_text_timer_without_default_request_is_rejected(configured: Emulat
     assert data["outcome"] == "rejected"
     assert data["error"]["code"] == "NO_DEFAULT_REQUEST"
     assert "DEFAULT_REQUEST" in data["error"]["message"]
+
+
+def test_a_malformed_default_request_is_reported_as_the_configuration_error(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a DEFAULT_REQUEST with a typo, and a plain-text timer that relies on it
+    monkeypatch.setenv("DEFAULT_REQUEST", '{"selector": {"tag": {"backup": "nightly"}}}')
+    data = only_result(invoke(load_json(PLATFORM_EVENTS / "timer_event_txt.json")))
+    # THEN the result names the variable and the problem, not "not configured"
+    assert data["error"]["code"] == "INVALID_CONFIG"
+    assert "DEFAULT_REQUEST.selector.tag" in data["error"]["message"]
+    assert "unknown field" in data["error"]["message"]
+    assert configured.state.requests == []
+
+
+def test_a_dry_run_on_a_busy_instance_never_asks_the_platform_for_a_retry(
+    configured: EmulatorServer, invoke: Invoke
+) -> None:
+    result = invoke({"instance_id": FROZEN, "dry_run": True})
+    data = only_result(result)
+    assert (data["outcome"], data["error"]["code"]) == ("dry_run", "INSTANCE_NOT_READY")
+    assert result["_raised"] is False
 
 
 def test_timer_user_event_that_is_broken_json_is_rejected_not_defaulted(

@@ -117,3 +117,50 @@ def test_fan_out_only_with_a_topic_for_more_instances_than_the_threshold() -> No
     assert again.origin is not None and not fanout.should_fan_out(with_topic, again, 11, far)
     # Fewer than the threshold, but more than half the remaining time can serve at MAX_CONCURRENCY.
     assert fanout.should_fan_out(with_topic, request, 9, Deadline(at=time.monotonic() + 1))
+
+
+async def test_a_redelivery_whose_backup_is_being_deleted_is_a_retryable_failure(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    (first,) = await runner.run(order(instance_id=CATALOG))
+    emulator.state.backup_delay = 0
+    emulator.state.delete_delay = 3600
+    emulator.state.delete_backup(emulator.state.backups[str(first.backup_id)])
+    # WHEN the same event comes again while its backup is DISABLED ("being deleted")
+    (again,) = await runner.run(order(instance_id=CATALOG))
+    # THEN it is not taken as the existing backup
+    assert again.error is not None
+    assert (again.outcome, again.backup_status) == (Outcome.FAILED, "DISABLED")
+    assert (again.error.code, again.error.retryable) == ("BACKUP_BEING_DELETED", True)
+    # AND once it is gone, the retry makes the backup again, under the same name
+    emulator.state.delete_delay = 0
+    (later,) = await runner.run(order(instance_id=CATALOG))
+    assert (later.outcome, later.name) == (Outcome.CREATED, first.name)
+
+
+async def test_wait_follows_the_backup_list_when_the_job_query_is_refused(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    emulator.state.backup_delay = 0.3
+    emulator.state.faults.append(Fault("GET", r"/jobs$", 403, "DBS.280032", "no permission", count=100))
+    (data,) = await runner.run(order(instance_id=ORDERS, wait=True))
+    assert (data.outcome, data.backup_status) == (Outcome.COMPLETED, "COMPLETED")
+    assert [r for r in emulator.state.requests if r.path.endswith("/backups") and "backup_id=" in r.query]
+
+
+async def test_a_wait_cut_short_says_so(runner: Runner, emulator: EmulatorServer) -> None:
+    emulator.state.backup_delay = 3600
+    runner.wait_deadline = Deadline(at=time.monotonic() + 0.2)
+    (data,) = await runner.run(order(instance_id=ORDERS, wait=True))
+    assert (data.outcome, data.backup_status, data.wait_ended_early) == (Outcome.CREATED, "BUILDING", True)
+    (quick,) = await runner.run(order("timer:other:1", instance_id=BILLING))
+    assert quick.wait_ended_early is False  # no wait asked, nothing cut short
+
+
+async def test_a_dry_run_on_a_busy_instance_reports_why_and_asks_for_no_retry(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    (data,) = await runner.run(order(instance_id=FROZEN, dry_run=True))
+    assert data.error is not None
+    assert (data.outcome, data.dry_run, data.error.code) == (Outcome.DRY_RUN, True, "INSTANCE_NOT_READY")
+    assert creates(emulator) == 0

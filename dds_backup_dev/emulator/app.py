@@ -32,6 +32,11 @@ def error(status: int, code: str, msg: str) -> web.Response:
     return web.json_response({"error_code": code, "error_msg": msg}, status=status)
 
 
+def smn_error(status: int, code: str, msg: str) -> web.Response:
+    """SMN's own error body (OTC simple-message-notification api-ref "Exception Response")."""
+    return web.json_response({"request_id": uuid.uuid4().hex, "code": code, "message": msg}, status=status)
+
+
 class _Dropped(web.HTTPException):
     """Raised after the transport is gone, so that aiohttp writes nothing and logs no handler error."""
 
@@ -89,6 +94,8 @@ async def faults_and_throttling(request: web.Request, handler: Handler) -> web.S
         if fault.kind == "lost":
             await handler(request)  # applied...
             _drop_connection(request)  # ...but the answer never arrives
+        if fault.kind == "applied":
+            await handler(request)  # applied, then answered with an error
         resp = error(fault.status, fault.error_code, fault.error_msg)
         resp.headers.update(fault.headers)
         return resp
@@ -263,7 +270,7 @@ async def create_backup(request: web.Request) -> web.Response:
         return error(400, "DBS.280277", "Invalid backup name.")
     if rules.description_violations(description):
         return error(400, "DBS.280127", "Invalid backup description.")
-    if any(b.name == name for b in state.backups.values()):
+    if state.name_taken(name):  # a backup being deleted keeps its name until it is gone
         return error(400, "DBS.201201", "The backup already exists.")
     view = state.instance_view(instance)
     if view["status"] != "normal":
@@ -284,7 +291,8 @@ async def list_backups(request: web.Request) -> web.Response:
     if (bad := _project(request)) is not None:
         return bad
     q = request.query
-    items = sorted(state.backups.values(), key=lambda b: b.created, reverse=True)  # newest first
+    everything = [*state.backups.values(), *state.disabled_backups()]
+    items = sorted(everything, key=lambda b: b.created, reverse=True)  # newest first
     if "instance_id" in q:
         items = [b for b in items if b.instance_id == q["instance_id"]]
     if "backup_id" in q:
@@ -298,7 +306,12 @@ async def delete_backup(request: web.Request) -> web.Response:
     state = _state(request)
     if (bad := _project(request)) is not None:
         return bad
-    backup = state.backups.get(request.match_info["backup_id"])
+    backup_id = request.match_info["backup_id"]
+    if backup_id in {b.id for b in state.disabled_backups()}:
+        # Emulator choice: the docs do not say what deleting a backup twice answers; DBS.201204 is the code
+        # documented both as "cannot be executed in current state" and "the backup file does not exist".
+        return error(400, "DBS.201204", "Operation cannot be executed in current state of the DB instance.")
+    backup = state.backups.get(backup_id)
     if backup is None:
         return error(400, "DBS.201214", "The backup file does not exist.")
     if backup.type.lower() != "manual":
@@ -306,7 +319,7 @@ async def delete_backup(request: web.Request) -> web.Response:
     if state.backup_status(backup) == "BUILDING":
         # Emulator choice: the docs do not say; refusing is the safe reading.
         return error(400, "DBS.201202", "Operation cannot be executed in current state of the DB instance.")
-    del state.backups[backup.id]
+    state.delete_backup(backup)
     job = state.add_job("Delete Manual Backup", backup.instance_id, backup.instance_name)
     return web.json_response({"job_id": job.id})
 
@@ -351,9 +364,11 @@ async def show_job(request: web.Request) -> web.Response:
     if not job_id:
         return error(400, "DBS.200001", "Parameter error: id is required.")
     job = state.jobs.get(job_id)
-    # Emulator choice: the docs do not give the code for an unknown (or not yet visible) job.
+    # Emulator choice: the OTC docs do not give the answer for an unknown (or not yet visible) job. Both public
+    # codebases that handle it see 400 DBS.200543 (terraform-provider-huaweicloud, services/dds/
+    # resource_huaweicloud_dds_backup.go, ddsJobStatusRefreshFunc; gophertelekomcloud's job polling).
     if job is None or state.clock() < job.created + state.job_visible_after:
-        return error(404, "DBS.200001", "The job does not exist.")
+        return error(400, "DBS.200543", "The job does not exist.")
     return web.json_response({"job": state.job_view(job)})
 
 
@@ -367,17 +382,21 @@ async def smn_publish(request: web.Request) -> web.Response:
         return bad
     topic = request.match_info["topic_urn"]
     match = _TOPIC.match(topic)
-    if match is None or match.group(1) != state.project_id:
-        return error(404, "SMN.00010008", "The topic does not exist.")
+    if match is None:
+        return smn_error(400, "SMN.0005", "Parameter: TopicUrn is invalid.")
+    if match.group(1) != state.project_id:
+        return smn_error(404, "SMN.0006", "Topic not found.")
     try:
         body = await request.json()
-        message, subject = body["message"], body.get("subject", "")
-        if not isinstance(message, str) or not isinstance(subject, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return error(400, "SMN.00010002", "Invalid message: message must be a string.")
-    if len(subject.encode()) > 512 or len(message.encode()) > 256 * 1024:
-        return error(400, "SMN.00010003", "The subject or the message is too long.")
+        message, subject = body.get("message"), body.get("subject", "")
+    except (ValueError, AttributeError):
+        return smn_error(403, "SMN.0009", "Parameter: Message is invalid.")
+    # The OTC table answers invalid subjects and messages with 403 (SMN.0008, SMN.0009); which code a too long
+    # one gets is not documented (emulator choice: the same ones).
+    if not isinstance(message, str) or not message or len(message.encode()) > 256 * 1024:
+        return smn_error(403, "SMN.0009", "Parameter: Message is invalid.")
+    if not isinstance(subject, str) or len(subject.encode()) > 512:
+        return smn_error(403, "SMN.0008", "Parameter: Subject is invalid.")
     published = Published(topic, subject, message, uuid.uuid4().hex, state.clock())
     state.published.append(published)
     if state.forward is not None and topic in state.forward_topics:

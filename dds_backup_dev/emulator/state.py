@@ -55,7 +55,7 @@ class EmuJob:
     fails: bool = False
 
 
-FaultKind = Literal["error", "slow", "reset", "lost"]
+FaultKind = Literal["error", "slow", "reset", "lost", "applied"]
 
 
 @dataclass
@@ -64,7 +64,9 @@ class Fault:
 
     ``kind``: ``error`` answers ``status`` + error body; ``slow`` waits ``delay`` seconds, then answers normally
     (past a client's timeout, it still applies the change); ``reset`` drops the connection without applying
-    anything; ``lost`` applies the request, then drops the connection instead of answering.
+    anything; ``lost`` applies the request, then drops the connection instead of answering; ``applied`` applies
+    the request, then answers ``status`` + error body (a gateway that gave up on a backend which did the work:
+    APIG.0201 with 504 "Backend timeout").
     """
 
     method: str
@@ -147,6 +149,9 @@ class EmulatorState:
     token_ttl: float = 24 * 3600.0
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
     backups: dict[str, EmuBackup] = field(default_factory=dict)
+    #: Deleted backups stay listed as DISABLED ("Backup being deleted") for ``delete_delay`` seconds.
+    deleting: dict[str, tuple[EmuBackup, float]] = field(default_factory=dict)
+    delete_delay: float = 0.5
     jobs: dict[str, EmuJob] = field(default_factory=dict)
     backup_delay: float = 2.0  # seconds from BUILDING to COMPLETED
     job_visible_after: float = 0.0  # a new job "takes several seconds" to become queryable
@@ -197,6 +202,21 @@ class EmulatorState:
             return "Running"
         return "Failed" if j.fails else "Completed"
 
+    def delete_backup(self, backup: EmuBackup) -> None:
+        del self.backups[backup.id]
+        self.deleting[backup.id] = (backup, self.clock())
+
+    def disabled_backups(self) -> list[EmuBackup]:
+        """Backups still being deleted; the ones whose deletion has finished are forgotten."""
+        now = self.clock()
+        for backup_id, (_, since) in list(self.deleting.items()):
+            if now >= since + self.delete_delay:
+                del self.deleting[backup_id]
+        return [b for b, _ in self.deleting.values()]
+
+    def name_taken(self, name: str) -> bool:
+        return any(b.name == name for b in [*self.backups.values(), *self.disabled_backups()])
+
     def building_instances(self) -> set[str]:
         """Instances with a backup in progress; computed once per request, not once per instance."""
         return {b.instance_id for b in self.backups.values() if self.backup_status(b) == "BUILDING"}
@@ -215,7 +235,7 @@ class EmulatorState:
 
     def backup_view(self, b: EmuBackup) -> dict[str, Any]:
         inst = self.instances.get(b.instance_id, {})
-        status = self.backup_status(b)
+        status = "DISABLED" if b.id in self.deleting else self.backup_status(b)
         return {
             "id": b.id,
             "name": b.name,

@@ -27,7 +27,11 @@ _NO_PERMISSION = CodeInfo(
     "the credentials lack a DDS permission: grant the agency or user the DDS actions listed in the README",
 )
 
-# Every code the function can meet on the backup path, from OTC's error_code.rst and the APIG FAQ.
+# Every code the function can meet on the backup path: DDS from OTC document-database-service
+# api-ref/source/appendix/error_code.rst, the gateway from OTC api-gateway
+# umn/source/published_api_calling/error_codes.rst, SMN from OTC simple-message-notification
+# api-ref/source/public_parameters/error_codes.rst. A code documented with several HTTP statuses is classified by
+# the status (see ``classify``).
 KNOWN_CODES: dict[str, CodeInfo] = {
     # Request content
     "DBS.200001": _BAD_PARAM,
@@ -40,7 +44,11 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "DBS.280277": CodeInfo(False, "invalid backup name: 4-64 chars, start with a letter, letters/digits/-/_ only"),
     "DBS.280127": CodeInfo(False, "invalid backup description: at most 256 chars, none of >!<\"&'="),
     "DBS.280124": CodeInfo(False, "invalid backup id"),
-    "DBS.201204": CodeInfo(False, "the backup does not exist"),
+    # Documented both ways: message "Operation cannot be executed in current state of the DB instance.",
+    # description "The backup file does not exist." Busy on a create; a delete looks the backup up (runner/prune.py).
+    "DBS.201204": CodeInfo(
+        True, "the instance's state does not allow the operation now (or the backup does not exist)"
+    ),
     "DBS.201214": CodeInfo(False, "the backup does not exist"),
     "DBS.201319": CodeInfo(True, "the backup cannot be deleted while a restoration is in progress"),
     "DBS.280439": _BAD_PARAM,
@@ -64,6 +72,11 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "DBS.201014": _BUSY,
     "DBS.201015": _BUSY,
     "DBS.201202": CodeInfo(True, "the instance's state does not allow a backup now (often: a backup is running)"),
+    # Retried as "instance busy" by both Terraform providers (services/dds/common.go, handleMultiOperationsError):
+    # "Instance's status is not available for this operation." Not in the OTC table.
+    "DBS.00010009": _BUSY,
+    # Huawei provider, first DDS backup resource: a delete refused "while the backup is in the state of backup".
+    "DBS.201208": CodeInfo(True, "the backup is still being made; retry later"),
     "DBS.280042": _BUSY,
     "DBS.200998": CodeInfo(True, "the DDS service is busy; retry later"),
     "DBS.200004": CodeInfo(False, "the operation is not permitted on this instance"),
@@ -83,21 +96,44 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "DBS.280019": CodeInfo(False, "the account is suspended"),
     # API gateway (any service); APIG and APIGW are the same codes
     "APIG.0101": CodeInfo(False, "API not found: check DDS_ENDPOINT"),
+    # One code for 400/413/414/494 (bad request) and 500/502/504 (backend failed): the status decides.
     "APIG.0201": CodeInfo(False, "the gateway rejected the request as malformed or too large"),
+    "APIG.0202": CodeInfo(True, "the gateway's backend is unavailable; retry later"),
+    "APIG.0203": CodeInfo(True, "the gateway's backend timed out; retry later"),
     # Never hot-retried: the gateway locks an AK/SK for 5 minutes after 5 failures in a row.
     "APIG.0301": CodeInfo(False, "authentication failed: check the AK/SK, token or agency"),
+    "APIG.0302": _NO_PERMISSION,
     "APIG.0303": CodeInfo(False, "signature rejected: check the SK and the machine clock (15 minute window)"),
+    "APIG.0305": CodeInfo(False, "authentication failed: check the AK/SK, token or agency"),
+    "APIG.0306": _NO_PERMISSION,
+    "APIG.0307": CodeInfo(True, "the token must be renewed; a new token is fetched on retry"),
     "APIG.0308": CodeInfo(True, "the API gateway throttled the tenant; lower MAX_CONCURRENCY"),
+    "APIG.0310": CodeInfo(False, "the project is unavailable: check PROJECT_ID and REGION"),
+    "APIG.0613": CodeInfo(True, "IAM is unavailable behind the gateway; retry later"),
+    # SMN (its error body is {"request_id", "code", "message"})
+    "SMN.0001": CodeInfo(False, "no permission to publish: grant smn:topic:publish on the topic"),
+    "SMN.00308": CodeInfo(False, "a policy forbids publishing to the topic: check the topic's policy"),
+    "SMN.0005": CodeInfo(False, "the topic URN is invalid: check RESULT_TOPIC_URN/FANOUT_TOPIC_URN/ALERT_TOPIC_URN"),
+    "SMN.0006": CodeInfo(False, "the topic does not exist: create it or fix the topic URN"),
+    "SMN.0008": CodeInfo(False, "SMN refused the subject"),
+    "SMN.0009": CodeInfo(False, "SMN refused the message (too long or empty)"),
+    "SMN.0018": CodeInfo(True, "SMN server error; retry later"),
 }
 
 
+def _transient(http_status: int | None) -> bool:
+    return http_status is not None and (http_status >= 500 or http_status in (408, 429))
+
+
 def classify(code: str | None, http_status: int | None) -> CodeInfo:
-    if code:
-        info = KNOWN_CODES.get(code.replace("APIGW.", "APIG.", 1))
-        if info is not None:
-            return info
-    if http_status is not None and (http_status >= 500 or http_status in (408, 429)):
-        return CodeInfo(True, f"HTTP {http_status} from the API; retry later")
+    """A 5xx (or 408/429) is retryable whatever the code says: one code may be documented with several statuses
+    (APIG.0201 is 400 "API request error" but also 502 "Backend unavailable" and 504 "Backend timeout")."""
+    info = KNOWN_CODES.get(code.replace("APIGW.", "APIG.", 1)) if code else None
+    if _transient(http_status):
+        hint = info.hint if info is not None and info.retryable else f"HTTP {http_status} from the API; retry later"
+        return CodeInfo(True, hint)
+    if info is not None:
+        return info
     return CodeInfo(False, f"the API refused the request (HTTP {http_status})")
 
 

@@ -24,6 +24,8 @@ class Region:
 
 
 _OTC = Region("otc.t-systems.com")
+# OTC Swiss: IAM and SMN hosts from the OTC Swiss "Regions and Endpoints" (opentelekomcloud-docs-swiss/
+# regions-and-endpoints doc/source/index.rst); that list has no DDS at all.
 _REGIONS: dict[str, Region] = {
     "eu-de": _OTC,
     "eu-nl": _OTC,
@@ -31,6 +33,13 @@ _REGIONS: dict[str, Region] = {
     "eu-west-101": Region("myhuaweicloud.eu"),
 }
 _HUAWEI = Region("myhuaweicloud.com")
+
+
+def cloud(region: str | None) -> str | None:
+    """``otc`` or ``huaweicloud`` by the region; None when no region is configured."""
+    if region is None:
+        return None
+    return "otc" if _REGIONS.get(region, _HUAWEI).domain.endswith("otc.t-systems.com") else "huaweicloud"
 
 
 def endpoint(service: str, region: str) -> str | None:

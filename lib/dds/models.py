@@ -1,13 +1,27 @@
 """Typed DDS v3 responses (mirroring huaweicloudsdkdds model names). Unknown fields are ignored, not rejected:
-the API adds fields over time and Huawei Cloud returns more than OTC."""
+the API adds fields over time and Huawei Cloud returns more than OTC.
+
+``null`` counts as absent for every field that has a default: the documented job examples carry
+``"fail_reason": null`` on running and completed jobs (OTC DDS API reference, "Obtaining Information About a Task
+with a Specified ID"), and nothing promises that other optional fields are never null.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _ApiModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_are_absent(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
 
 class CreateManualBackupResponse(_ApiModel):

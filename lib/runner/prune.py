@@ -16,8 +16,10 @@ from lib.planning import naming, retention
 from lib.runner.report import Report
 
 _log = get_logger("runner.prune")
-# Deleting a backup that is already gone meets the goal.
-ALREADY_GONE = ("DBS.201214", "DBS.201502", "DBS.201204")
+# Refusals that may mean "already gone": DBS.201214 "The backup file does not exist", DBS.201502 (what both
+# Terraform providers read as a missing backup on delete), and DBS.201204, documented both as "the backup file does
+# not exist" and as "cannot be executed in the current state". The backup list decides.
+MAYBE_GONE = ("DBS.201214", "DBS.201502", "DBS.201204")
 
 
 async def prune(
@@ -50,8 +52,21 @@ async def _delete(client: DdsClient, report: Report, instance: Instance, backup:
     try:
         job_id = await client.delete_manual_backup(backup.id)
     except CloudError as exc:
-        if exc.code in ALREADY_GONE:
-            return report(Outcome.PRUNED, **fields)
+        if exc.code in MAYBE_GONE:
+            return await _confirm_gone(client, report, exc, fields)
         return report(Outcome.FAILED, error=exc.info(), **fields)
     _log.info("old backup deleted", extra={"dds.backup_id": backup.id, "dds.job_id": job_id})
     return report(Outcome.PRUNED, job_id=job_id, backup_status="DISABLED", **fields)
+
+
+async def _confirm_gone(client: DdsClient, report: Report, refusal: CloudError, fields: dict[str, Any]) -> ResultData:
+    """After a refused delete: gone (or being deleted) meets the goal; still there is a failure worth retrying."""
+    try:
+        listed = await client.list_backups(backup_id=fields["backup_id"])
+    except CloudError as exc:
+        return report(Outcome.FAILED, error=exc.info(), **fields)
+    still = next((b for b in listed if b.id == fields["backup_id"] and b.status != "DISABLED"), None)
+    if still is None:
+        return report(Outcome.PRUNED, **fields)
+    message = f"DDS refused to delete the backup ({refusal.code}) and it is still there ({still.status}); retry later"
+    return report(Outcome.FAILED, error=refusal.info(message).model_copy(update={"retryable": True}), **fields)

@@ -24,6 +24,9 @@ class Report:
     def __call__(
         self, outcome: Outcome, *, instance: Instance | None = None, instance_id: str | None = None, **fields: Any
     ) -> ResultData:
+        # Every result of a dry run says so: a dry run never asks the platform for a retry.
+        request = self.order.request
+        fields.setdefault("dry_run", request is not None and request.dry_run)
         return ResultData(
             outcome=outcome,
             instance_id=instance.id if instance else instance_id,

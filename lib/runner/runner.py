@@ -13,20 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib.cloud import regions
 from lib.cloud.errors import CloudError
 from lib.cloud.retry import NO_RETRY, RetryPolicy
 from lib.config import Settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
+from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
 from lib.planning import naming
-from lib.runner import fanout
+from lib.runner import fanout, handoff
 from lib.runner.create import create_once
 from lib.runner.prune import prune
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, resolve
-from lib.runner.waiting import wait_for_job
+from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
 from lib.smn.client import SmnClient
 
@@ -48,7 +50,25 @@ class Runner:
 
     async def run(self, order: BackupOrder) -> list[ResultData]:
         with bound(correlation_id=order.correlation_id):  # on every line about this order, retries included
-            return await self._run(order)
+            if order.request is not None:
+                await handoff.pause_before_retry(order.request, self.deadline)
+            return await self._settle(order, await self._run(order))
+
+    async def _settle(self, order: BackupOrder, results: list[ResultData]) -> list[ResultData]:
+        """Where raising may not bring a retry (lib/delivery.py), retryable failures are handed on through SMN."""
+        request = order.request
+        if request is None or retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
+            return results
+        topic = self.settings.fanout_topic_urn
+        out = []
+        for data in results:
+            if not handoff.retryable_failure(data):
+                out.append(data)
+            elif self.smn is not None and topic is not None:
+                out.append(await handoff.hand_off(self.smn, topic, order, request, data))
+            else:
+                out.append(handoff.without_hand_off(data, order.trigger.value))
+        return out
 
     async def _run(self, order: BackupOrder) -> list[ResultData]:
         report = Report.start(order, self.clock)
@@ -130,10 +150,13 @@ class Runner:
                 not_ready = await self._pre_check(instance, name)
             except CloudError as exc:
                 return report(Outcome.FAILED, instance=instance, name=name, error=exc.info())
+            if not_ready is not None and request.dry_run and not_ready["outcome"] is Outcome.FAILED:
+                # What would happen, not a failure: the reason goes along, and nothing asks for a retry.
+                return report(Outcome.DRY_RUN, instance=instance, name=name, error=not_ready["error"])
             if not_ready is not None:
                 return report(instance=instance, name=name, **not_ready)
             if request.dry_run:
-                return report(Outcome.DRY_RUN, instance=instance, name=name, dry_run=True)
+                return report(Outcome.DRY_RUN, instance=instance, name=name)
             return await self._create(report, request, instance, name)
 
     async def _pre_check(self, instance: Instance, name: str) -> dict[str, Any] | None:
@@ -163,22 +186,33 @@ class Runner:
         fields.update(backup_id=created.backup_id, job_id=created.job_id)
         if not request.wait:
             return report(Outcome.CREATED, backup_status="BUILDING", **fields)
+        deadline = self.wait_deadline or self.deadline
         try:
-            job = await wait_for_job(self.client, created.job_id, self.wait_deadline or self.deadline)
+            finished = await wait_for_backup(self.client, created.job_id, created.backup_id, deadline)
         except CloudError as exc:
             return report(Outcome.FAILED, error=exc.info(), **fields)
-        if job is None:  # out of time while still running: created, not failed
-            return report(Outcome.CREATED, backup_status="BUILDING", **fields)
-        if job.status == "Completed":
+        if finished is None:  # out of time while still running: created, not failed, and said so
+            _log.warning(
+                "stopped waiting for the backup: the time for waiting ran out",
+                extra={"dds.backup_id": created.backup_id},
+            )
+            return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, **fields)
+        if finished.completed:
             return report(Outcome.COMPLETED, backup_status="COMPLETED", **fields)
-        reason = job.fail_reason or "no reason given"
+        reason = finished.fail_reason or "no reason given"
         error = ErrorInfo(code="BACKUP_FAILED", message=f"the backup job failed: {reason}", retryable=False)
         return report(Outcome.FAILED, backup_status="FAILED", error=error, **fields)
 
     @staticmethod
     def _existing(backup: Backup, name: str) -> dict[str, Any]:
-        """The result fields for a backup found under our name: ``exists``, unless it failed."""
+        """The result fields for a backup found under our name: ``exists``, unless it failed or is going away."""
         fields: dict[str, Any] = {"backup_id": backup.id, "backup_status": backup.status}
+        if backup.status == "DISABLED":  # "Backup being deleted": never the backup this event asked for
+            message = (
+                f"the backup {name} is being deleted; once it is gone, a retry makes a new backup under the same name"
+            )
+            error = ErrorInfo(code="BACKUP_BEING_DELETED", message=message, retryable=True)
+            return {"outcome": Outcome.FAILED, **fields, "error": error}
         if backup.status == "FAILED":
             message = f"the backup {name} exists and has FAILED: delete it, or send a new idempotency_key, to try again"
             error = ErrorInfo(code="BACKUP_FAILED", message=message, retryable=False)

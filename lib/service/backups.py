@@ -128,7 +128,10 @@ class BackupService:
 
 
 def _result(order: BackupOrder, outcome: Outcome, error: ErrorInfo | None) -> ResultData:
-    return ResultData(outcome=outcome, trigger=order.trigger, correlation_id=order.correlation_id, error=error)
+    dry_run = order.request is not None and order.request.dry_run
+    return ResultData(
+        outcome=outcome, trigger=order.trigger, correlation_id=order.correlation_id, error=error, dry_run=dry_run
+    )
 
 
 def _unserved(order: BackupOrder, error: ErrorInfo | None) -> ResultData:

@@ -15,6 +15,8 @@ class SourceContext:
     request_id: str
     now: datetime
     default_request: BackupRequest | None
+    #: Why the configuration could not be read (then ``default_request`` is unknown, not absent).
+    config_error: str | None = None
 
 
 @dataclass(frozen=True)

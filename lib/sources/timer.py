@@ -34,6 +34,8 @@ def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo
     text = (timer.user_event or "").strip()
     if text.startswith("{"):
         return parse_json_request(text, "the timer's user_event")
+    if ctx.default_request is None and ctx.config_error is not None:
+        return rejected("INVALID_CONFIG", ctx.config_error)
     if ctx.default_request is None:
         return rejected(
             "NO_DEFAULT_REQUEST",
