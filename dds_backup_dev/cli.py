@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
+import secrets
 import signal
 import sys
 import threading
@@ -14,13 +16,18 @@ from typing import Any
 
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
+from lib import jsonsafe
 
 _CONFIGURED = ("DDS_ENDPOINT", "HUAWEICLOUD_SDK_AK", "OS_USERNAME")
 
 
+# FunctionGraph takes at most 6 MB for a synchronous invocation.
+MAX_EVENT_BYTES = 6 * 1024 * 1024
+
+
 def _read_event(path: str) -> Any:
     text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
-    return json.loads(text)
+    return jsonsafe.loads(text, max_bytes=MAX_EVENT_BYTES)
 
 
 def _embedded_emulator_if_unconfigured(backup_delay: float) -> EmulatorServer | None:
@@ -42,8 +49,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"dds-backup invoke: cannot read {args.event}: {exc.strerror}", file=sys.stderr)
         return 2
-    except ValueError as exc:
-        print(f"dds-backup invoke: {args.event} is not JSON: {exc}", file=sys.stderr)
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"dds-backup invoke: {args.event} is not acceptable JSON: {exc}", file=sys.stderr)
         return 2
     emulator = _embedded_emulator_if_unconfigured(args.backup_delay)
     # Imported after the environment is set, as the platform imports the handler after setting its own.
@@ -124,6 +131,12 @@ def cmd_generate_event(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secret(args: argparse.Namespace) -> int:
+    """A new Standard Webhooks secret for WEBHOOK_SECRET: "whsec_" + base64 of random bytes."""
+    print("whsec_" + base64.b64encode(secrets.token_bytes(args.bytes)).decode())
+    return 0
+
+
 def _template(path: str) -> Any:
     from dds_backup_dev.template import TemplateError, load
 
@@ -188,6 +201,13 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _secret_size(text: str) -> int:
+    size = int(text)
+    if not 24 <= size <= 64:
+        raise argparse.ArgumentTypeError("a Standard Webhooks secret holds 24 to 64 bytes")
+    return size
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dds-backup", description="Local tools for the dds-backup function.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--text", default="orders-prod before the release", help="slack: the command text")
     gen.add_argument("--backup-id", default="", help="apig-status: the backup to ask about")
     gen.set_defaults(func=cmd_generate_event)
+
+    secret = sub.add_parser("secret", help="print a new whsec_ secret for WEBHOOK_SECRET (random, 32 bytes)")
+    secret.add_argument("--bytes", type=_secret_size, default=32, help="24-64 random bytes (default 32)")
+    secret.set_defaults(func=cmd_secret)
 
     package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
     package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")

@@ -41,8 +41,9 @@ def generate(kind: str, *, request: str | None = None, text: str = "", backup_id
     if kind == "apig-status":
         if not backup_id:
             raise UsageError("apig-status needs --backup-id")
-        headers = standard_webhooks_headers(_secret("WEBHOOK_SECRET"), b"")
-        return apig_event("GET", f"/backups/{backup_id}", b"", headers)
+        path = f"/backups/{backup_id}"
+        headers = standard_webhooks_headers(_secret("WEBHOOK_SECRET"), b"", method="GET", path=path)
+        return apig_event("GET", path, b"", headers)
     if kind == "slack":
         form = slack_form(text)
         return apig_event("POST", "/slack", form, slack_headers(_secret("SLACK_SIGNING_SECRET"), form))

@@ -11,9 +11,13 @@ import asyncio
 import base64
 import json
 import uuid
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from dds_backup_dev.context import LocalContext
 
@@ -39,6 +43,48 @@ def from_apig_response(answer: dict[str, Any]) -> web.Response:
     return web.Response(status=int(answer.get("statusCode", 500)), body=raw, headers=headers)
 
 
+def _json_error(status: int, reason: str) -> web.Response:
+    """Errors in the function's own shape, never aiohttp's text pages (which echo the offending bytes)."""
+    code = "BAD_HTTP_REQUEST" if status < 500 else "INTERNAL_ERROR"
+    return web.json_response({"error": {"code": code, "message": reason}}, status=status)
+
+
+@web.middleware
+async def _json_http_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:  # e.g. a body over client_max_size
+        return _json_error(exc.status, exc.reason)
+
+
+class _JsonErrorHandler(RequestHandler):
+    """Requests that never reach the app (malformed request lines, headers, chunking) are answered in JSON too."""
+
+    def handle_error(
+        self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # part of an answer is out: the connection is beyond saving
+            raise ConnectionError("an answer was already started")
+        response = _json_error(status, f"{HTTPStatus(status).phrase}: malformed HTTP request" if status < 500 else "")
+        response.force_close()
+        return response
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+
+
+class _Runner(web.AppRunner):
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        # The same server with its handler factory swapped: aiohttp builds it with private arguments.
+        server.__class__ = _JsonErrorServer
+        return server
+
+
 def create_app(timeout_s: int = 60) -> web.Application:
     import handler  # after the caller has set up the environment
 
@@ -52,13 +98,13 @@ def create_app(timeout_s: int = 60) -> web.Application:
             return web.json_response({"error": {"code": "HANDLER_RAISED", "message": str(exc)}}, status=500)
         return from_apig_response(answer)
 
-    app = web.Application(client_max_size=8 * 1024**2)
+    app = web.Application(client_max_size=8 * 1024**2, middlewares=[_json_http_errors])
     app.router.add_route("*", "/{tail:.*}", any_route)
     return app
 
 
 async def serve(host: str, port: int, timeout_s: int) -> None:
-    runner = web.AppRunner(create_app(timeout_s), access_log=None)
+    runner = _Runner(create_app(timeout_s), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

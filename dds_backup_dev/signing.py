@@ -11,15 +11,24 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from lib.http.signatures import github_signature, slack_signature, standard_webhooks_key
+from lib.config import standard_webhooks_key
+from lib.http.signatures import github_signature, signed_content, slack_signature
 
 
 def standard_webhooks_headers(
-    secret: str, body: bytes, msg_id: str | None = None, ts: int | None = None
+    secret: str,
+    body: bytes,
+    msg_id: str | None = None,
+    ts: int | None = None,
+    *,
+    method: str = "POST",
+    path: str = "",
 ) -> dict[str, str]:
+    """A POST signs its body; a GET signs ``GET <path>`` (see lib/http/signatures.py)."""
     msg_id = msg_id or f"msg_{uuid.uuid4().hex}"
     stamp = str(ts if ts is not None else int(time.time()))
-    mac = hmac.new(standard_webhooks_key(secret), f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    content = signed_content(method, path, body)
+    mac = hmac.new(standard_webhooks_key(secret), f"{msg_id}.{stamp}.".encode() + content, hashlib.sha256).digest()
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": stamp,
@@ -85,3 +94,9 @@ def apig_event(
 
 def json_body(data: Any) -> bytes:
     return json.dumps(data).encode()
+
+
+def status_query(secret: str, path: str, *, ts: int | None = None, msg_id: str | None = None) -> dict[str, Any]:
+    """``GET /backups/{id}`` as API Gateway delivers it, signed over ``GET <path>`` with Standard Webhooks."""
+    headers = standard_webhooks_headers(secret, b"", msg_id, ts, method="GET", path=path)
+    return apig_event("GET", path, b"", headers)

@@ -6,7 +6,8 @@ anything malformed stops the invocation with a message naming the variable, befo
 
 from __future__ import annotations
 
-import json
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from typing import Literal, get_args
@@ -21,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from lib import jsonsafe
 from lib.models import BackupRequest, Retention, describe_field_errors, field_errors
 from lib.planning.naming import check_template
 
@@ -31,6 +33,25 @@ DEFAULT_NAME_TEMPLATE = "ddsb-{instance}-{time}-{hash}"
 
 class ConfigError(Exception):
     """The function is configured wrongly; the message names the variable and what to change."""
+
+
+# Standard Webhooks secrets hold 24-64 random bytes ("whsec_" + base64); a plain secret (GitHub's kind) as many
+# characters at least.
+MIN_SECRET_BYTES = 24
+SECRET_HINT = "make one with `dds-backup secret`"  # noqa: S105 - advice, not a secret
+
+
+def standard_webhooks_key(secret: str) -> bytes:
+    """The HMAC key of a Standard Webhooks secret: the part after ``whsec_``, base64-decoded exactly as the official
+    ``standardwebhooks`` library decodes it (padding added, characters outside the alphabet skipped), so that its
+    senders and this function always agree. Raises ValueError when that fails or gives nothing."""
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    except (binascii.Error, ValueError):
+        raise ValueError("is not base64 after the whsec_ prefix") from None
+    if not key:
+        raise ValueError("is empty after the whsec_ prefix")
+    return key
 
 
 # urn:smn:{region}:{project id}:{topic name}; the emulator and the template model use it too.
@@ -108,9 +129,31 @@ class Settings(BaseModel):
     def _json_request(cls, value: object) -> object:
         if isinstance(value, str):
             try:
-                return json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"must be a JSON object: {exc.msg} at char {exc.pos}") from None
+                return jsonsafe.loads(value, max_bytes=4096)  # all variables together are at most 4 KB
+            except jsonsafe.JsonRejected as exc:
+                raise ValueError(f"must be a JSON object: {exc.message}") from None
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        text = value.get_secret_value()
+        if text.startswith("whsec_"):
+            size = len(standard_webhooks_key(text))
+            if size < MIN_SECRET_BYTES:
+                raise ValueError(f"holds {size} bytes; a whsec_ secret needs {MIN_SECRET_BYTES}-64 ({SECRET_HINT})")
+        elif len(text.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"is too short; use at least {MIN_SECRET_BYTES} random characters ({SECRET_HINT})")
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _slack_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Slack shows a 32-character hex signing secret; anything much shorter is a paste error.
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("is too short: copy the Signing Secret from the Slack app's Basic Information page")
         return value
 
     @field_validator("backup_name_template")

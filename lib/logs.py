@@ -31,6 +31,9 @@ _SENSITIVE_KEY = re.compile(
     re.IGNORECASE,
 )
 _secrets: set[str] = set()
+# JSON keeps these raw (with ensure_ascii off), and line-based readers split lines on them: the C1 controls
+# (U+0085 is "next line"), DEL, and the Unicode line and paragraph separators. Escaped, they stay readable JSON.
+_LINE_BREAKERS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
 
 
 def register_secrets(values: list[str]) -> None:
@@ -118,7 +121,8 @@ class _Formatter(JsonFormatter):
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         # Secret values are looked for once, in the finished line, rather than in every string of the record.
-        return scrub(super().jsonify_log_record(log_data))
+        # Outside strings a JSON line is ASCII, so every escaped character was inside a string.
+        return scrub(super().jsonify_log_record(log_data)).translate(_LINE_BREAKERS)
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:

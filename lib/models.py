@@ -268,13 +268,13 @@ class BackupOrder:
             o = self.request.origin
             return BackupOrder(o.trigger, o.identity, o.correlation_id, o.event_time, self.request, self.rejection)
         if self.request is not None and self.request.idempotency_key:
-            return self.keyed(self.request.idempotency_key)
+            return self.identified_by(f"key:{self.request.idempotency_key}")
         return self
 
-    def keyed(self, key: str) -> BackupOrder:
-        """Identified by a key alone (idempotency key, webhook delivery id): the same key, the same name,
-        whenever it arrives, so no time goes into the name."""
-        return BackupOrder(self.trigger, f"key:{key}", self.correlation_id, None, self.request, self.rejection)
+    def identified_by(self, identity: str) -> BackupOrder:
+        """Identified by a key alone (``key:`` an idempotency key, ``webhook:`` a delivery id, ...): the same key,
+        the same name, whenever it arrives, so no time goes into the name."""
+        return BackupOrder(self.trigger, identity, self.correlation_id, None, self.request, self.rejection)
 
 
 class ResultData(BaseModel):

@@ -70,8 +70,11 @@ def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "cannot read" in missing.stderr
     (tmp_path / "bad.json").write_text("{nope")
     bad = run("invoke", str(tmp_path / "bad.json"))
-    assert bad.returncode == 2 and "not JSON" in bad.stderr
-    assert "Traceback" not in missing.stderr + bad.stderr
+    assert bad.returncode == 2 and "not acceptable JSON" in bad.stderr
+    (tmp_path / "deep.json").write_text("[" * 5000 + "]" * 5000)
+    deep = run("invoke", str(tmp_path / "deep.json"))
+    assert deep.returncode == 2 and "levels deep" in deep.stderr
+    assert "Traceback" not in missing.stderr + bad.stderr + deep.stderr
     assert run("frobnicate").returncode == 2
 
 
@@ -100,7 +103,11 @@ def test_emulator_announces_itself_on_the_first_line() -> None:
 
 def test_generated_events_pass_the_handler() -> None:
     """generate-event output, piped into invoke, is accepted (signed, fresh) by the same configuration."""
-    env = {**clean_env(), "WEBHOOK_SECRET": "whsec_Z2VuZXJhdGUtZXZlbnQtdGVzdC1zZWNyZXQ=", "SLACK_SIGNING_SECRET": "s3"}
+    env = {
+        **clean_env(),
+        "WEBHOOK_SECRET": "whsec_Z2VuZXJhdGUtZXZlbnQtdGVzdC1zZWNyZXQ=",
+        "SLACK_SIGNING_SECRET": "slack-signing-secret-for-tests",
+    }
     for kind, expect in (("apig", 202), ("slack", 200), ("timer", None), ("smn", None), ("kafka", None)):
         gen = subprocess.run(
             [*CLI, "generate-event", kind], capture_output=True, text=True, env=env, cwd=ROOT, timeout=30, check=True

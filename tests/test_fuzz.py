@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import handler
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
-from dds_backup_dev.signing import apig_event, slack_form, slack_headers, standard_webhooks_headers
+from dds_backup_dev.signing import apig_event, slack_form, slack_headers, standard_webhooks_headers, status_query
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, parse_cloudevent
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -163,9 +163,7 @@ signed_apig_events = st.one_of(
     st.text(max_size=40)
     .map(lambda t: slack_form(t.replace("\x00", "")))
     .map(lambda b: apig_event("POST", "/slack", b, slack_headers(SLACK_SECRET, b))),
-    st.text("abcdef0123456789", max_size=40).map(
-        lambda i: apig_event("GET", f"/backups/{i}", b"", standard_webhooks_headers(WEBHOOK_SECRET, b""))
-    ),
+    st.text("abcdef0123456789", max_size=40).map(lambda i: status_query(WEBHOOK_SECRET, f"/backups/{i}")),
 )
 
 

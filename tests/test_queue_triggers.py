@@ -95,6 +95,25 @@ def test_bad_records_are_rejected_and_the_rest_of_the_batch_proceeds(
     assert result["ok"] is False and result["_raised"] is False
 
 
+@pytest.mark.parametrize("sample", ["smn_event.json", "dms4kafka_event.json"])
+@pytest.mark.parametrize(
+    ("hostile", "code"),
+    [
+        ("[" * 5000 + "]" * 5000, "JSON_TOO_DEEP"),
+        ('{"instance_id": "' + ORDERS + '", "instance_id": "' + BILLING + '"}', "DUPLICATE_KEY"),
+    ],
+)
+def test_a_hostile_record_is_rejected_alone_and_the_valid_one_beside_it_is_backed_up(
+    configured: EmulatorServer, invoke: Invoke, sample: str, hostile: str, code: str
+) -> None:
+    result = invoke(with_messages(sample, hostile, {"instance_id": CATALOG}))
+    assert outcomes(result) == {"rejected": 1, "created": 1}
+    (bad,) = [r["data"] for r in result["results"] if r["data"]["outcome"] == "rejected"]
+    assert (bad["error"]["code"], bad["error"]["retryable"]) == (code, False)
+    assert [b.instance_id for b in configured.state.backups.values()] == [CATALOG]
+    assert result["_raised"] is False
+
+
 @pytest.mark.parametrize("sample", [*QUEUE_SAMPLES, "smn_event.json"])
 def test_replaying_an_event_leaves_one_backup_per_instance(
     configured: EmulatorServer, invoke: Invoke, sample: str

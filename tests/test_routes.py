@@ -17,6 +17,7 @@ from dds_backup_dev.signing import (
     slack_form,
     slack_headers,
     standard_webhooks_headers,
+    status_query,
 )
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json
 
@@ -58,7 +59,7 @@ def test_post_backups_answers_202_with_a_location_to_poll(webhooks: EmulatorServ
     assert body["status"] == "BUILDING" and body["outcome"] == "created"
     assert body["backup_id"] in webhooks.state.backups
     # WHEN the pipeline polls the Location THEN it sees BUILDING, later COMPLETED
-    poll = apig_event("GET", answer["headers"]["Location"], b"", standard_webhooks_headers(SECRET, b""))
+    poll = status_query(SECRET, answer["headers"]["Location"])
     first = invoke(poll)
     assert (first["statusCode"], body_of(first)["status"]) == (200, "BUILDING")
     webhooks.state.backup_delay = 0
@@ -93,15 +94,82 @@ def test_webhook_id_is_the_idempotency_key(webhooks: EmulatorServer, invoke: Inv
     assert len(webhooks.state.backups) == 1
 
 
-def test_github_signature_and_delivery_id(
+def test_github_mode_is_identified_by_the_signed_body_not_the_delivery_header(
     webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WEBHOOK_SECRET", GITHUB_SECRET)  # GitHub uses the whole string as the key
     body = json_body({"instance_id": ORDERS})
-    headers = github_headers(GITHUB_SECRET, body, delivery="72d3162e-cc78-11e3-81ab-4c9367dc0958")
-    answer = invoke(apig_event("POST", "/backups", body, headers))
-    assert answer["statusCode"] == 202
-    assert body_of(invoke(apig_event("POST", "/backups", body, headers)))["outcome"] == "exists"
+    first = invoke(apig_event("POST", "/backups", body, github_headers(GITHUB_SECRET, body, delivery="d-1")))
+    assert first["statusCode"] == 202
+    # WHEN the captured request is replayed with a new, unsigned delivery id THEN it is the same backup
+    replay = body_of(invoke(apig_event("POST", "/backups", body, github_headers(GITHUB_SECRET, body, delivery="d-2"))))
+    assert (replay["outcome"], replay["backup_id"]) == ("exists", body_of(first)["backup_id"])
+    assert len(webhooks.state.backups) == 1
+    # A pipeline that wants one backup per deployment says so in the signed body
+    webhooks.state.backup_delay = 0
+    keyed = json_body({"instance_id": ORDERS, "idempotency_key": "deploy-78"})
+    answer = invoke(apig_event("POST", "/backups", keyed, github_headers(GITHUB_SECRET, keyed)))
+    assert body_of(answer)["outcome"] == "created"
+
+
+def test_an_unsigned_delivery_id_cannot_claim_a_future_webhook_id(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", GITHUB_SECRET)
+    body = json_body({"instance_id": ORDERS})
+    invoke(apig_event("POST", "/backups", body, github_headers(GITHUB_SECRET, body, delivery="deploy-4711")))
+    # THEN a Standard Webhooks delivery with that id later is a backup of its own (the ids live apart)
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    webhooks.state.backup_delay = 0
+    later = body_of(invoke(post_backups({"instance_id": ORDERS}, msg_id="deploy-4711")))
+    assert later["outcome"] == "created"
+    assert len(webhooks.state.backups) == 2
+
+
+def test_status_queries_are_bound_to_their_route(
+    webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = body_of(invoke(post_backups({"instance_id": ORDERS})))
+    path = f"/backups/{made['backup_id']}"
+    assert invoke(status_query(SECRET, path))["statusCode"] == 200
+    # A GET signature for one backup does not open another
+    other = status_query(SECRET, "/backups/another1")
+    other["path"] = path
+    assert invoke(other)["statusCode"] == 401
+    # A POST delivery's headers replayed on a GET are refused
+    post = post_backups({"instance_id": ORDERS})
+    replayed = apig_event("GET", path, b"", {k: v for k, v in post["headers"].items() if k.startswith("webhook-")})
+    assert invoke(replayed)["statusCode"] == 401
+    # GitHub's signature over an empty body is a constant: it never opens a status
+    monkeypatch.setenv("WEBHOOK_SECRET", GITHUB_SECRET)
+    constant = invoke(apig_event("GET", path, b"", github_headers(GITHUB_SECRET, b"")))
+    assert constant["statusCode"] == 401
+    assert "only authorises POST" in body_of(constant)["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"[" * 5000 + b"]" * 5000, "JSON_TOO_DEEP"),
+        (b'{"instance_id": "' + ORDERS.encode() + b'", "instance_id": "' + BILLING.encode() + b'"}', "DUPLICATE_KEY"),
+    ],
+)
+def test_hostile_json_bodies_get_400_not_500(webhooks: EmulatorServer, invoke: Invoke, body: bytes, code: str) -> None:
+    answer = invoke(apig_event("POST", "/backups", body, standard_webhooks_headers(SECRET, body)))
+    assert (answer["statusCode"], body_of(answer)["error"]["code"]) == (400, code)
+    assert webhooks.state.backups == {}
+
+
+def test_line_separators_in_an_unauthenticated_path_stay_on_one_log_line(
+    webhooks: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    answer = invoke(apig_event("POST", '/slack\u2028{"level": "ERROR"}\u0085x\u2029', b""))
+    assert answer["statusCode"] == 404
+    err = capfd.readouterr().err
+    for line in err.split("\n"):
+        if line:
+            json.loads(line)  # every physical line is one whole JSON object
+    assert "\u2028" not in err and "\u0085" not in err and "\u2029" not in err
 
 
 def forged(event: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +185,7 @@ def _post_event(ts: int | None = None) -> dict[str, Any]:
 
 
 def _get_event(ts: int | None = None) -> dict[str, Any]:
-    return apig_event("GET", "/backups/abc123br02", b"", standard_webhooks_headers(SECRET, b"", ts=ts))
+    return status_query(SECRET, "/backups/abc123br02", ts=ts)
 
 
 def _slack_event(ts: int | None = None) -> dict[str, Any]:
@@ -240,7 +308,7 @@ def test_dds_failures_map_to_502_and_503(webhooks: EmulatorServer, invoke: Invok
 
 
 def test_get_unknown_backup_is_404(webhooks: EmulatorServer, invoke: Invoke) -> None:
-    answer = invoke(apig_event("GET", "/backups/nope", b"", standard_webhooks_headers(SECRET, b"")))
+    answer = invoke(status_query(SECRET, "/backups/nope"))
     assert answer["statusCode"] == 404
 
 
@@ -296,6 +364,16 @@ def test_slack_unknown_instance_gets_a_usage_reply(webhooks: EmulatorServer, inv
 def test_slack_bad_description_is_explained(webhooks: EmulatorServer, invoke: Invoke) -> None:
     text = slack_text(invoke(slack("orders-prod it's <urgent>")))
     assert "description" in text and webhooks.state.backups == {}
+
+
+def test_slack_escaped_text_is_read_as_the_user_typed_it(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    # GIVEN Slack's escaping of what the user typed: "orders-prod fish & chips"
+    text = slack_text(invoke(slack("orders-prod fish &amp; chips")))
+    # THEN the error is about the "&" typed, not about the "=" or ";" of "&amp;"
+    assert "(found '&amp;')" in text and "';'" not in text
+    # AND what is echoed is escaped again, so that Slack shows it as text
+    echoed = slack_text(invoke(slack("&lt;!channel&gt;")))
+    assert "&lt;!channel&gt;" in echoed and "<!channel>" not in echoed
 
 
 def test_slack_allow_lists(webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch) -> None:

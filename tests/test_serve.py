@@ -7,11 +7,13 @@ completes (``state.backup_delay``) instead of racing a timer in another process.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +28,8 @@ SECRET = "whsec_c2VydmUtdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZyE="
 
 @pytest.fixture
 def server(emulator: EmulatorServer) -> Iterator[str]:
-    env = {**clean_env(), **emulator.env("aksk"), "WEBHOOK_SECRET": SECRET}
+    # A short wait in POST /backups, so that pollers really poll.
+    env = {**clean_env(), **emulator.env("aksk"), "WEBHOOK_SECRET": SECRET, "WEBHOOK_WAIT_SECONDS": "0.5"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -45,7 +48,8 @@ def server(emulator: EmulatorServer) -> Iterator[str]:
 
 def call(url: str, method: str, path: str, data: Any = None) -> tuple[int, dict[str, str], Any]:
     body = json_body(data) if data is not None else b""
-    headers = {"Content-Type": "application/json", **standard_webhooks_headers(SECRET, body)}
+    signature = standard_webhooks_headers(SECRET, body, method=method, path=path)
+    headers = {"Content-Type": "application/json", **signature}
     req = urllib.request.Request(url + path, data=body if data is not None else None, headers=headers, method=method)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
@@ -69,7 +73,8 @@ def test_pre_deployment_flow_202_then_poll_to_completed(server: str, emulator: E
     assert (status, polled["status"]) == (200, "COMPLETED")
 
 
-def test_wait_true_answers_200_with_the_completed_backup(server: str) -> None:
+def test_wait_true_answers_200_with_the_completed_backup(server: str, emulator: EmulatorServer) -> None:
+    emulator.state.backup_delay = 0
     status, headers, body = call(server, "POST", "/backups", {"instance_id": BILLING, "wait": True})
     assert status == 200
     assert body["status"] == "COMPLETED"
@@ -86,7 +91,7 @@ def test_unsigned_request_is_401(server: str) -> None:
 def run_snippet(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["sh", str(ROOT / "examples/predeploy-backup.sh")],
-        env=env,
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
@@ -94,33 +99,98 @@ def run_snippet(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_documented_shell_snippet_runs_a_pre_deployment_backup(server: str) -> None:
-    """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run."""
-    env = {
-        "PATH": "/usr/bin:/bin",
+def snippet_env(server: str, tmp: Path, **more: str) -> dict[str, str]:
+    return {
         "DDS_BACKUP_URL": server,
         "DDS_BACKUP_WEBHOOK_SECRET": SECRET,
         "DDS_BACKUP_INSTANCE": ORDERS,
-        "DDS_BACKUP_KEY": "deploy-1234",
-        "DDS_BACKUP_POLL": "0.5",
+        "DDS_BACKUP_POLL": "0.2",
         "DDS_BACKUP_TIMEOUT": "30",
+        "TMPDIR": str(tmp),
+        **more,
     }
+
+
+def test_documented_shell_snippet_runs_a_pre_deployment_backup(
+    server: str, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run: it polls with signed
+    status queries until COMPLETED."""
+    emulator.state.backup_delay = 1.0  # longer than the function waits: the script polls until COMPLETED
+    env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-1234")
     proc = run_snippet(env)
     assert proc.returncode == 0, proc.stderr
-    assert "COMPLETED" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "dds-backup: COMPLETED"
     # The same key again: the same backup, reported as existing and completed.
     again = run_snippet(env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[0] == proc.stdout.splitlines()[0].replace("BUILDING", "COMPLETED")
+    assert len(emulator.state.backups) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing left behind
 
 
-def test_documented_shell_snippet_fails_on_a_refused_request(server: str) -> None:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "DDS_BACKUP_URL": server,
-        "DDS_BACKUP_WEBHOOK_SECRET": "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
-        "DDS_BACKUP_INSTANCE": ORDERS,
-    }
+def test_the_snippet_polls_with_signed_status_queries(server: str, emulator: EmulatorServer, tmp_path: Path) -> None:
+    emulator.state.backup_delay = 3600
+    env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-poll", DDS_BACKUP_TIMEOUT="3")
     proc = run_snippet(env)
     assert proc.returncode == 1
-    assert "HTTP 401" in proc.stderr
+    assert "is BUILDING" in proc.stdout
+    assert "still not COMPLETED after 3s" in proc.stderr
+    polls = [r for r in emulator.state.requests if r.method == "GET" and "backup_id=" in r.query]
+    assert polls  # the status queries passed the signature check and reached DDS
+
+
+def test_any_key_works_and_never_becomes_part_of_the_description(
+    server: str, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    emulator.state.backup_delay = 0
+    key = 'release="2026-11-29" & <hotfix> \\ x=1'
+    proc = run_snippet(snippet_env(server, tmp_path, DDS_BACKUP_KEY=key))
+    assert proc.returncode == 0, proc.stderr
+    (backup,) = emulator.state.backups.values()
+    assert backup.description == "pre-deployment backup"
+
+
+def test_documented_shell_snippet_fails_on_a_refused_request(server: str, tmp_path: Path) -> None:
+    env = snippet_env(server, tmp_path, DDS_BACKUP_WEBHOOK_SECRET="whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==")
+    proc = run_snippet(env)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()  # one line, with the reason
+    assert line.startswith("dds-backup: request refused: HTTP 401 UNAUTHENTICATED: ")
+
+
+def test_a_503_is_retried_after_its_retry_after_within_the_scripts_timeout(
+    server: str, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    # GIVEN an instance busy with somebody else's backup: the function answers 503 + Retry-After: 30
+    emulator.state.backup_delay = 3600
+    emulator.state.add_backup(ORDERS, "made-by-hand", "")
+    proc = run_snippet(snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-busy", DDS_BACKUP_TIMEOUT="5"))
+    # THEN waiting 30 s would overrun the 5 s it has: it stops at once, saying why, in one line
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("dds-backup: still refused after 5s: HTTP 503 ")
+    assert "INSTANCE_NOT_READY" in line
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"POST /backups HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+def test_malformed_http_gets_a_json_error_not_a_text_page(server: str, raw: bytes) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(raw)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
+    assert b"application/json" in head
+    assert json.loads(body)["error"]["code"] == "BAD_HTTP_REQUEST"
+    assert b"GARBAGE" not in body and b"Bad Header" not in body  # the offending bytes are not echoed

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
+from datetime import datetime, timezone
 
 import pytest
+import standardwebhooks
 
+from dds_backup_dev.signing import standard_webhooks_headers
+from lib.config import ConfigError, load_settings, standard_webhooks_key
 from lib.http.signatures import (
     github_signature,
     verify_github,
@@ -74,3 +79,75 @@ def test_standard_webhooks_spec_example() -> None:
 def test_missing_or_malformed_signatures_are_refused_with_a_reason(headers: dict[str, str], reason: str) -> None:
     problem = verify_webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", headers, b"{}", now=time.time())
     assert problem is not None and reason in problem
+
+
+# -- the official standardwebhooks library as the oracle ------------------------------------------------------
+
+KEY_32 = bytes(range(32))
+PADDED = "whsec_" + base64.b64encode(KEY_32).decode()  # ends in "="
+UNPADDED = PADDED.rstrip("=")
+
+
+@pytest.mark.parametrize("secret", [PADDED, UNPADDED])
+def test_signed_by_the_official_library_verified_by_ours(secret: str) -> None:
+    body = b'{"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02"}'
+    now = time.time()
+    stamp = datetime.fromtimestamp(now, tz=timezone.utc)
+    signature = standardwebhooks.Webhook(secret).sign("msg_1", stamp, body.decode())
+    headers = {"webhook-id": "msg_1", "webhook-timestamp": str(int(now)), "webhook-signature": signature}
+    assert verify_standard_webhooks(secret, headers, body, now) is None
+
+
+@pytest.mark.parametrize("secret", [PADDED, UNPADDED])
+def test_signed_by_ours_verified_by_the_official_library(secret: str) -> None:
+    body = b'{"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02"}'
+    headers = standard_webhooks_headers(secret, body, "msg_2")
+    assert standardwebhooks.Webhook(secret).verify(body, headers) == json.loads(body)
+    assert standard_webhooks_key(secret) == KEY_32  # padding or not, the same key as the official library's
+
+
+def test_a_get_signature_covers_the_method_and_the_path() -> None:
+    now = time.time()
+    headers = standard_webhooks_headers(PADDED, b"", "msg_3", int(now), method="GET", path="/backups/b1")
+    assert verify_webhook(PADDED, headers, b"", now, "GET", "/backups/b1") is None
+    # the same signature for another backup, or a body, is refused
+    assert verify_webhook(PADDED, headers, b"", now, "GET", "/backups/b2") == "webhook-signature does not match"
+    assert verify_webhook(PADDED, headers, b"x", now, "GET", "/backups/b1") == "a status query has no body"
+    # a POST delivery replayed as a GET is refused
+    post = standard_webhooks_headers(PADDED, b"", "msg_4", int(now))
+    assert verify_webhook(PADDED, post, b"", now, "GET", "/backups/b1") == "webhook-signature does not match"
+    # and the GET content is what the official library signs when given "GET <path>" as the payload
+    official = standardwebhooks.Webhook(PADDED).sign(
+        "msg_3", datetime.fromtimestamp(int(now), tz=timezone.utc), "GET /backups/b1"
+    )
+    assert official == headers["webhook-signature"]
+
+
+def test_github_signatures_never_authorise_a_status_query() -> None:
+    secret = "It's a Secret to Everybody, really"
+    constant = {"x-hub-signature-256": github_signature(secret, b"")}
+    problem = verify_webhook(secret, constant, b"", time.time(), "GET", "/backups/any")
+    assert problem is not None and "only authorises POST" in problem
+    assert verify_webhook(secret, constant, b"", time.time(), "POST", "/backups") is None
+
+
+@pytest.mark.parametrize(
+    ("secret", "fragment"),
+    [
+        ("whsec_", "empty after the whsec_ prefix"),
+        ("whsec_" + base64.b64encode(b"x").decode(), "holds 1 bytes"),
+        ("whsec_" + base64.b64encode(b"x" * 23).decode(), "holds 23 bytes"),
+        ("whsec_a", "not base64"),
+        ("short-plain-secret", "too short"),
+    ],
+)
+def test_weak_or_malformed_webhook_secrets_are_a_configuration_error(secret: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"WEBHOOK_SECRET": secret}.get)
+    assert "WEBHOOK_SECRET" in str(caught.value) and fragment in str(caught.value)
+    assert secret not in str(caught.value) or secret == "whsec_"
+
+
+def test_strong_secrets_of_both_kinds_are_accepted() -> None:
+    assert load_settings({"WEBHOOK_SECRET": UNPADDED}.get).webhook_secret is not None
+    assert load_settings({"WEBHOOK_SECRET": "x" * 24}.get).webhook_secret is not None

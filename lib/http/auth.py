@@ -1,20 +1,30 @@
 """Authenticating a route's requests before anything else: a missing, stale or forged signature is a 401 and
 no DDS call at all. A route with no secret configured refuses everything (fail closed), unless
-``WEBHOOK_AUTH=gateway`` says API Gateway's own APP/IAM authentication already vouches for the caller."""
+``WEBHOOK_AUTH=gateway`` says API Gateway's own APP/IAM authentication already vouches for the caller.
+
+Authentication also says what identifies the delivery (the idempotency of a webhook), and only from what the
+scheme covers: Standard Webhooks signs its ``webhook-id``; GitHub's ``X-GitHub-Delivery`` is not signed, so a
+GitHub-signed request is identified by its body. Identities are prefixed by their scheme, so an id of one scheme
+can never claim another's backup.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Callable, Mapping
-
-from pydantic import SecretStr
+from dataclasses import dataclass
 
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
-from lib.http.signatures import verify_slack, verify_webhook
+from lib.http.signatures import uses_standard_webhooks, verify_slack, verify_webhook
 from lib.service import BackupService
 
-Verify = Callable[[str, Mapping[str, str], bytes, float], "str | None"]
+
+@dataclass(frozen=True)
+class Caller:
+    settings: Settings
+    #: What makes a retried delivery the same backup (None: nothing does; each request is its own).
+    delivery: str | None = None
 
 
 def settings_of(service: BackupService) -> Settings:
@@ -23,24 +33,39 @@ def settings_of(service: BackupService) -> Settings:
     return service.settings
 
 
-def _require(request: HttpRequest, settings: Settings, secret: SecretStr | None, variable: str, verify: Verify) -> None:
-    if settings.webhook_auth == "gateway":
-        return
-    if secret is None:
-        raise HttpError(401, "UNAUTHENTICATED", f"{variable} is not configured: this route refuses every request")
-    problem = verify(secret.get_secret_value(), request.headers, request.body, time.time())
+def _refuse(problem: str | None) -> None:
     if problem is not None:
         raise HttpError(401, "UNAUTHENTICATED", problem)
 
 
-def require_webhook_signature(request: HttpRequest, service: BackupService) -> Settings:
+def _unconfigured(variable: str) -> HttpError:
+    return HttpError(401, "UNAUTHENTICATED", f"{variable} is not configured: this route refuses every request")
+
+
+def require_webhook_signature(request: HttpRequest, service: BackupService) -> Caller:
     """``POST /backups``, ``GET /backups/{id}``: Standard Webhooks or X-Hub-Signature-256 with WEBHOOK_SECRET."""
     settings = settings_of(service)
-    _require(request, settings, settings.webhook_secret, "WEBHOOK_SECRET", verify_webhook)
-    return settings
+    headers = request.headers
+    if settings.webhook_auth == "gateway":
+        # The gateway authenticated the caller; its delivery headers are the caller's word.
+        if webhook_id := headers.get("webhook-id"):
+            return Caller(settings, f"webhook:{webhook_id}")
+        github = headers.get("x-github-delivery")
+        return Caller(settings, f"github-delivery:{github}" if github else None)
+    if settings.webhook_secret is None:
+        raise _unconfigured("WEBHOOK_SECRET")
+    secret = settings.webhook_secret.get_secret_value()
+    _refuse(verify_webhook(secret, headers, request.body, time.time(), request.method, request.path))
+    if uses_standard_webhooks(headers):
+        return Caller(settings, f"webhook:{headers['webhook-id']}")
+    return Caller(settings, "github:" + hashlib.sha256(request.body).hexdigest()[:32])
 
 
 def require_slack_signature(request: HttpRequest, service: BackupService) -> Settings:
     settings = settings_of(service)
-    _require(request, settings, settings.slack_signing_secret, "SLACK_SIGNING_SECRET", verify_slack)
+    if settings.webhook_auth == "gateway":
+        return settings
+    if settings.slack_signing_secret is None:
+        raise _unconfigured("SLACK_SIGNING_SECRET")
+    _refuse(verify_slack(settings.slack_signing_secret.get_secret_value(), request.headers, request.body, time.time()))
     return settings

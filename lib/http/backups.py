@@ -8,11 +8,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from lib import jsonsafe
 from lib.http.auth import require_webhook_signature
-from lib.http.gateway import HttpError, HttpRequest, error_response, response
+from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, error_response, response
 from lib.http.orders import webhook_order
 from lib.models import ErrorInfo, Outcome, ResultEvent, Trigger, validate_request
 from lib.service import BackupService, ServiceError
@@ -27,20 +27,19 @@ def _json_body(request: HttpRequest) -> Any:
     except UnicodeDecodeError:
         raise HttpError(400, "INVALID_BODY", "the body is not UTF-8") from None
     try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise HttpError(400, "INVALID_JSON", f"the body is not JSON ({getattr(exc, 'msg', exc)})") from None
+        return jsonsafe.loads(text, max_bytes=MAX_BODY_BYTES)
+    except jsonsafe.JsonRejected as exc:
+        raise HttpError(413 if exc.code == "MESSAGE_TOO_LARGE" else 400, exc.code, f"the body: {exc.message}") from None
 
 
 async def post_backups(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    settings = require_webhook_signature(request, service)
+    caller = require_webhook_signature(request, service)
     result = validate_request(_json_body(request), "the body")
     if isinstance(result, ErrorInfo):
         details = [d.model_dump() for d in result.details or []]
         return error_response(400, result.code, result.message, request.request_id, details=details)
-    delivery = request.header("webhook-id") or request.header("x-github-delivery")
-    order = webhook_order(request, result, Trigger.APIG, delivery)
-    wait_deadline = service.invocation.deadline.within(settings.webhook_wait)
+    order = webhook_order(request, result, Trigger.APIG, caller.delivery)
+    wait_deadline = service.invocation.deadline.within(caller.settings.webhook_wait)
     execution = await service.execute([order], wait_deadline=wait_deadline)
     return backups_answer(execution.results, request.request_id)
 
@@ -109,10 +108,11 @@ def _unavailable(error: ErrorInfo, request_id: str) -> dict[str, Any]:
 
 
 async def get_backup(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    settings = require_webhook_signature(request, service)
+    caller = require_webhook_signature(request, service)
     backup_id = request.path_params["backup_id"]
+    deadline = service.invocation.deadline.within(caller.settings.request_timeout)
     try:
-        match = await service.find_backup(backup_id, service.invocation.deadline.within(settings.request_timeout))
+        match = await service.find_backup(backup_id, deadline)
     except ServiceError as exc:
         return _unavailable(exc.error, request.request_id)
     if match is None:

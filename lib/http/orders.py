@@ -1,5 +1,5 @@
-"""HTTP requests -> backup orders. A delivery id (``webhook-id``, ``X-GitHub-Delivery``, Slack's ``trigger_id``)
-is the request's idempotency key: a sender's retry of one delivery is one backup."""
+"""HTTP requests -> backup orders. A delivery identity (from ``lib/http/auth.py``: a signed ``webhook-id``, the
+hash of a GitHub-signed body, Slack's ``trigger_id``) makes a sender's retry of one delivery one backup."""
 
 from __future__ import annotations
 
@@ -21,5 +21,5 @@ def webhook_order(
     )
     # An idempotency_key or an origin in the body has already set the identity; otherwise the delivery does.
     if delivery and backup_request.idempotency_key is None and backup_request.origin is None:
-        return order.keyed(delivery)
+        return order.identified_by(delivery)
     return order

@@ -8,10 +8,11 @@ clock. Comparisons are constant-time. Each returns None when the request is auth
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
+
+from lib.config import standard_webhooks_key
 
 TOLERANCE_S = 5 * 60
 
@@ -33,25 +34,30 @@ def _fresh(timestamp: str | None, now: float, header: str) -> str | None:
     return None
 
 
-def standard_webhooks_key(secret: str) -> bytes:
-    """The HMAC key: the base64-decoded part after ``whsec_``, as the spec's libraries do."""
-    encoded = secret.removeprefix("whsec_")
-    try:
-        return base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        # Not base64: use the text itself rather than failing closed forever on a typo'd secret format.
-        return encoded.encode()
+def signed_content(method: str, path: str, body: bytes) -> bytes:
+    """What a Standard Webhooks signature covers after ``{webhook-id}.{webhook-timestamp}.``: the raw body of a
+    POST (as the spec says), and ``GET <path>`` for a status query, which has no body. A GET signature thus
+    opens one path only, and a POST delivery can never pass as a GET."""
+    return f"GET {path}".encode() if method == "GET" else body
 
 
-def verify_standard_webhooks(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+def verify_standard_webhooks(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float, method: str = "POST", path: str = ""
+) -> str | None:
+    if method == "GET" and body:
+        return "a status query has no body"
     msg_id = headers.get("webhook-id")
     if not msg_id:
         return "missing webhook-id"
     if (stale := _fresh(headers.get("webhook-timestamp"), now, "webhook-timestamp")) is not None:
         return stale
     timestamp = headers["webhook-timestamp"]
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    expected = base64.b64encode(hmac.new(standard_webhooks_key(secret), signed, hashlib.sha256).digest()).decode()
+    signed = f"{msg_id}.{timestamp}.".encode() + signed_content(method, path, body)
+    try:
+        key = standard_webhooks_key(secret)
+    except ValueError as exc:
+        return f"WEBHOOK_SECRET {exc}, so Standard Webhooks signatures cannot be checked"
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     # Several space-separated signatures allow secret rotation; any v1 match is enough.
     for candidate in headers.get("webhook-signature", "").split():
         version, _, value = candidate.partition(",")
@@ -91,11 +97,21 @@ def verify_slack(secret: str, headers: Mapping[str, str], body: bytes, now: floa
     return None
 
 
-def verify_webhook(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
-    """``POST /backups`` and ``GET /backups/{id}``: Standard Webhooks if its headers are there, else GitHub's."""
-    if "webhook-signature" in headers or "webhook-id" in headers:
-        return verify_standard_webhooks(secret, headers, body, now)
+def uses_standard_webhooks(headers: Mapping[str, str]) -> bool:
+    return "webhook-signature" in headers or "webhook-id" in headers
+
+
+def verify_webhook(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float, method: str = "POST", path: str = ""
+) -> str | None:
+    """``POST /backups`` and ``GET /backups/{id}``: Standard Webhooks if its headers are there, else GitHub's.
+    GitHub's signature has no timestamp and covers only the body: it never authorises a GET (over an empty body
+    it would be one constant that opens every status, forever)."""
+    if uses_standard_webhooks(headers):
+        return verify_standard_webhooks(secret, headers, body, now, method, path)
     if "x-hub-signature-256" in headers:
+        if method != "POST":
+            return "X-Hub-Signature-256 only authorises POST /backups: sign status queries with Standard Webhooks"
         return verify_github(secret, headers, body)
     return (
         "no signature: send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) "

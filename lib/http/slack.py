@@ -25,10 +25,21 @@ BUDGET_S = 2.5
 _INSTANCE_ID = re.compile(r"^[0-9a-f]{32}in\d{2}$")
 USAGE = (
     "Usage:\n"
-    "• `/dds-backup <instance name or id> [description]`: start a manual backup\n"
-    "• `/dds-backup status <backup_id>`: show a backup's status\n"
+    "• `/dds-backup &lt;instance name or id&gt; [description]`: start a manual backup\n"
+    "• `/dds-backup status &lt;backup_id&gt;`: show a backup's status\n"
     "• `/dds-backup help`: this text"
 )
+
+
+def unescape(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` in ``text`` as HTML entities (api.slack.com "Formatting text for app
+    surfaces: Escaping text"): validate what the user typed, not its escaped form."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def escape(text: str) -> str:
+    """What we echo back goes through Slack's formatting: escaped, so that ``<!channel>`` stays text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def reply(text: str) -> dict[str, Any]:
@@ -59,7 +70,7 @@ async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, 
         return reply("Sorry, you are not allowed to start DDS backups (SLACK_ALLOWED_USERS).")
     if settings.slack_allowed_channels is not None and channel not in settings.slack_allowed_channels:
         return reply("Backups cannot be started from this channel (SLACK_ALLOWED_CHANNELS).")
-    words = form.get("text", "").strip().split(maxsplit=1)
+    words = unescape(form.get("text", "")).strip().split(maxsplit=1)
     if not words or words[0].lower() in ("help", "-h", "--help"):
         return reply(USAGE)
     if words[0].lower() == "status":
@@ -69,7 +80,7 @@ async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, 
 
 async def _status(service: BackupService, backup_id: str) -> dict[str, Any]:
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", backup_id):
-        return reply("Which backup? `/dds-backup status <backup_id>`")
+        return reply("Which backup? `/dds-backup status &lt;backup_id&gt;`")
     try:
         b = await service.find_backup(backup_id, service.invocation.deadline.within(BUDGET_S))
     except ServiceError as exc:
@@ -83,18 +94,20 @@ async def _backup(
     request: HttpRequest, service: BackupService, form: dict[str, str], words: list[str]
 ) -> dict[str, Any]:
     target = words[0]
+    shown = escape(target)
     data: dict[str, Any] = {"instance_id": target} if _INSTANCE_ID.match(target) else {"selector": {"name": target}}
     if len(words) > 1:
         data["description"] = words[1]
     result = validate_request(data, "the command")
     if not isinstance(result, BackupRequest):
-        return reply(f":warning: {result.message}\n{USAGE}")
-    order = webhook_order(request, result, Trigger.SLACK, form.get("trigger_id") or None)
+        return reply(f":warning: {escape(result.message)}\n{USAGE}")
+    trigger_id = form.get("trigger_id")  # inside the signed body
+    order = webhook_order(request, result, Trigger.SLACK, f"slack:{trigger_id}" if trigger_id else None)
     results = (await service.execute([order], service.invocation.deadline.within(BUDGET_S))).results
     pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
     (event, *more) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
     if more:  # a name selector is exact, but names need not be unique
-        return reply(f"`{target}` names {len(more) + 1} instances; use the instance id.")
+        return reply(f"`{shown}` names {len(more) + 1} instances; use the instance id.")
     d = event.data
     if d.outcome in (Outcome.CREATED, Outcome.EXISTS, Outcome.COMPLETED):
         verb = "started" if d.outcome is Outcome.CREATED else "already exists"
@@ -107,6 +120,6 @@ async def _backup(
         )
     assert d.error is not None
     if d.error.code == "NO_MATCHING_INSTANCE":
-        return reply(f"No DDS instance is named `{target}`.\n{USAGE}")
+        return reply(f"No DDS instance is named `{shown}`.\n{USAGE}")
     again = " Try again in a minute." if d.error.retryable else ""
-    return reply(f":warning: Backup of `{target}` failed: {d.error.message} ({d.error.code}).{again}")
+    return reply(f":warning: Backup of `{shown}` failed: {escape(d.error.message)} ({d.error.code}).{again}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lib import jsonsafe
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, rejected, validate_request
 
 
@@ -40,13 +40,6 @@ def parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
-def too_large(message: str, where: str) -> ErrorInfo | None:
-    size = len(message.encode("utf-8", "surrogatepass"))
-    if size > MAX_MESSAGE_BYTES:
-        return rejected("MESSAGE_TOO_LARGE", f"{where} is {size} bytes; a request is at most {MAX_MESSAGE_BYTES}")
-    return None
-
-
 def event_rejection(
     trigger: Trigger, ctx: SourceContext, code: str, message: str, part: int | None = None
 ) -> BackupOrder:
@@ -56,16 +49,18 @@ def event_rejection(
 
 
 def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:
+    """At most 256 KiB of JSON (jsonsafe's limits) holding one backup request."""
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        msg = getattr(exc, "msg", str(exc))
-        return rejected("INVALID_JSON", f"{where} is not valid JSON ({msg})")
+        data = jsonsafe.loads(text, max_bytes=MAX_MESSAGE_BYTES)
+    except jsonsafe.JsonRejected as exc:
+        return rejected(
+            exc.code, f"{where} is {exc.message}" if exc.code == "MESSAGE_TOO_LARGE" else f"{where}: {exc.message}"
+        )
     return validate_request(data, where)
 
 
 def parse_message(message: Any, where: str) -> BackupRequest | ErrorInfo:
-    """A queue message: a string of at most 256 KiB holding one JSON request."""
+    """A queue message: a string holding one JSON request."""
     if not isinstance(message, str):
         return rejected("INVALID_REQUEST", f"{where} must be a string holding a JSON request")
-    return too_large(message, where) or parse_json_request(message, where)
+    return parse_json_request(message, where)

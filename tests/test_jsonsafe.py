@@ -1,0 +1,68 @@
+"""lib/jsonsafe.py: untrusted JSON either parses within its limits or is a clear rejection, never an exception."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lib import jsonsafe
+
+
+def nested(depth: int, opener: str = "[", closer: str = "]") -> str:
+    return opener * depth + closer * depth
+
+
+def test_ordinary_requests_parse() -> None:
+    text = '{"selector": {"tags": {"team": "a[b]{c}"}}, "description": "brackets \\" [in] {strings}"}'
+    assert jsonsafe.loads(text, max_bytes=1024)["selector"]["tags"]["team"] == "a[b]{c}"
+
+
+@pytest.mark.parametrize("depth", [33, 900, 5000, 100_000])
+def test_deep_nesting_is_rejected_before_parsing(depth: int) -> None:
+    with pytest.raises(jsonsafe.JsonRejected) as caught:
+        jsonsafe.loads(nested(depth), max_bytes=10**6)
+    assert caught.value.code == "JSON_TOO_DEEP"
+    assert f"nested {depth} levels deep" in caught.value.message
+
+
+def test_nesting_up_to_the_limit_is_fine_and_strings_do_not_count() -> None:
+    value = jsonsafe.loads(nested(jsonsafe.MAX_DEPTH), max_bytes=1024)
+    for _ in range(jsonsafe.MAX_DEPTH - 1):
+        (value,) = value
+    assert value == []
+    deep_looking = '{"a": "' + "[" * 5000 + '"}'
+    assert jsonsafe.loads(deep_looking, max_bytes=10**6) == {"a": "[" * 5000}
+
+
+def test_duplicate_keys_are_rejected_naming_the_key() -> None:
+    with pytest.raises(jsonsafe.JsonRejected) as caught:
+        jsonsafe.loads('{"instance_id": "a", "wait": true, "instance_id": "b"}', max_bytes=1024)
+    assert caught.value.code == "DUPLICATE_KEY"
+    assert '"instance_id"' in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ('{"a": NaN}', "INVALID_JSON"),
+        ('{"a": Infinity}', "INVALID_JSON"),
+        ('{"a": 1', "INVALID_JSON"),
+        (b"\xff\xfe{}", "INVALID_JSON"),
+        ("x" * 2000, "MESSAGE_TOO_LARGE"),
+    ],
+)
+def test_everything_else_that_is_not_json_is_a_rejection(data: str | bytes, code: str) -> None:
+    with pytest.raises(jsonsafe.JsonRejected) as caught:
+        jsonsafe.loads(data, max_bytes=1024)
+    assert caught.value.code == code
+
+
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_any_input_parses_or_is_rejected_with_a_code(data: str | bytes) -> None:
+    code = None
+    try:
+        jsonsafe.loads(data, max_bytes=1024)
+    except jsonsafe.JsonRejected as exc:
+        code = exc.code
+    assert code in (None, "INVALID_JSON", "JSON_TOO_DEEP", "DUPLICATE_KEY", "MESSAGE_TOO_LARGE")
