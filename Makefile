@@ -2,11 +2,22 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The interpreter's X.Y is part of the stamp: another PYTHON means another (rebuilt) .venv.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: demo test lint typecheck unit bench emulator package terraform clean
+.PHONY: demo test lint typecheck unit bench emulator package terraform clean python-check
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+python-check:
+	@case "$(PYVER)" in \
+	  3.10|3.11|3.12) ;; \
+	  "") echo "make: $(PYTHON) not found; dds-backup needs Python 3.10, 3.11 or 3.12 (make PYTHON=python3.12 ...)" >&2; exit 1 ;; \
+	  *) echo "make: $(PYTHON) is Python $(PYVER); dds-backup needs 3.10, 3.11 or 3.12 (make PYTHON=python3.12 ...)" >&2; exit 1 ;; \
+	esac
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | python-check
+	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
+	  echo "make: .venv was made with another Python; rebuilding it with $(PYTHON) ($(PYVER))"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -15,6 +26,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	# tests themselves never leave the machine.
 	$(BIN)/dds-backup wheels --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 		--python 3.12 --dest $(VENV)/wheelhouse
+	rm -f $(VENV)/.installed*
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -116,6 +116,9 @@ class Retention(BaseModel):
 
 
 MAX_HANDOFFS = 3
+#: A request names at most this many instances by id (more: a selector). It keeps one request within the
+#: 256 KB an asynchronous event may carry.
+MAX_INSTANCE_IDS = 1000
 
 
 class Origin(BaseModel):
@@ -137,7 +140,7 @@ class BackupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instance_id: InstanceId | None = None
-    instance_ids: list[InstanceId] | None = Field(default=None, min_length=1, max_length=1000)
+    instance_ids: list[InstanceId] | None = Field(default=None, min_length=1)
     selector: Selector | None = None
     name: BackupName | None = None
     description: Description | None = None
@@ -155,6 +158,11 @@ class BackupRequest(BaseModel):
             raise ValueError(
                 "exactly one of instance_id, instance_ids, selector is required"
                 + (f" (got {', '.join(given)})" if given else " (got none)")
+            )
+        if self.instance_ids is not None and len(self.instance_ids) > MAX_INSTANCE_IDS:
+            raise ValueError(
+                f"instance_ids holds {len(self.instance_ids)} ids; at most {MAX_INSTANCE_IDS} per request "
+                "(use a selector, or several requests)"
             )
         if self.instance_ids is not None and len(set(self.instance_ids)) != len(self.instance_ids):
             raise ValueError("instance_ids contains duplicates")

@@ -55,3 +55,11 @@ def test_input_values_are_not_echoed_in_errors() -> None:
 )
 def test_valid_requests(data: dict[str, Any]) -> None:
     assert BackupRequest.model_validate(data).model_dump(exclude_defaults=True) == data
+
+
+def test_instance_ids_are_limited_with_a_message_that_says_what_to_do() -> None:
+    ok = BackupRequest(instance_ids=[f"{i:032x}in02" for i in range(1000)])
+    assert ok.instance_ids is not None and len(ok.instance_ids) == 1000
+    with pytest.raises(ValidationError) as caught:
+        BackupRequest(instance_ids=[f"{i:032x}in02" for i in range(1001)])
+    assert "instance_ids holds 1001 ids; at most 1000 per request (use a selector" in str(caught.value)

@@ -75,8 +75,8 @@ async def resolve_access(
         )
     if endpoint is None:
         raise ConfigError(
-            f"no public DDS endpoint is known for REGION={settings.region}: set DDS_ENDPOINT, or use IAM password "
-            "credentials so that it is read from the token's service catalog"
+            f"no public DDS endpoint is known for REGION={settings.region} (the OTC Swiss endpoint list has no DDS): "
+            "set DDS_ENDPOINT, or use IAM password credentials so that it is read from the token's service catalog"
         )
     if project_id is None:
         raise ConfigError("the project id is unknown: set PROJECT_ID (the DDS API needs it in every URL)")
