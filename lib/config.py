@@ -90,6 +90,8 @@ class Settings(BaseModel):
     smn_endpoint: str | None = Field(default=None, alias="SMN_ENDPOINT")
     result_topic_urn: str | None = Field(default=None, alias="RESULT_TOPIC_URN", pattern=TOPIC_URN)
     fanout_topic_urn: str | None = Field(default=None, alias="FANOUT_TOPIC_URN", pattern=TOPIC_URN)
+    #: Every ``stale`` and every ``failed`` result is also published here (an e-mail/SMS subscription pages).
+    alert_topic_urn: str | None = Field(default=None, alias="ALERT_TOPIC_URN", pattern=TOPIC_URN)
     fanout_threshold: int = Field(default=100, ge=1, le=100000, alias="FANOUT_THRESHOLD")
     # APIG gives a backend at most 60 s; a waiting POST /backups answers 202 before that.
     webhook_wait: float = Field(default=50.0, ge=0, le=55, alias="WEBHOOK_WAIT_SECONDS")

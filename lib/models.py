@@ -115,6 +115,16 @@ class Retention(BaseModel):
         return self
 
 
+class Audit(BaseModel):
+    """Prove that every selected instance has a recent, completed backup (reads only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_age_hours: int = Field(ge=1, le=8760)
+    #: The instance's automated backups count too (a COMPLETED one is as good as ours for a restore).
+    include_automated: bool = True
+
+
 MAX_HANDOFFS = 3
 #: A request names at most this many instances by id (more: a selector). It keeps one request within the
 #: 256 KB an asynchronous event may carry.
@@ -148,6 +158,7 @@ class BackupRequest(BaseModel):
     dry_run: bool = False
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     retention: Retention | None = None
+    audit: Audit | None = None
     #: Set by the function itself when it fans a large request out through SMN; not for callers.
     origin: Origin | None = None
 
@@ -166,6 +177,11 @@ class BackupRequest(BaseModel):
             )
         if self.instance_ids is not None and len(set(self.instance_ids)) != len(self.instance_ids):
             raise ValueError("instance_ids contains duplicates")
+        if self.audit is not None:
+            creating = [f for f in ("name", "description", "retention") if getattr(self, f) is not None]
+            creating += [f for f in ("wait", "dry_run") if getattr(self, f)]
+            if creating:
+                raise ValueError(f"audit only reads; it cannot be combined with {', '.join(creating)}")
         if self.name is not None and self.instance_id is None:
             # A name is unique per project, so an explicit one can only ever name a single backup.
             raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
@@ -207,6 +223,10 @@ class Outcome(str, enum.Enum):
     #: A retryable failure was handed on through SMN for another attempt in a new invocation (triggers whose
     #: platform retry is not certain); ``error`` says what failed.
     HANDED_OFF = "handed_off"
+    #: Audit: the instance has a COMPLETED backup that began within ``max_age_hours``.
+    FRESH = "fresh"
+    #: Audit: it has none (error BACKUP_STALE).
+    STALE = "stale"
 
 
 class ErrorInfo(BaseModel):
@@ -285,6 +305,28 @@ class BackupOrder:
         return BackupOrder(self.trigger, identity, self.correlation_id, None, self.request, self.rejection)
 
 
+class BackupSeen(BaseModel):
+    """A backup as an audit reports it."""
+
+    id: str
+    name: str
+    type: str
+    status: str
+    begin_time: str
+    age_hours: float | None = None
+
+
+class AuditReport(BaseModel):
+    max_age_hours: int
+    include_automated: bool
+    #: The newest COMPLETED backup that counts (None: there is none).
+    newest_completed: BackupSeen | None = None
+    #: The instance's backups still being made.
+    building: list[BackupSeen] = Field(default_factory=list)
+    #: This tool's own backups that ended FAILED within the window (listed even when the instance is fresh).
+    recent_failed: list[BackupSeen] = Field(default_factory=list)
+
+
 class ResultData(BaseModel):
     """The ``data`` of a result event."""
 
@@ -302,6 +344,8 @@ class ResultData(BaseModel):
     dry_run: bool = False
     #: ``wait: true`` stopped before the job ended (the time for waiting ran out): the backup is still building.
     wait_ended_early: bool = False
+    #: Only for audit requests.
+    audit: AuditReport | None = None
     error: ErrorInfo | None = None
 
 
@@ -337,6 +381,8 @@ class Summary(BaseModel):
     pruned: int = 0
     fanned_out: int = 0
     handed_off: int = 0
+    fresh: int = 0
+    stale: int = 0
 
 
 class InvocationResult(BaseModel):
@@ -350,7 +396,7 @@ class InvocationResult(BaseModel):
         for r in results:
             key = r.data.outcome.value
             setattr(summary, key, getattr(summary, key) + 1)
-        ok = summary.failed == 0 and summary.rejected == 0
+        ok = summary.failed == 0 and summary.rejected == 0 and summary.stale == 0
         return cls(ok=ok, results=results, summary=summary)
 
     #: Publishing the result events to RESULT_TOPIC_URN, when configured (failures never change an outcome).

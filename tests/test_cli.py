@@ -65,6 +65,14 @@ def test_invoke_says_on_stderr_when_a_wait_was_cut_short() -> None:
     assert "stopped waiting for backup" in proc.stderr
 
 
+def test_invoke_exits_1_when_an_audit_finds_a_stale_instance() -> None:
+    request = '{"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02", "audit": {"max_age_hours": 24}}'
+    proc = run("invoke", "-", stdin=request)
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)["results"][0]["data"]
+    assert (data["outcome"], data["error"]["code"]) == ("stale", "BACKUP_STALE")
+
+
 def test_bad_usage_exits_2_without_a_traceback(tmp_path: Path) -> None:
     missing = run("invoke", str(tmp_path / "nope.json"))
     assert missing.returncode == 2 and "cannot read" in missing.stderr

@@ -45,6 +45,8 @@ def test_timer_event_creates_a_backup_with_a_deterministic_name(configured: Emul
         "pruned": 0,
         "fanned_out": 0,
         "handed_off": 0,
+        "fresh": 0,
+        "stale": 0,
     }
 
 

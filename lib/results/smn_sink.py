@@ -1,4 +1,6 @@
-"""The SMN sink: each result event as one message on a topic (``RESULT_TOPIC_URN``).
+"""The SMN sinks: each result event as one message on ``RESULT_TOPIC_URN``, and the ones that need a person
+(``stale``, ``failed``) also on ``ALERT_TOPIC_URN``, so that an e-mail or SMS subscription there pages someone
+without any filtering.
 
 A failure is logged and counted, never turned into a failed backup: the backup exists whether or not anybody
 heard about it. The subject, ``dds-backup <outcome> <instance>``, lets subscriptions filter without parsing.
@@ -12,10 +14,15 @@ from typing import Any
 
 from lib.cloud.errors import CloudError
 from lib.logs import get_logger
-from lib.models import ResultEvent
+from lib.models import Outcome, ResultEvent
 from lib.smn.client import SmnClient
 
 _log = get_logger("results.smn")
+ALERTING = (Outcome.STALE, Outcome.FAILED)
+
+
+def alerts(results: list[ResultEvent]) -> list[ResultEvent]:
+    return [r for r in results if r.data.outcome in ALERTING]
 
 
 async def publish_results(smn: SmnClient, topic_urn: str, results: list[ResultEvent]) -> dict[str, Any]:

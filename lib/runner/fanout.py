@@ -41,7 +41,7 @@ def single_request(order: BackupOrder, request: BackupRequest, instance: Instanc
 
 
 async def hand_on(
-    smn: SmnClient, topic_urn: str, report: Report, request: BackupRequest, instance: Instance, name: str
+    smn: SmnClient, topic_urn: str, report: Report, request: BackupRequest, instance: Instance, name: str | None
 ) -> ResultData:
     fields: dict[str, Any] = {"instance": instance, "name": name, "dry_run": request.dry_run}
     try:

@@ -24,6 +24,7 @@ from lib.logs import bound, get_logger
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
 from lib.planning import naming
 from lib.runner import fanout, handoff
+from lib.runner.audit import audit_instance
 from lib.runner.create import create_once
 from lib.runner.prune import prune
 from lib.runner.report import Report
@@ -83,6 +84,12 @@ class Runner:
         instances = resolution.instances
         if self.smn is not None and fanout.should_fan_out(self.settings, request, len(instances), self.deadline):
             return out + list(await asyncio.gather(*(self._fan_out(order, request, i) for i in instances)))
+        if request.audit is not None:
+            policy, template = request.audit, self.settings.backup_name_template
+            audits = (
+                audit_instance(self.client, Report.start(order, self.clock), i, policy, template) for i in instances
+            )
+            return out + list(await asyncio.gather(*audits))
         groups = await asyncio.gather(*(self._backup_and_prune(order, request, i) for i in instances))
         return out + [d for group in groups for d in group]
 
@@ -124,7 +131,7 @@ class Runner:
         assert self.smn is not None
         assert self.settings.fanout_topic_urn is not None
         single = fanout.single_request(order, request, instance)
-        name = self._name(order, request, instance)
+        name = None if request.audit is not None else self._name(order, request, instance)
         report = Report.start(order, self.clock)
         return await fanout.hand_on(self.smn, self.settings.fanout_topic_urn, report, single, instance, name)
 

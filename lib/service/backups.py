@@ -18,7 +18,7 @@ from lib.logs import get_logger
 from lib.models import BackupOrder, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
 from lib.results import events
 from lib.results.log_sink import log_result
-from lib.results.smn_sink import publish_results
+from lib.results.smn_sink import alerts, publish_results
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
 from lib.service.clients import Clients, open_clients
@@ -99,10 +99,23 @@ class BackupService:
             return Execution(results, await self._publish(clients, results))
 
     async def _publish(self, clients: Clients, results: list[ResultEvent]) -> dict[str, Any] | None:
-        topic = self._settings().result_topic_urn
-        if clients.smn is None or topic is None:
+        """Every result to RESULT_TOPIC_URN, the stale and failed ones also to ALERT_TOPIC_URN, concurrently."""
+        settings = self._settings()
+        if clients.smn is None:
             return None
-        return await publish_results(clients.smn, topic, results)
+        sends = {
+            "results": (settings.result_topic_urn, results),
+            "alerts": (settings.alert_topic_urn, alerts(results)),
+        }
+        wanted = {k: v for k, v in sends.items() if v[0] is not None and v[1]}
+        reports = await asyncio.gather(*(publish_results(clients.smn, str(t), r) for t, r in wanted.values()))
+        by_kind = dict(zip(wanted, reports, strict=True))
+        if not by_kind:
+            return None
+        report = by_kind.get("results", {})
+        if "alerts" in by_kind:
+            report = {**report, "alerts": by_kind["alerts"]}
+        return report
 
     async def find_backup(self, backup_id: str, deadline: Deadline) -> Backup | None:
         """The backup with this id in the project, or None. Raises ServiceError when the API cannot tell."""

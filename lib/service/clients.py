@@ -25,7 +25,7 @@ _log = get_logger("service")
 @dataclass(frozen=True)
 class Clients:
     dds: DdsClient
-    #: None unless a topic is configured (RESULT_TOPIC_URN, FANOUT_TOPIC_URN).
+    #: None unless a topic is configured (RESULT_TOPIC_URN, FANOUT_TOPIC_URN, ALERT_TOPIC_URN).
     smn: SmnClient | None
     #: The one policy of the invocation: the clients retry reads with it, the runner retries creates.
     retry: RetryPolicy
@@ -54,10 +54,10 @@ async def open_clients(settings: Settings, invocation: Invocation, deadline: Dea
             )
 
         smn = None
-        if settings.result_topic_urn or settings.fanout_topic_urn:
+        if settings.result_topic_urn or settings.fanout_topic_urn or settings.alert_topic_urn:
             endpoint = settings.smn_endpoint or (regions.smn_endpoint(settings.region) if settings.region else None)
             if endpoint is None:
-                raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN need SMN_ENDPOINT or REGION")
+                raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN/ALERT_TOPIC_URN need SMN_ENDPOINT or REGION")
             smn = SmnClient(transport(endpoint, f"/v2/{access.project_id}/notifications/topics"))
         dds = DdsClient(transport(access.endpoint, f"/v3/{access.project_id}"), project_id=access.project_id)
         yield Clients(dds, smn, retry)
