@@ -165,18 +165,23 @@ def cmd_wheels(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from dds_backup_dev.terraform import render
+    from dds_backup_dev.terraform import CLOUD_NAMES, build
+    from dds_backup_dev.terraform.tfvars import example
 
     template = _template(args.template)
     if template is None:
         return 2
     out = Path(args.output or Path("dist") / "terraform" / args.cloud / "main.tf.json")
-    # Relative to the module, so that `terraform apply` works from the module's folder.
-    package = "${path.module}/" + os.path.relpath(Path(args.package).resolve(), out.parent.resolve())
-    doc = render(template, args.cloud, package=package)
+    # Relative to the module's folder, where terraform runs.
+    package = os.path.relpath(Path(args.package).resolve(), out.parent.resolve())
+    deployment = build(template, args.cloud, package=package)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"{out}: {sum(len(v) for v in doc['resource'].values())} resources for the {args.cloud} provider")
+    out.write_text(json.dumps(deployment.doc, indent=2) + "\n")
+    tfvars = out.parent / "terraform.tfvars.example"
+    tfvars.write_text(example(deployment.variables, CLOUD_NAMES[args.cloud]))
+    count = sum(len(v) for v in deployment.doc["resource"].values())
+    print(f"{out}: {count} resources for the {args.cloud} provider, each created only when its variables ask for it")
+    print(f"{tfvars}: the variables; a timer-only deployment sets region and default_request")
     return 0
 
 
@@ -235,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--cloud", choices=["otc", "huaweicloud"], required=True)
     render.add_argument("--template", default="template.yaml")
     render.add_argument("--package", default="dist/dds-backup.zip", help="the zip the function is deployed from")
-    render.add_argument("--output", help="default dist/terraform/<cloud>/main.tf.json")
+    render.add_argument(
+        "--output", help="default dist/terraform/<cloud>/main.tf.json (terraform.tfvars.example goes next to it)"
+    )
     render.set_defaults(func=cmd_render)
     return parser
 
