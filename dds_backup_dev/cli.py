@@ -164,6 +164,38 @@ def cmd_wheels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from dds_backup_dev.check import report, run
+    from lib import logs
+    from lib.runtime import Invocation
+
+    template = None
+    if args.template:
+        template = _template(args.template)
+        if template is None:
+            return 2
+    emulator = _embedded_emulator_if_unconfigured(backup_delay=2.0)
+    logs.configure("WARNING")  # the checklist is the output; only trouble goes to the log on stderr
+    context = LocalContext(timeout_s=60, project_id=os.environ.get("RUNTIME_PROJECT_ID", ""))
+    try:
+        checks = asyncio.run(run(Invocation.from_context(context, time.monotonic()), template))
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    result = report(checks)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+        failed = sum(c.status == "fail" for c in checks)
+        print(f"dds-backup check: {'all good' if not failed else f'{failed} check(s) failed'}")
+    return 0 if result["ok"] else 1
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from dds_backup_dev.terraform import CLOUD_NAMES, build
     from dds_backup_dev.terraform.tfvars import example
@@ -235,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     wheels.add_argument("--dest", required=True)
     wheels.set_defaults(func=cmd_wheels)
 
+    _add_check(sub)
     render = sub.add_parser("render", help="render deployment code from template.yaml")
     render.add_argument("format", choices=["terraform"])
     render.add_argument("--cloud", choices=["otc", "huaweicloud"], required=True)
@@ -245,6 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(func=cmd_render)
     return parser
+
+
+def _add_check(sub: Any) -> None:
+    check = sub.add_parser(
+        "check", help="read-only preflight: credentials, DDS, requests, topics, secrets (with the configuration)"
+    )
+    check.add_argument("--template", help="also resolve every timer's request and check the timeout (template.yaml)")
+    check.add_argument("--json", action="store_true", help="the checks as one JSON document")
+    check.set_defaults(func=cmd_check)
 
 
 def main(argv: list[str] | None = None) -> int:
