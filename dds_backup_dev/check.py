@@ -139,7 +139,7 @@ def timeout(settings: Settings, template: Template, waits: bool) -> Check:
 
 def credentials_source(settings: Settings) -> str:
     if settings.ak is not None:
-        return "AK/SK (HUAWEICLOUD_SDK_AK)"
+        return "AK/SK of HUAWEICLOUD_SDK_AK"
     if settings.has_password:
         return f"IAM password token of {settings.os_username}"
     return "the agency"

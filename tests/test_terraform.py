@@ -600,3 +600,16 @@ def test_terraform_refuses_a_deployment_that_cannot_work_and_says_what_to_set(
     result = shadow_plan(cloud, {**timer_only(cloud), **extra}, tmp_path)
     assert fix in " ".join(result.error.split()), result.error
     assert not result.created
+
+
+def test_the_deployment_guide_names_every_switch_and_shows_the_smallest_tfvars() -> None:
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    for cloud in CLOUD_KEYS:
+        for name, var in deployment(cloud).variables.items():
+            if var.type == "bool" or var.sensitive or name.endswith(("_topic_urn", "_id")):
+                assert f"`{name}" in guide, name
+        smallest = (
+            f'region          = "{REGION[cloud]}"\ndefault_request = "{{\\"selector\\": {{\\"name\\": \\"*-prod\\"}}}}"'
+        )
+        assert smallest in guide
+    assert "dist/terraform/<cloud>/main.tf.json" in guide and "dds-backup check --template template.yaml" in guide
