@@ -268,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     wheels.set_defaults(func=cmd_wheels)
 
     _add_check(sub)
+    _add_render(sub)
+    return parser
+
+
+def _add_render(sub: Any) -> None:
     render = sub.add_parser("render", help="render deployment code from template.yaml")
     render.add_argument("format", choices=["terraform"])
     render.add_argument("--cloud", choices=["otc", "huaweicloud"], required=True)
@@ -277,7 +282,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", help="default dist/terraform/<cloud>/main.tf.json (terraform.tfvars.example goes next to it)"
     )
     render.set_defaults(func=cmd_render)
-    return parser
 
 
 def _add_check(sub: Any) -> None:
