@@ -185,19 +185,56 @@ def cmd_wheels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from dds_backup_dev.check import report, run
+    from lib import logs
+    from lib.runtime import Invocation
+
+    template = None
+    if args.template:
+        template = _template(args.template)
+        if template is None:
+            return 2
+    emulator = _embedded_emulator_if_unconfigured(backup_delay=2.0)
+    logs.configure("WARNING")  # the checklist is the output; only trouble goes to the log on stderr
+    context = LocalContext(timeout_s=60, project_id=os.environ.get("RUNTIME_PROJECT_ID", ""))
+    try:
+        checks = asyncio.run(run(Invocation.from_context(context, time.monotonic()), template))
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    result = report(checks)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+        failed = sum(c.status == "fail" for c in checks)
+        print(f"dds-backup check: {'all good' if not failed else f'{failed} check(s) failed'}")
+    return 0 if result["ok"] else 1
+
+
 def cmd_render(args: argparse.Namespace) -> int:
-    from dds_backup_dev.terraform import render
+    from dds_backup_dev.terraform import CLOUD_NAMES, build
+    from dds_backup_dev.terraform.tfvars import example
 
     template = _template(args.template)
     if template is None:
         return 2
     out = Path(args.output or Path("dist") / "terraform" / args.cloud / "main.tf.json")
-    # Relative to the module, so that `terraform apply` works from the module's folder.
-    package = "${path.module}/" + os.path.relpath(Path(args.package).resolve(), out.parent.resolve())
-    doc = render(template, args.cloud, package=package)
+    # Relative to the module's folder, where terraform runs.
+    package = os.path.relpath(Path(args.package).resolve(), out.parent.resolve())
+    deployment = build(template, args.cloud, package=package)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"{out}: {sum(len(v) for v in doc['resource'].values())} resources for the {args.cloud} provider")
+    out.write_text(json.dumps(deployment.doc, indent=2) + "\n")
+    tfvars = out.parent / "terraform.tfvars.example"
+    tfvars.write_text(example(deployment.variables, CLOUD_NAMES[args.cloud]))
+    count = sum(len(v) for v in deployment.doc["resource"].values())
+    print(f"{out}: {count} resources for the {args.cloud} provider, each created only when its variables ask for it")
+    print(f"{tfvars}: the variables; a timer-only deployment sets region and default_request")
     return 0
 
 
@@ -262,14 +299,30 @@ def build_parser() -> argparse.ArgumentParser:
     wheels.add_argument("--dest", required=True)
     wheels.set_defaults(func=cmd_wheels)
 
+    _add_check(sub)
+    _add_render(sub)
+    return parser
+
+
+def _add_render(sub: Any) -> None:
     render = sub.add_parser("render", help="render deployment code from template.yaml")
     render.add_argument("format", choices=["terraform"])
     render.add_argument("--cloud", choices=["otc", "huaweicloud"], required=True)
     render.add_argument("--template", default="template.yaml")
     render.add_argument("--package", default="dist/dds-backup.zip", help="the zip the function is deployed from")
-    render.add_argument("--output", help="default dist/terraform/<cloud>/main.tf.json")
+    render.add_argument(
+        "--output", help="default dist/terraform/<cloud>/main.tf.json (terraform.tfvars.example goes next to it)"
+    )
     render.set_defaults(func=cmd_render)
-    return parser
+
+
+def _add_check(sub: Any) -> None:
+    check = sub.add_parser(
+        "check", help="read-only preflight: credentials, DDS, requests, topics, secrets (with the configuration)"
+    )
+    check.add_argument("--template", help="also resolve every timer's request and check the timeout (template.yaml)")
+    check.add_argument("--json", action="store_true", help="the checks as one JSON document")
+    check.set_defaults(func=cmd_check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,6 +91,10 @@ def check_rate(schedule: str) -> None:
 # -- triggers -----------------------------------------------------------------------------------------------
 
 
+# A Terraform variable reference stands for a value that the renderer does not know.
+VAR_REF = r"\$\{var\.[A-Za-z_][A-Za-z0-9_]*\}"
+
+
 class TimerEventData(_Strict):
     name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
     schedule_type: Literal["Cron", "Rate"]
@@ -100,12 +104,10 @@ class TimerEventData(_Strict):
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str, info: ValidationInfo) -> str:
-        (check_cron if info.data.get("schedule_type") == "Cron" else check_rate)(value)
+        # A variable is checked where its value is known: the Terraform variable's own validation.
+        if not re.fullmatch(VAR_REF, value):
+            (check_cron if info.data.get("schedule_type") == "Cron" else check_rate)(value)
         return value
-
-
-# A Terraform variable reference stands for a value that the renderer does not know.
-VAR_REF = r"\$\{var\.[A-Za-z_][A-Za-z0-9_]*\}"
 
 
 class SmnEventData(_Strict):
@@ -121,10 +123,14 @@ class KafkaEventData(_Strict):
 
 
 class FuncInfo(_Strict):
-    function_urn: str | None = None  # filled in by the renderer
+    function_urn: str | None = None  # FunctionGraph knows it from the trigger's function; optional in the API
     invocation_type: Literal["sync", "async"] = "sync"
     timeout: int = Field(default=60000, ge=1, le=60000)
     version: str = "latest"
+
+
+#: The API Gateway paths the function answers (lib/http/app.py and the chat routes).
+ROUTES = ("/backups", "/backups/{backup_id}", "/slack", "/teams", "/mattermost")
 
 
 class ApigEventData(_Strict):
@@ -147,8 +153,8 @@ class ApigEventData(_Strict):
     @field_validator("path")
     @classmethod
     def _known_route(cls, value: str) -> str:
-        if value not in ("/backups", "/backups/{backup_id}", "/slack"):
-            raise ValueError("the function answers /backups, /backups/{backup_id} and /slack")
+        if value not in ROUTES:
+            raise ValueError(f"the function answers {', '.join(ROUTES)}")
         return value
 
 

@@ -10,6 +10,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,10 +37,62 @@ class ConfigError(Exception):
     """The function is configured wrongly; the message names the variable and what to change."""
 
 
-# Standard Webhooks secrets hold 24-64 random bytes ("whsec_" + base64); a plain secret (GitHub's kind) as many
-# characters at least.
+@dataclass(frozen=True)
+class SecretRule:
+    """What a well-formed secret of one variable looks like. The patterns read alike in Python and in Terraform's
+    RE2, so that the Terraform variables refuse what the function would refuse at start."""
+
+    key: str
+    pattern: str
+    shape: str
+    fix: str
+    #: The pattern for a value that starts with ``whsec_`` (a Standard Webhooks secret), when it differs.
+    whsec: str | None = None
+
+    def problem(self, value: str) -> str | None:
+        """None when well formed, else what is wrong (never the value)."""
+        prefixed = self.whsec is not None and value.startswith("whsec_")
+        if not re.fullmatch(self.whsec if prefixed and self.whsec else self.pattern, value):
+            return f"is not {self.shape}"
+        if prefixed:
+            try:
+                standard_webhooks_key(value)
+            except ValueError as exc:
+                return str(exc)
+        return None
+
+
+# Standard Webhooks secrets hold 24-64 random bytes: 32 base64 characters are 24 bytes. A plain secret (GitHub's
+# kind) has at least as many characters.
 MIN_SECRET_BYTES = 24
-SECRET_HINT = "make one with `dds-backup secret`"  # noqa: S105 - advice, not a secret
+WEBHOOK_SECRET_RULE = SecretRule(
+    "WEBHOOK_SECRET",
+    r"^.{24,}$",
+    "a whsec_ secret of at least 24 random bytes, or a plain secret of at least 24 characters",
+    "make one with `dds-backup secret`, and give the same value to the sender",
+    whsec=r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$",
+)
+# Slack shows a signing secret of letters and digits (32 of them); a token (xoxb-...) is not it.
+SLACK_SECRET_RULE = SecretRule(
+    "SLACK_SIGNING_SECRET",
+    r"^[A-Za-z0-9]{20,}$",
+    "a Slack signing secret (letters and digits)",
+    "copy it from api.slack.com/apps -> your app -> Basic Information -> App Credentials -> Signing Secret",
+)
+# Teams shows a base64 security token once, when the outgoing webhook is created; 22 characters are 16 bytes.
+TEAMS_TOKEN_RULE = SecretRule(
+    "TEAMS_WEBHOOK_TOKEN",
+    r"^[A-Za-z0-9+/]{22,}={0,2}$",
+    "the base64 security token Teams shows when the outgoing webhook is created",
+    "create the outgoing webhook again in Teams (the token is shown once) and copy the whole token",
+)
+MATTERMOST_TOKEN_RULE = SecretRule(
+    "MATTERMOST_TOKEN",
+    r"^[a-z0-9]{26}$",
+    "a Mattermost slash command token (26 lower-case letters and digits)",
+    "copy it from Integrations -> Slash Commands -> your command -> Token",
+)
+SECRET_RULES = (WEBHOOK_SECRET_RULE, SLACK_SECRET_RULE, TEAMS_TOKEN_RULE, MATTERMOST_TOKEN_RULE)
 
 
 def standard_webhooks_key(secret: str) -> bytes:
@@ -79,6 +133,8 @@ class Settings(BaseModel):
     default_request: BackupRequest | None = Field(default=None, alias="DEFAULT_REQUEST")
     webhook_secret: SecretStr | None = Field(default=None, alias="WEBHOOK_SECRET")
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    teams_webhook_token: SecretStr | None = Field(default=None, alias="TEAMS_WEBHOOK_TOKEN")
+    mattermost_token: SecretStr | None = Field(default=None, alias="MATTERMOST_TOKEN")
     webhook_auth: Literal["signature", "gateway"] = Field(default="signature", alias="WEBHOOK_AUTH")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
@@ -136,26 +192,15 @@ class Settings(BaseModel):
                 raise ValueError(f"must be a JSON object: {exc.message}") from None
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "slack_signing_secret", "teams_webhook_token", "mattermost_token")
     @classmethod
-    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+    def _well_formed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """A weak or malformed secret stops the function, naming the variable; it is never read as another key."""
         if value is None:
             return value
-        text = value.get_secret_value()
-        if text.startswith("whsec_"):
-            size = len(standard_webhooks_key(text))
-            if size < MIN_SECRET_BYTES:
-                raise ValueError(f"holds {size} bytes; a whsec_ secret needs {MIN_SECRET_BYTES}-64 ({SECRET_HINT})")
-        elif len(text.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"is too short; use at least {MIN_SECRET_BYTES} random characters ({SECRET_HINT})")
-        return value
-
-    @field_validator("slack_signing_secret")
-    @classmethod
-    def _slack_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # Slack shows a 32-character hex signing secret; anything much shorter is a paste error.
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("is too short: copy the Signing Secret from the Slack app's Basic Information page")
+        rule = _RULES_BY_FIELD[str(info.field_name)]
+        if (problem := rule.problem(value.get_secret_value())) is not None:
+            raise ValueError(f"{problem}: {rule.fix}")
         return value
 
     @field_validator("backup_name_template")
@@ -194,6 +239,12 @@ class Settings(BaseModel):
         return [v.get_secret_value() for v in values if v is not None]
 
 
+_RULES_BY_FIELD = {
+    "webhook_secret": WEBHOOK_SECRET_RULE,
+    "slack_signing_secret": SLACK_SECRET_RULE,
+    "teams_webhook_token": TEAMS_TOKEN_RULE,
+    "mattermost_token": MATTERMOST_TOKEN_RULE,
+}
 CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias is not None)
 # A variable is a secret when its field is a SecretStr: the one place that decides it (templates refuse secrets
 # in plain user_data, Terraform marks their variables sensitive, the log redactor masks their values).

@@ -114,7 +114,7 @@ def test_generated_events_pass_the_handler() -> None:
     env = {
         **clean_env(),
         "WEBHOOK_SECRET": "whsec_Z2VuZXJhdGUtZXZlbnQtdGVzdC1zZWNyZXQ=",
-        "SLACK_SIGNING_SECRET": "slack-signing-secret-for-tests",
+        "SLACK_SIGNING_SECRET": "slacksigningsecretfortests0123",
     }
     for kind, expect in (("apig", 202), ("slack", 200), ("timer", None), ("smn", None), ("kafka", None)):
         gen = subprocess.run(

@@ -1,4 +1,5 @@
-"""Deployment: template.yaml validation, the package FunctionGraph runs, and the Terraform rendering."""
+"""Deployment: template.yaml validation, the package FunctionGraph runs, and the deployment guide
+(the Terraform rendering is in test_terraform.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.package import build, fetch_wheels, local_arch
-from dds_backup_dev.template import TemplateError, check_cron, load
-from dds_backup_dev.terraform import REQUIRED, render
+from dds_backup_dev.template import ROUTES, TemplateError, check_cron, load
 from tests.conftest import ROOT
 
 WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
@@ -46,7 +45,7 @@ def test_the_project_template_is_valid() -> None:
     kinds = [t.trigger_type_code for t in template.triggers]
     assert {"TIMER", "SMN", "KAFKA", "DEDICATEDGATEWAY"} <= set(kinds)
     routes = {t.event_data["path"] for t in template.triggers if t.trigger_type_code == "DEDICATEDGATEWAY"}
-    assert routes == {"/backups", "/backups/{backup_id}", "/slack"}
+    assert routes == set(ROUTES) == {"/backups", "/backups/{backup_id}", "/slack", "/teams", "/mattermost"}
 
 
 @pytest.mark.parametrize(
@@ -56,11 +55,16 @@ def test_the_project_template_is_valid() -> None:
         (("handler: handler.handler", "handler: handler.missing"), "handler: handler.missing", "no top-level function"),
         (("handler: handler.handler", "handler: nowhere.handler"), "handler: nowhere", "nowhere.py does not exist"),
         (("runtime: Python3.12 ", "runtime: Python2.7 "), "runtime: Python2.7", "Python3.10"),
-        (("0 0 2 * * ?", "0 0 25 * * ?"), "0 0 25 * * ?", "hours: '25' is outside 0-23"),
+        (
+            ("schedule: ${var.backup_schedule}", 'schedule: "0 0 25 * * ?"'),
+            "0 0 25 * * ?",
+            "hours: '25' is outside 0-23",
+        ),
         (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    DDS_ENDPIONT: x"), "user_data:", "['DDS_ENDPIONT']"),
         (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    OS_PASSWORD: x"), "user_data:", "are secrets"),
         (("max_async_retry_attempts: 3 ", "max_async_retry_attempts: 9 "), "attempts: 9", "less than or equal to 3"),
         (("path: /slack", "path: /slack/extra"), "path: /slack/extra", "the function answers"),
+        (("path: /teams", "path: /team"), "path: /team", "/teams, /mattermost"),
     ],
 )
 def test_bad_templates_name_the_line_and_the_problem(
@@ -185,59 +189,7 @@ def test_a_target_without_wheels_is_refused(wheelhouse: Path, tmp_path: Path) ->
     assert "no wheels for Python 3.12/arm64" in proc.stderr
 
 
-# -- Terraform -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("cloud", ["otc", "huaweicloud"])
-def test_rendered_terraform_has_every_required_argument(cloud: str) -> None:
-    doc = render(load(ROOT / "template.yaml"), cloud)
-    resources: dict[str, dict[str, dict[str, Any]]] = doc["resource"]
-    assert len(resources) == 3  # function, triggers, async config
-    for kind, instances in resources.items():
-        for name, args in instances.items():
-            missing = REQUIRED[kind] - set(args)
-            assert not missing, f"{kind}.{name} lacks {missing}"
-    (function,) = next(v for k, v in resources.items() if k.endswith(("function_v2", "_fgs_function"))).values()
-    assert function["handler"] == "handler.handler" and function["runtime"] == "Python3.12"
-    assert "var.webhook_secret" in function["encrypted_user_data"]
-    assert "WEBHOOK_SECRET" not in function["user_data"]
-    triggers = next(v for k, v in resources.items() if "trigger" in k)
-    assert sorted(t["type"] for t in triggers.values()) == sorted(
-        ["TIMER", "SMN", "SMN", "KAFKA", "DEDICATEDGATEWAY", "DEDICATEDGATEWAY", "DEDICATEDGATEWAY"]
-    )
-    assert "var.fanout_topic_urn" in function["user_data"] and "var.result_topic_urn" in function["user_data"]
-    assert sum("var.fanout_topic_urn" in t["event_data"] for t in triggers.values()) == 1
-    # Every ${var.x} used is declared; secrets are sensitive.
-    used = set(re.findall(r"var\.([A-Za-z_]\w*)", json.dumps(resources)))
-    assert used == set(doc["variable"])
-    assert doc["variable"]["webhook_secret"]["sensitive"] is True
-    assert "sensitive" not in doc["variable"]["apig_group_id"]
-
-
-def test_render_cli_writes_tf_json(tmp_path: Path) -> None:
-    out = tmp_path / "main.tf.json"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dds_backup_dev.cli",
-            "render",
-            "terraform",
-            "--cloud",
-            "huaweicloud",
-            "--output",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(out.read_text())
-    assert "huaweicloud_fgs_function" in doc["resource"]
-    assert doc["terraform"]["required_providers"]["huaweicloud"]["source"] == "huaweicloud/huaweicloud"
+# -- the deployment guide ------------------------------------------------------------------------------------
 
 
 def test_the_deployment_guide_lists_exactly_the_actions_the_client_needs() -> None:

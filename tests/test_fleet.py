@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections import Counter
 from typing import Any
@@ -13,6 +14,10 @@ import handler
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState, Fault
 from dds_backup_dev.emulator.state import EmuBackup
+from lib.cloud.errors import ApiError
+from lib.config import load_settings
+from lib.runtime import Invocation
+from lib.service.clients import open_clients
 from tests.conftest import CATALOG, ORDERS, Invoke, parse_cloudevent
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
@@ -201,6 +206,32 @@ def test_a_failing_topic_never_turns_a_backup_into_a_failure(
     assert result["ok"] is True and result["_raised"] is False
     assert result["results"][0]["data"]["outcome"] == "created"
     assert result["publish"]["failed"] == 1 and result["publish"]["errors"] == ["SMN.00010001"]
+
+
+async def test_the_topic_query_answers_the_topic_or_404(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULT_TOPIC_URN", RESULTS_TOPIC)
+    settings = load_settings(os.environ.get)
+    invocation = Invocation.from_context(LocalContext(timeout_s=30), time.monotonic())
+    async with open_clients(settings, invocation, invocation.deadline) as clients:
+        assert clients.smn is not None
+        topic = await clients.smn.get_topic(RESULTS_TOPIC)
+        with pytest.raises(ApiError) as missing:
+            await clients.smn.get_topic(f"urn:smn:eu-de:{PROJECT}:never-created")
+    assert (topic.topic_urn, topic.name) == (RESULTS_TOPIC, "dds-backup-results")
+    assert (missing.value.code, missing.value.http_status) == ("SMN.0006", 404)
+    assert all(r.method == "GET" for r in configured.state.requests if "/notifications/" in r.path)
+
+
+def test_a_topic_that_does_not_exist_is_a_publish_failure_not_a_backup_failure(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RESULT_TOPIC_URN", f"urn:smn:eu-de:{PROJECT}:deleted-topic")
+    result = invoke({"instance_id": ORDERS})
+    assert result["ok"] is True and result["results"][0]["data"]["outcome"] == "created"
+    assert result["publish"]["failed"] == 1 and result["publish"]["errors"] == ["SMN.0006"]
+    assert configured.state.published == []
 
 
 @pytest.mark.parametrize("variable", ["RESULT_TOPIC_URN", "FANOUT_TOPIC_URN"])

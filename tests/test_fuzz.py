@@ -155,7 +155,7 @@ apig_events = st.fixed_dictionaries(
 
 
 WEBHOOK_SECRET = "whsec_ZnV6ei13ZWJob29rLXNlY3JldC12YWx1ZQ=="
-SLACK_SECRET = "fuzz-slack-signing-secret"
+SLACK_SECRET = "fuzzslacksigningsecret0123456789"
 signed_apig_events = st.one_of(
     st.one_of(valid_requests, request_like)
     .map(lambda r: json.dumps(r).encode())

@@ -134,11 +134,11 @@ def test_github_signatures_never_authorise_a_status_query() -> None:
 @pytest.mark.parametrize(
     ("secret", "fragment"),
     [
-        ("whsec_", "empty after the whsec_ prefix"),
-        ("whsec_" + base64.b64encode(b"x").decode(), "holds 1 bytes"),
-        ("whsec_" + base64.b64encode(b"x" * 23).decode(), "holds 23 bytes"),
-        ("whsec_a", "not base64"),
-        ("short-plain-secret", "too short"),
+        ("whsec_", "is not a whsec_ secret of at least 24 random bytes"),
+        ("whsec_" + base64.b64encode(b"x").decode(), "is not a whsec_ secret of at least 24 random bytes"),
+        ("whsec_" + base64.b64encode(b"x" * 23).decode(), "is not a whsec_ secret of at least 24 random bytes"),
+        ("whsec_" + "a" * 33, "is not base64 after the whsec_ prefix"),
+        ("short-plain-secret", "or a plain secret of at least 24 characters"),
     ],
 )
 def test_weak_or_malformed_webhook_secrets_are_a_configuration_error(secret: str, fragment: str) -> None:

@@ -1,7 +1,8 @@
-"""The DDS v3 API (and IAM's token endpoint) as an aiohttp web app on loopback.
+"""The DDS v3 API (and IAM's token endpoint, SMN's topic query and publish) as an aiohttp web app on loopback.
 
 Validation, status codes and error bodies follow the OTC DDS API reference: ``{"error_code", "error_msg"}``, with
-the codes the real API uses. Where the docs are silent, the choice is written next to the code ("emulator choice").
+the codes the real API uses (SMN answers in its own ``{"code", "message"}`` shape). Where the docs are silent,
+the choice is written next to the code ("emulator choice").
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lib.cloud.auth import signer
 from lib.config import TOPIC_URN
 
 STATE_KEY = web.AppKey("state", EmulatorState)
+_TOPIC = re.compile(TOPIC_URN)
 CLOCK_SKEW_LIMIT = 15 * 60  # seconds; APIG.0303 beyond it
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -372,7 +374,15 @@ async def show_job(request: web.Request) -> web.Response:
     return web.json_response({"job": state.job_view(job)})
 
 
-_TOPIC = re.compile(TOPIC_URN)
+async def smn_topic(request: web.Request) -> web.Response:
+    """SMN ``QueryTopicDetail``: the topic, or 404 ``SMN.0006``."""
+    state = _state(request)
+    if (bad := _project(request)) is not None:
+        return bad
+    topic = request.match_info["topic_urn"]
+    if topic not in state.topics:
+        return smn_error(404, "SMN.0006", "Topic not found.")
+    return web.json_response(state.topic_view(topic))
 
 
 async def smn_publish(request: web.Request) -> web.Response:
@@ -381,10 +391,9 @@ async def smn_publish(request: web.Request) -> web.Response:
     if (bad := _project(request)) is not None:
         return bad
     topic = request.match_info["topic_urn"]
-    match = _TOPIC.match(topic)
-    if match is None:
+    if _TOPIC.match(topic) is None:
         return smn_error(400, "SMN.0005", "Parameter: TopicUrn is invalid.")
-    if match.group(1) != state.project_id:
+    if topic not in state.topics:
         return smn_error(404, "SMN.0006", "Topic not found.")
     try:
         body = await request.json()
@@ -420,5 +429,6 @@ def create_app(state: EmulatorState | None = None) -> web.Application:
     app.router.add_delete("/v3/{project_id}/backups/{backup_id}", delete_backup)
     app.router.add_get("/v3/{project_id}/instances", list_instances)
     app.router.add_get("/v3/{project_id}/jobs", show_job)
+    app.router.add_get("/v2/{project_id}/notifications/topics/{topic_urn}", smn_topic)
     app.router.add_post("/v2/{project_id}/notifications/topics/{topic_urn}/publish", smn_publish)
     return app

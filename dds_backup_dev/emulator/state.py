@@ -25,6 +25,8 @@ DEMO_USER = "dds-backup-demo"
 DEMO_PASSWORD = "emulator-demo-password"  # noqa: S105 - a public demo credential of the local emulator
 DEMO_DOMAIN = "OTC-EU-DE-00000000001000000001"
 DEMO_REGION = "eu-de"
+#: The demo topics (``urn:smn:eu-de:<demo project>:dds-backup-<kind>``): results, fan-out, alerts, requests.
+DEMO_TOPICS = ("dds-backup-results", "dds-backup-fanout", "dds-backup-alerts", "dds-backup-requests")
 
 
 def load_fixture_instances() -> list[dict[str, Any]]:
@@ -160,8 +162,9 @@ class EmulatorState:
     failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
     faults: list[Fault] = field(default_factory=list)
     chaos: Chaos | None = None
-    #: SMN: every published message, and the topics whose messages are handed to ``forward`` as SMN events
-    #: (the whole fan-out loop on one machine).
+    #: SMN: the topics that exist (URN -> creation time), every published message, and the topics whose
+    #: messages are handed to ``forward`` as SMN events (the whole fan-out loop on one machine).
+    topics: dict[str, float] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
     forward: Callable[[dict[str, Any]], None] | None = None
     forward_topics: set[str] = field(default_factory=set)
@@ -177,7 +180,14 @@ class EmulatorState:
         state = cls(**kwargs)
         for inst in load_fixture_instances():
             state.instances[inst["id"]] = inst
+        for name in DEMO_TOPICS:
+            state.add_topic(name)
         return state
+
+    def add_topic(self, name: str) -> str:
+        urn = f"urn:smn:{self.region}:{self.project_id}:{name}"
+        self.topics[urn] = self.clock()
+        return urn
 
     def add_synthetic_instances(self, count: int) -> list[str]:
         """Seed ``count`` healthy instances named ``bench-NNNN``, tagged ``fleet=bench`` (benchmarks, load)."""
@@ -289,6 +299,22 @@ class EmulatorState:
     def token_valid(self, token: str) -> bool:
         expires = self.tokens.get(token)
         return expires is not None and self.clock() < expires
+
+    def topic_view(self, urn: str) -> dict[str, Any]:
+        """QueryTopicDetail's answer (SMN API reference, "Querying Details of a Topic")."""
+        name = urn.rsplit(":", 1)[1]
+        created = _fmt(self.topics[urn], with_t=True).replace("+0000", "Z")
+        return {
+            "request_id": uuid.uuid4().hex,
+            "name": name,
+            "topic_urn": urn,
+            "display_name": name,
+            "push_policy": 0,
+            "create_time": created,
+            "update_time": created,
+            "enterprise_project_id": "0",
+            "topic_id": uuid.uuid5(uuid.NAMESPACE_URL, urn).hex,
+        }
 
     def smn_event(self, msg: Published) -> dict[str, Any]:
         """A published message as FunctionGraph's SMN trigger delivers it (platform sample's shape)."""
