@@ -31,6 +31,7 @@ class Switches:
     """The conditions of the deployment, named once."""
 
     timer = flag("enable_timer")
+    audit = flag("enable_audit")
     kafka = flag("enable_kafka")
     retention = flag("enable_retention")
     create_agency = flag("create_agency")

@@ -35,6 +35,8 @@ QUEUES = ("KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ")
 def switch(trigger: Trigger) -> Cond:
     """The variable that turns a trigger on: the timer by default, everything else when asked for."""
     kind, data = trigger.trigger_type_code, trigger.event_data
+    if kind == "TIMER" and '"audit"' in str(data.get("user_event", "")):
+        return SWITCHES.audit  # a timer whose request is an audit: off until asked for
     if kind == "TIMER":
         return SWITCHES.timer
     if kind in QUEUES:

@@ -112,6 +112,12 @@ def _basics(region_rule: tuple[str, str], region_example: str) -> list[Variable]
             example='{"selector": {"name": "*-prod"}}',
         ),
         _switch("enable_timer", "Run the timer trigger (backup_schedule, default_request).", "basics", default=True),
+        _switch(
+            "enable_audit",
+            "Run the hourly audit timer: every instance must have a COMPLETED backup from the last 26 hours; stale "
+            "ones are published to the alert topic (create_alert_topic or alert_topic_urn).",
+            "basics",
+        ),
         _text(
             "backup_schedule",
             "When the timer runs: a FunctionGraph cron (seconds minutes hours day-of-month month day-of-week), "
