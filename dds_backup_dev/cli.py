@@ -101,9 +101,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from dds_backup_dev.serve import serve
+    from lib.config import allow_test_origin
 
+    for origin in args.fake_chat_origin or []:
+        try:
+            allow_test_origin(origin)
+        except ValueError as exc:
+            print(f"dds-backup serve: --fake-chat-origin {origin}: {exc}", file=sys.stderr)
+            return 2
     emulator = _embedded_emulator_if_unconfigured(args.backup_delay)
-    for var, route in (("WEBHOOK_SECRET", "/backups"), ("SLACK_SIGNING_SECRET", "/slack")):
+    secrets = (
+        ("WEBHOOK_SECRET", "/backups"),
+        ("SLACK_SIGNING_SECRET", "/slack"),
+        ("TEAMS_WEBHOOK_TOKEN", "/teams"),
+        ("MATTERMOST_TOKEN", "/mattermost"),
+    )
+    for var, route in secrets:
         if not os.environ.get(var) and os.environ.get("WEBHOOK_AUTH", "").lower() != "gateway":
             print(f"dds-backup serve: {var} is not set: {route} will answer 401 to everything", file=sys.stderr)
     try:
@@ -271,12 +284,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--timeout", type=int, default=60, help="the function timeout to simulate, seconds")
     serve.add_argument("--backup-delay", type=float, default=2.0, help="embedded emulator: seconds until complete")
+    serve.add_argument(
+        "--fake-chat-origin",
+        action="append",
+        metavar="http://127.0.0.1:PORT",
+        help="a local stand-in for Slack/Teams/Mattermost that may receive follow-ups (loopback only; for tests)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     gen = sub.add_parser("generate-event", help="print a sample event, signed with the configured secret")
-    gen.add_argument("kind", choices=["apig", "apig-status", "slack", "timer", "direct", "smn", "kafka", "rocketmq"])
+    kinds = ["apig", "apig-status", "slack", "teams", "mattermost", "timer", "direct", "smn", "kafka", "rocketmq"]
+    gen.add_argument("kind", choices=kinds)
     gen.add_argument("--request", help="backup request JSON (default: a request for a demo instance)")
-    gen.add_argument("--text", default="orders-prod before the release", help="slack: the command text")
+    gen.add_argument("--text", default="orders-prod before the release", help="chat kinds: the command text")
     gen.add_argument("--backup-id", default="", help="apig-status: the backup to ask about")
     gen.set_defaults(func=cmd_generate_event)
 

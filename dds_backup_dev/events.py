@@ -10,7 +10,16 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from dds_backup_dev.signing import apig_event, slack_form, slack_headers, standard_webhooks_headers
+from dds_backup_dev.signing import (
+    apig_event,
+    mattermost_form,
+    mattermost_headers,
+    slack_form,
+    slack_headers,
+    standard_webhooks_headers,
+    teams_activity,
+    teams_headers,
+)
 
 DEMO_REQUEST = {"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02", "description": "generated sample"}
 
@@ -47,6 +56,13 @@ def generate(kind: str, *, request: str | None = None, text: str = "", backup_id
     if kind == "slack":
         form = slack_form(text)
         return apig_event("POST", "/slack", form, slack_headers(_secret("SLACK_SIGNING_SECRET"), form))
+    if kind == "teams":
+        activity = teams_activity(text)
+        return apig_event("POST", "/teams", activity, teams_headers(_secret("TEAMS_WEBHOOK_TOKEN"), activity))
+    if kind == "mattermost":
+        token = _secret("MATTERMOST_TOKEN")
+        form = mattermost_form(text, token)
+        return apig_event("POST", "/mattermost", form, mattermost_headers(token))
     if kind == "timer":
         return {
             "version": "v1.0",

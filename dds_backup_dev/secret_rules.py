@@ -8,6 +8,7 @@ from lib.config import (
     MATTERMOST_TOKEN_RULE,
     SECRET_RULES,
     SLACK_SECRET_RULE,
+    TEAMS_INCOMING_URL_RULE,
     TEAMS_TOKEN_RULE,
     WEBHOOK_SECRET_RULE,
     SecretRule,
@@ -17,6 +18,7 @@ WEBHOOK = WEBHOOK_SECRET_RULE
 SLACK = SLACK_SECRET_RULE
 TEAMS = TEAMS_TOKEN_RULE
 MATTERMOST = MATTERMOST_TOKEN_RULE
+TEAMS_FOLLOW_UPS = TEAMS_INCOMING_URL_RULE
 RULES = SECRET_RULES
 
 
@@ -28,8 +30,13 @@ def variable(rule: SecretRule) -> str:
 def condition(rule: SecretRule, expr: str) -> str:
     """The rule on ``expr`` in HCL; an empty value passes (every secret is optional until its route is on).
     A whsec_ secret's base64 must decode: its length is never one more than a multiple of four."""
-    plain = f'can(regex("{rule.pattern}", {expr}))'
+    plain = f'can(regex("{_hcl(rule.pattern)}", {expr}))'
     if rule.whsec is None:
         return f'{expr} == "" || {plain}'
-    prefixed = f'can(regex("{rule.whsec}", {expr})) && (length(replace({expr}, "=", "")) - 6) % 4 != 1'
+    prefixed = f'can(regex("{_hcl(rule.whsec)}", {expr})) && (length(replace({expr}, "=", "")) - 6) % 4 != 1'
     return f'{expr} == "" || (startswith({expr}, "whsec_") ? ({prefixed}) : {plain})'
+
+
+def _hcl(pattern: str) -> str:
+    """A pattern inside an HCL string literal: backslashes and quotes escaped."""
+    return pattern.replace("\\", "\\\\").replace('"', '\\"')

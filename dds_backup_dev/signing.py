@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from lib.config import standard_webhooks_key
-from lib.http.signatures import github_signature, signed_content, slack_signature
+from lib.http.signatures import github_signature, signed_content, slack_signature, teams_signature
 
 
 def standard_webhooks_headers(
@@ -100,3 +100,52 @@ def status_query(secret: str, path: str, *, ts: int | None = None, msg_id: str |
     """``GET /backups/{id}`` as API Gateway delivers it, signed over ``GET <path>`` with Standard Webhooks."""
     headers = standard_webhooks_headers(secret, b"", msg_id, ts, method="GET", path=path)
     return apig_event("GET", path, b"", headers)
+
+
+def teams_activity(text: str, **fields: Any) -> bytes:
+    """A Teams outgoing webhook's message activity (the documented example's shape), mentioning the webhook."""
+    activity: dict[str, Any] = {
+        "type": "message",
+        "id": str(int(time.time() * 1000)),
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+        "serviceUrl": "https://smba.trafficmanager.net/emea/",
+        "channelId": "msteams",
+        "from": {
+            "id": "29:1XJKJMvc5GBtc2JwZq0oj8tHZmzrQgFmB39ATiQWA85g",
+            "name": "Operator",
+            "aadObjectId": "aad-0001",
+        },
+        "conversation": {"id": "19:253b1f341670408fb6fe51050b6e5ceb@thread.skype;messageid=1485983194839"},
+        "textFormat": "plain",
+        "text": f"<at>dds-backup</at> {text}",
+        "channelData": {"teamsChannelId": "19:253b1f341670408fb6fe51050b6e5ceb@thread.skype"},
+    }
+    activity.update(fields)
+    return json.dumps(activity).encode()
+
+
+def teams_headers(token: str, body: bytes) -> dict[str, str]:
+    return {"authorization": teams_signature(token, body), "content-type": "application/json"}
+
+
+def mattermost_form(text: str, token: str, **fields: str) -> bytes:
+    """A Mattermost slash command's form (the fields its server sends)."""
+    form = {
+        "channel_id": "fukxanjgjbnp7ng383at53k1sy",
+        "channel_name": "town-square",
+        "command": "/dds-backup",
+        "response_url": "https://chat.example.com/hooks/commands/i11f6nnfgfyk8eg56x9omc6dpa",
+        "team_domain": "team-awesome",
+        "team_id": "wx4zz8t4ttgmtxqiwfohijayzc",
+        "text": text,
+        "token": token,
+        "trigger_id": uuid.uuid4().hex,
+        "user_id": "erj6qck3rfgtujs86w5r6rckzh",
+        "user_name": "operator",
+    }
+    form.update(fields)
+    return urlencode(form).encode()
+
+
+def mattermost_headers(token: str) -> dict[str, str]:
+    return {"authorization": f"Token {token}", "content-type": "application/x-www-form-urlencoded"}

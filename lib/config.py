@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -92,7 +93,43 @@ MATTERMOST_TOKEN_RULE = SecretRule(
     "a Mattermost slash command token (26 lower-case letters and digits)",
     "copy it from Integrations -> Slash Commands -> your command -> Token",
 )
-SECRET_RULES = (WEBHOOK_SECRET_RULE, SLACK_SECRET_RULE, TEAMS_TOKEN_RULE, MATTERMOST_TOKEN_RULE)
+# Microsoft's hosts for posting into a Teams channel: Power Automate Workflows ("When a Teams webhook request is
+# received"; older URLs under logic.azure.com) and the retiring Microsoft 365 connectors (webhook.office.com).
+TEAMS_WEBHOOK_HOSTS = ("environment.api.powerplatform.com", "logic.azure.com", "webhook.office.com")
+TEAMS_INCOMING_URL_RULE = SecretRule(
+    "TEAMS_INCOMING_WEBHOOK_URL",
+    "^https://[A-Za-z0-9.-]+[.](" + "|".join(h.replace(".", "[.]") for h in TEAMS_WEBHOOK_HOSTS) + ")(:443)?/[^ ]*$",
+    "an https URL of a Teams Workflow (or connector) that posts into a channel",
+    "in Teams, add the workflow 'Post to a channel when a webhook request is received' and copy its URL",
+)
+SECRET_RULES = (
+    WEBHOOK_SECRET_RULE,
+    SLACK_SECRET_RULE,
+    TEAMS_TOKEN_RULE,
+    MATTERMOST_TOKEN_RULE,
+    TEAMS_INCOMING_URL_RULE,
+)
+
+#: Loopback origins (``http://127.0.0.1:<port>``) where the tests' fakes of Slack, Teams and Mattermost listen:
+#: follow-ups may go there too. Only code in the same process can add one (``allow_test_origin``); no variable
+#: or request can, so a deployed function never posts anywhere but the platforms' own hosts.
+TEST_ORIGINS: set[str] = set()
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def allow_test_origin(origin: str) -> None:
+    parts = urlsplit(origin)
+    if parts.hostname not in _LOOPBACK:
+        raise ValueError("only loopback origins can stand in for a chat platform")
+    TEST_ORIGINS.add(f"{parts.scheme}://{parts.netloc}")
+
+
+def origin_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def standard_webhooks_key(secret: str) -> bytes:
@@ -135,6 +172,10 @@ class Settings(BaseModel):
     slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
     teams_webhook_token: SecretStr | None = Field(default=None, alias="TEAMS_WEBHOOK_TOKEN")
     mattermost_token: SecretStr | None = Field(default=None, alias="MATTERMOST_TOKEN")
+    #: Where Teams follow-ups go: an outgoing webhook cannot post later, a Workflow URL can (its sig= is a secret).
+    teams_incoming_webhook_url: SecretStr | None = Field(default=None, alias="TEAMS_INCOMING_WEBHOOK_URL")
+    #: The Mattermost server(s) whose response_url may receive follow-ups, e.g. https://chat.example.com.
+    mattermost_url: frozenset[str] | None = Field(default=None, alias="MATTERMOST_URL")
     webhook_auth: Literal["signature", "gateway"] = Field(default="signature", alias="WEBHOOK_AUTH")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
@@ -153,8 +194,21 @@ class Settings(BaseModel):
     webhook_wait: float = Field(default=50.0, ge=0, le=55, alias="WEBHOOK_WAIT_SECONDS")
     slack_allowed_users: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_USERS")
     slack_allowed_channels: frozenset[str] | None = Field(default=None, alias="SLACK_ALLOWED_CHANNELS")
+    teams_allowed_users: frozenset[str] | None = Field(default=None, alias="TEAMS_ALLOWED_USERS")
+    teams_allowed_channels: frozenset[str] | None = Field(default=None, alias="TEAMS_ALLOWED_CHANNELS")
+    mattermost_allowed_users: frozenset[str] | None = Field(default=None, alias="MATTERMOST_ALLOWED_USERS")
+    mattermost_allowed_channels: frozenset[str] | None = Field(default=None, alias="MATTERMOST_ALLOWED_CHANNELS")
 
-    @field_validator("slack_allowed_users", "slack_allowed_channels", mode="before")
+    @field_validator(
+        "slack_allowed_users",
+        "slack_allowed_channels",
+        "teams_allowed_users",
+        "teams_allowed_channels",
+        "mattermost_allowed_users",
+        "mattermost_allowed_channels",
+        "mattermost_url",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -192,13 +246,31 @@ class Settings(BaseModel):
                 raise ValueError(f"must be a JSON object: {exc.message}") from None
         return value
 
-    @field_validator("webhook_secret", "slack_signing_secret", "teams_webhook_token", "mattermost_token")
+    @field_validator("mattermost_url")
+    @classmethod
+    def _base_urls(cls, value: frozenset[str] | None) -> frozenset[str] | None:
+        for url in value or ():
+            if not _URL.fullmatch(url):
+                raise ValueError(
+                    "must be the Mattermost server's URL(s), comma-separated, e.g. https://chat.example.com"
+                )
+        return frozenset(u.rstrip("/") for u in value) if value else value
+
+    @field_validator(
+        "webhook_secret",
+        "slack_signing_secret",
+        "teams_webhook_token",
+        "mattermost_token",
+        "teams_incoming_webhook_url",
+    )
     @classmethod
     def _well_formed(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         """A weak or malformed secret stops the function, naming the variable; it is never read as another key."""
         if value is None:
             return value
         rule = _RULES_BY_FIELD[str(info.field_name)]
+        if rule is TEAMS_INCOMING_URL_RULE and origin_of(value.get_secret_value()) in TEST_ORIGINS:
+            return value
         if (problem := rule.problem(value.get_secret_value())) is not None:
             raise ValueError(f"{problem}: {rule.fix}")
         return value
@@ -244,6 +316,7 @@ _RULES_BY_FIELD = {
     "slack_signing_secret": SLACK_SECRET_RULE,
     "teams_webhook_token": TEAMS_TOKEN_RULE,
     "mattermost_token": MATTERMOST_TOKEN_RULE,
+    "teams_incoming_webhook_url": TEAMS_INCOMING_URL_RULE,
 }
 CONFIG_KEYS: tuple[str, ...] = tuple(f.alias for f in Settings.model_fields.values() if f.alias is not None)
 # A variable is a secret when its field is a SecretStr: the one place that decides it (templates refuse secrets

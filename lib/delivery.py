@@ -62,6 +62,10 @@ TABLE: dict[tuple[Trigger, str], Cell] = {
     (Trigger.APIG, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW"),
     (Trigger.SLACK, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
     (Trigger.SLACK, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
+    (Trigger.TEAMS, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
+    (Trigger.TEAMS, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
+    (Trigger.MATTERMOST, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
+    (Trigger.MATTERMOST, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
     # The invoke APIs: synchronous (/invocations, the caller sees the error) or asynchronous (/invocations-async,
     # the platform retries): raising helps either way.
     (Trigger.DIRECT, OTC): Cell(Retry.PLATFORM, "OTC api-ref executing_a_function_(a)synchronously.rst"),

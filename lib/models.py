@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -90,6 +90,38 @@ class Trigger(str, enum.Enum):
     ROCKETMQ = "rocketmq"
     APIG = "apig"
     SLACK = "slack"
+    TEAMS = "teams"
+    MATTERMOST = "mattermost"
+
+
+ChatPlatform = Literal["slack", "teams", "mattermost"]
+
+
+class FollowUp(BaseModel):
+    """Where to tell a chat user how their backup ended: Slack's or Mattermost's ``response_url`` of the command
+    (checked against the platform's own hosts before anything is sent), or, for Teams, which has no such URL,
+    the operator's ``TEAMS_INCOMING_WEBHOOK_URL`` (``url`` stays empty)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: ChatPlatform
+    url: str = Field(default="", max_length=2048)
+    #: When the command came (epoch seconds): Slack and Mattermost accept posts for 30 minutes after it.
+    since: float = 0.0
+
+
+class Watch(BaseModel):
+    """Set by the function itself: wait for a backup a chat command started, then post how it ended."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    backup_id: str = Field(min_length=1, max_length=64)
+    #: None when the backup was found rather than created: then the backup list tells how it ends.
+    job_id: str | None = Field(default=None, min_length=1, max_length=128)
+    name: str = Field(min_length=1, max_length=64)
+    follow_up: FollowUp
+    #: Invocations that already waited (each hands the watch on when its time runs out).
+    rounds: int = Field(default=0, ge=0, le=12)
 
 
 class Retention(BaseModel):
@@ -159,6 +191,8 @@ class BackupRequest(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     retention: Retention | None = None
     audit: Audit | None = None
+    #: Set by the function itself for chat commands; not for callers.
+    watch: Watch | None = None
     #: Set by the function itself when it fans a large request out through SMN; not for callers.
     origin: Origin | None = None
 
@@ -177,6 +211,8 @@ class BackupRequest(BaseModel):
             )
         if self.instance_ids is not None and len(set(self.instance_ids)) != len(self.instance_ids):
             raise ValueError("instance_ids contains duplicates")
+        if self.watch is not None and (self.instance_id is None or self.audit or self.retention or self.name):
+            raise ValueError("watch is the function's own: one instance_id, nothing else")
         if self.audit is not None:
             creating = [f for f in ("name", "description", "retention") if getattr(self, f) is not None]
             creating += [f for f in ("wait", "dry_run") if getattr(self, f)]
@@ -274,6 +310,8 @@ class BackupOrder:
     event_time: datetime | None
     request: BackupRequest | None = None
     rejection: ErrorInfo | None = None
+    #: A chat command's conversation: the outcome is posted there when the backup ends.
+    follow_up: FollowUp | None = None
 
     @classmethod
     def of(
@@ -294,15 +332,20 @@ class BackupOrder:
         overrides the event identity, whatever the source."""
         if self.request is not None and self.request.origin is not None:
             o = self.request.origin
-            return BackupOrder(o.trigger, o.identity, o.correlation_id, o.event_time, self.request, self.rejection)
+            return replace(
+                self, trigger=o.trigger, identity=o.identity, correlation_id=o.correlation_id, event_time=o.event_time
+            )
         if self.request is not None and self.request.idempotency_key:
             return self.identified_by(f"key:{self.request.idempotency_key}")
         return self
 
+    def with_follow_up(self, follow_up: FollowUp) -> BackupOrder:
+        return replace(self, follow_up=follow_up)
+
     def identified_by(self, identity: str) -> BackupOrder:
         """Identified by a key alone (``key:`` an idempotency key, ``webhook:`` a delivery id, ...): the same key,
         the same name, whenever it arrives, so no time goes into the name."""
-        return BackupOrder(self.trigger, identity, self.correlation_id, None, self.request, self.rejection)
+        return replace(self, identity=identity, event_time=None)
 
 
 class BackupSeen(BaseModel):
@@ -346,6 +389,8 @@ class ResultData(BaseModel):
     wait_ended_early: bool = False
     #: Only for audit requests.
     audit: AuditReport | None = None
+    #: Chat commands: "watching" (a follow-up will be posted), "posted", or why there is none.
+    follow_up: str | None = None
     error: ErrorInfo | None = None
 
 

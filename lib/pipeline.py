@@ -27,6 +27,8 @@ _FAAS_TRIGGER = {
     Trigger.ROCKETMQ: "pubsub",
     Trigger.APIG: "http",
     Trigger.SLACK: "http",
+    Trigger.TEAMS: "http",
+    Trigger.MATTERMOST: "http",
     Trigger.DIRECT: "other",
 }
 

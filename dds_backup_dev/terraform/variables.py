@@ -231,6 +231,7 @@ def _secrets() -> list[Variable]:
         _secret(secret_rules.SLACK, "POST /slack"),
         _secret(secret_rules.TEAMS, "POST /teams"),
         _secret(secret_rules.MATTERMOST, "POST /mattermost"),
+        _secret(secret_rules.TEAMS_FOLLOW_UPS, "where Teams commands hear how their backups ended"),
     ]
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.http import backups, gateway, slack
+from lib.http import backups, gateway
+from lib.http.chat import mattermost, slack, teams
 from lib.http.gateway import HttpRequest
 from lib.http.router import Route, Router
 from lib.service import BackupService
@@ -15,6 +16,8 @@ ROUTER = Router(
         Route("POST", "/backups", backups.post_backups),
         Route("GET", "/backups/{backup_id}", backups.get_backup),
         Route("POST", "/slack", slack.post_slack),
+        Route("POST", "/teams", teams.post_teams),
+        Route("POST", "/mattermost", mattermost.post_mattermost),
     ]
 )
 

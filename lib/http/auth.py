@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
-from lib.http.signatures import uses_standard_webhooks, verify_slack, verify_webhook
+from lib.http.signatures import uses_standard_webhooks, verify_mattermost, verify_slack, verify_teams, verify_webhook
 from lib.service import BackupService
 
 
@@ -68,4 +68,24 @@ def require_slack_signature(request: HttpRequest, service: BackupService) -> Set
     if settings.slack_signing_secret is None:
         raise _unconfigured("SLACK_SIGNING_SECRET")
     _refuse(verify_slack(settings.slack_signing_secret.get_secret_value(), request.headers, request.body, time.time()))
+    return settings
+
+
+def require_teams_signature(request: HttpRequest, service: BackupService) -> Settings:
+    settings = settings_of(service)
+    if settings.webhook_auth == "gateway":
+        return settings
+    if settings.teams_webhook_token is None:
+        raise _unconfigured("TEAMS_WEBHOOK_TOKEN")
+    _refuse(verify_teams(settings.teams_webhook_token.get_secret_value(), request.headers, request.body))
+    return settings
+
+
+def require_mattermost_token(request: HttpRequest, service: BackupService, form_token: str | None) -> Settings:
+    settings = settings_of(service)
+    if settings.webhook_auth == "gateway":
+        return settings
+    if settings.mattermost_token is None:
+        raise _unconfigured("MATTERMOST_TOKEN")
+    _refuse(verify_mattermost(settings.mattermost_token.get_secret_value(), request.headers, form_token))
     return settings

@@ -117,3 +117,35 @@ def verify_webhook(
         "no signature: send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) "
         "or X-Hub-Signature-256"
     )
+
+
+def teams_signature(token: str, body: bytes) -> str:
+    """``HMAC <base64>``: HMAC-SHA256 of the raw body, keyed with the base64-decoded security token that Teams
+    shows when the outgoing webhook is created (Microsoft Teams docs, "Create an Outgoing Webhook"; the
+    OfficeDev samples' AuthProvider.cs and app.js compute it the same way)."""
+    key = base64.b64decode(token + "=" * (-len(token) % 4))
+    return "HMAC " + base64.b64encode(hmac.new(key, body, hashlib.sha256).digest()).decode()
+
+
+def verify_teams(token: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """Teams signs nothing but the body: no timestamp, so a delivery's own ``id`` makes a replay one backup."""
+    given = headers.get("authorization", "")
+    if not given.startswith("HMAC "):
+        return "missing Authorization: HMAC <signature>"
+    if not body:
+        return "an empty body cannot be authenticated"
+    if not _same(given, teams_signature(token, body)):
+        return "the HMAC signature does not match"
+    return None
+
+
+def verify_mattermost(token: str, headers: Mapping[str, str], form_token: str | None) -> str | None:
+    """The slash command's token, sent as ``Authorization: Token <token>`` and as the ``token`` field
+    (mattermost server ``app/command.go``): no signature, a shared token compared in constant time."""
+    scheme, _, given = headers.get("authorization", "").partition(" ")
+    candidate = given.strip() if scheme == "Token" else (form_token or "")
+    if not candidate:
+        return "missing Authorization: Token <token>"
+    if not _same(candidate, token):
+        return "the token does not match"
+    return None

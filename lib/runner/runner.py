@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib.chat.post import ChatPoster
 from lib.cloud import regions
 from lib.cloud.errors import CloudError
 from lib.cloud.retry import NO_RETRY, RetryPolicy
@@ -21,9 +22,9 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
 from lib.planning import naming
-from lib.runner import fanout, handoff
+from lib.runner import fanout, handoff, watch
 from lib.runner.audit import audit_instance
 from lib.runner.create import create_once
 from lib.runner.prune import prune
@@ -47,6 +48,8 @@ class Runner:
     wait_deadline: Deadline | None = None
     #: For fanning large requests out through SMN (``FANOUT_TOPIC_URN``).
     smn: SmnClient | None = None
+    #: For telling a chat conversation how its backup ended.
+    chat: ChatPoster | None = None
     clock: Callable[[], float] = time.monotonic
 
     async def run(self, order: BackupOrder) -> list[ResultData]:
@@ -82,6 +85,8 @@ class Runner:
             return [report(Outcome.FAILED, error=exc.info())]
         out = self._unresolved(report, resolution)
         instances = resolution.instances
+        if request.watch is not None:
+            return out + [await self._watch(report, request, request.watch, i) for i in instances]
         if self.smn is not None and fanout.should_fan_out(self.settings, request, len(instances), self.deadline):
             return out + list(await asyncio.gather(*(self._fan_out(order, request, i) for i in instances)))
         if request.audit is not None:
@@ -91,7 +96,41 @@ class Runner:
             )
             return out + list(await asyncio.gather(*audits))
         groups = await asyncio.gather(*(self._backup_and_prune(order, request, i) for i in instances))
-        return out + [d for group in groups for d in group]
+        return out + [await self._follow(order, d) for group in groups for d in group]
+
+    async def _follow(self, order: BackupOrder, data: ResultData) -> ResultData:
+        """A chat command's backup that is still being made: hand a watch on, and say whether one will come."""
+        request = watch.watch_request(order, data)
+        if request is None:
+            return data
+        state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
+        return data.model_copy(update={"follow_up": state})
+
+    async def _watch(self, report: Report, request: BackupRequest, seen: Watch, instance: Instance) -> ResultData:
+        """Wait for the backup a chat command started, then post how it ended (or hand the watch on)."""
+        fields: dict[str, Any] = {"instance": instance, "name": seen.name, "backup_id": seen.backup_id}
+        fields["job_id"] = seen.job_id
+        try:
+            finished = await wait_for_backup(self.client, seen.job_id, seen.backup_id, self.deadline)
+        except CloudError as exc:
+            return report(Outcome.FAILED, error=exc.info(), **fields)
+        if finished is None and watch.still_postable(seen.follow_up, seen.rounds + 1):
+            state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, watch.again(request, seen))
+            return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=state, **fields)
+        if finished is None:
+            posted = await self._post(seen.follow_up, watch.still_building_text(seen, instance.name or instance.id))
+            return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=posted, **fields)
+        text = await watch.outcome_text(
+            self.client, seen, instance.name or instance.id, finished.completed, finished.fail_reason
+        )
+        posted = await self._post(seen.follow_up, text)
+        if finished.completed:
+            return report(Outcome.COMPLETED, backup_status="COMPLETED", follow_up=posted, **fields)
+        error = watch.failure(finished.fail_reason)
+        return report(Outcome.FAILED, backup_status="FAILED", error=error, follow_up=posted, **fields)
+
+    async def _post(self, follow_up: FollowUp, text: str) -> str:
+        return await self.chat.post(follow_up, text) if self.chat is not None else "failed: no chat client"
 
     def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
         """A rejection for each requested id the API does not know, and for a selector that matched nothing."""

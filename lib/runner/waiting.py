@@ -31,16 +31,16 @@ class Finished:
 
 
 async def wait_for_backup(
-    client: DdsClient, job_id: str, backup_id: str, deadline: Deadline, first_delay: float = FIRST_DELAY
+    client: DdsClient, job_id: str | None, backup_id: str, deadline: Deadline, first_delay: float = FIRST_DELAY
 ) -> Finished | None:
-    """How the backup ended, or None when the deadline comes first."""
+    """How the backup ended, or None when the deadline comes first. Without a job id, the backup list tells."""
     delay = first_delay
     waited = 0.0
-    by_job = True
+    by_job = job_id is not None
     while True:
         if by_job:
             try:
-                if (finished := await _by_job(client, job_id)) is not None:
+                if (finished := await _by_job(client, str(job_id))) is not None:
                     return finished
             except ApiError as exc:
                 if exc.http_status == 403:

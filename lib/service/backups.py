@@ -93,6 +93,7 @@ class BackupService:
                 retry=clients.retry,
                 wait_deadline=wait_deadline,
                 smn=clients.smn,
+                chat=clients.chat,
             )
             per_order = await _run_orders(runner, orders)
             results = self._emit([d for batch in per_order for d in batch])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from lib.chat.post import ChatPoster
 from lib.cloud import regions
 from lib.cloud.auth.credentials import resolve_access
 from lib.cloud.retry import RetryPolicy
@@ -29,6 +30,7 @@ class Clients:
     smn: SmnClient | None
     #: The one policy of the invocation: the clients retry reads with it, the runner retries creates.
     retry: RetryPolicy
+    chat: ChatPoster
 
 
 @asynccontextmanager
@@ -60,4 +62,4 @@ async def open_clients(settings: Settings, invocation: Invocation, deadline: Dea
                 raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN/ALERT_TOPIC_URN need SMN_ENDPOINT or REGION")
             smn = SmnClient(transport(endpoint, f"/v2/{access.project_id}/notifications/topics"))
         dds = DdsClient(transport(access.endpoint, f"/v3/{access.project_id}"), project_id=access.project_id)
-        yield Clients(dds, smn, retry)
+        yield Clients(dds, smn, retry, ChatPoster(session, settings, deadline, settings.request_timeout))

@@ -1,0 +1,79 @@
+"""Where a follow-up may be posted: each platform's own hosts, nothing else. A URL that arrived in a request is
+only ever contacted when it passes these checks (and the Teams URL comes from the configuration alone).
+
+- Slack: ``https://hooks.slack.com/...`` (``hooks.slack-gov.com`` for GovSlack), the hosts of the
+  ``response_url`` of slash commands (docs.slack.dev "Handling user interaction": message responses).
+- Mattermost: the ``response_url`` is ``<site URL>/hooks/commands/<id>`` on the operator's own server
+  (mattermost server ``app/command.go``): only the servers named in ``MATTERMOST_URL`` qualify.
+- Teams: outgoing webhooks "cannot post into channels proactively" (Microsoft Teams docs, "Outgoing webhooks"),
+  so follow-ups go to the operator's ``TEAMS_INCOMING_WEBHOOK_URL``, on Microsoft's hosts.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, urlsplit
+
+from lib.config import TEAMS_WEBHOOK_HOSTS, TEST_ORIGINS, Settings, origin_of
+from lib.models import FollowUp
+
+SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
+_MATTERMOST_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]+")
+
+
+def target(follow_up: FollowUp, settings: Settings) -> str | None:
+    """The URL to post to, or None when there is none or it is not on the platform's own hosts."""
+    if follow_up.platform == "teams":
+        configured = settings.teams_incoming_webhook_url
+        url = configured.get_secret_value() if configured is not None else ""
+        return url if url and (_teams(url) or origin_of(url) in TEST_ORIGINS) else None
+    url = follow_up.url
+    if origin_of(url) in TEST_ORIGINS:
+        return url
+    if follow_up.platform == "slack":
+        return url if _slack(url) else None
+    return url if _mattermost(url, settings.mattermost_url or frozenset()) else None
+
+
+def host_of(url: str) -> str:
+    """For logs: the host alone (a response_url is a capability; its path is not written anywhere)."""
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
+
+
+def _slack(url: str) -> bool:
+    parts = _split(url)
+    return parts is not None and parts.scheme == "https" and parts.port in (None, 443) and parts.hostname in SLACK_HOSTS
+
+
+def _teams(url: str) -> bool:
+    parts = _split(url)
+    if parts is None or parts.scheme != "https":
+        return False
+    host = parts.hostname or ""
+    return any(host.endswith("." + h) for h in TEAMS_WEBHOOK_HOSTS)
+
+
+def _mattermost(url: str, servers: frozenset[str]) -> bool:
+    parts = _split(url)
+    if parts is None or parts.query or parts.fragment:
+        return False
+    for server in servers:
+        base = _split(server)
+        if base is None or (parts.scheme, parts.netloc.lower()) != (base.scheme, base.netloc.lower()):
+            continue
+        prefix = base.path.rstrip("/")
+        if parts.path.startswith(prefix) and _MATTERMOST_PATH.fullmatch(parts.path[len(prefix) :]):
+            return True
+    return False
+
+
+def _split(url: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a malformed port
+    except ValueError:
+        return None
+    return parts if parts.scheme in ("http", "https") and parts.hostname else None

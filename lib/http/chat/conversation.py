@@ -1,0 +1,182 @@
+"""One conversation for every chat platform: allow-lists, the command, the backup service, the reply text.
+
+A chat command never waits (Slack gives 3 s, Teams 5 s); a backup that is still being made is watched by
+another invocation, which posts how it ended into the conversation (``lib/runner/watch.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from lib.chat import hosts
+from lib.chat.style import STYLES, Style
+from lib.config import Settings
+from lib.http.chat import grammar
+from lib.http.gateway import HttpRequest
+from lib.http.orders import webhook_order
+from lib.logs import get_logger
+from lib.models import (
+    BackupRequest,
+    ChatPlatform,
+    FollowUp,
+    Outcome,
+    ResultData,
+    ResultEvent,
+    Trigger,
+    validate_request,
+)
+from lib.runner.watch import WATCHING
+from lib.service import BackupService, ServiceError
+
+_log = get_logger("http.chat")
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """An authenticated command, as every platform's route reads it from its envelope."""
+
+    platform: ChatPlatform
+    trigger: Trigger
+    invoke_as: str  # how users call the command: "/dds-backup", "@dds-backup"
+    user: str
+    channel: str
+    text: str  # what the user typed, unescaped
+    delivery: str | None  # what makes a resent command the same backup
+    follow_up: FollowUp | None
+    budget_s: float
+    http: HttpRequest
+
+    @property
+    def style(self) -> Style:
+        return STYLES[self.platform]
+
+
+def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:
+    """The command's response_url, when it is on the platform's own hosts (else it is never contacted)."""
+    url = form.get("response_url", "")
+    if not url:
+        return None
+    follow_up = FollowUp(platform=platform, url=url[:2048], since=time.time())
+    if hosts.target(follow_up, settings) is None:
+        _log.warning(f"response_url refused: not a {platform} host ({hosts.host_of(url)})")
+        return None
+    return follow_up
+
+
+def _denied(chat: ChatRequest, allowed_users: frozenset[str] | None, allowed_channels: frozenset[str] | None) -> str:
+    prefix = chat.platform.upper()
+    if allowed_users is not None and chat.user not in allowed_users:
+        return f"Sorry, you are not allowed to start DDS backups ({prefix}_ALLOWED_USERS)."
+    if allowed_channels is not None and chat.channel not in allowed_channels:
+        return f"Backups cannot be started from this channel ({prefix}_ALLOWED_CHANNELS)."
+    return ""
+
+
+async def answer(
+    chat: ChatRequest,
+    service: BackupService,
+    allowed_users: frozenset[str] | None,
+    allowed_channels: frozenset[str] | None,
+) -> str:
+    if denied := _denied(chat, allowed_users, allowed_channels):
+        return denied
+    command = grammar.parse(chat.text)
+    usage = chat.style.literal(grammar.usage(chat.invoke_as))
+    if isinstance(command, grammar.Help):
+        return usage
+    if isinstance(command, grammar.Status):
+        return await _status(chat, service, command.backup_id)
+    if isinstance(command, grammar.Audit):
+        return await _audit(chat, service, command, usage)
+    return await _backup(chat, service, command, usage)
+
+
+async def _status(chat: ChatRequest, service: BackupService, backup_id: str | None) -> str:
+    s = chat.style
+    if backup_id is None:
+        return f"Which backup? {s.literal(f'`{chat.invoke_as} status <backup_id>`')}"
+    try:
+        b = await service.find_backup(backup_id, service.invocation.deadline.within(chat.budget_s))
+    except ServiceError as exc:
+        return f":warning: Could not read the backup: {exc.error.code}: {s.escape(exc.error.message)}"
+    if b is None:
+        return f"No backup {s.code(backup_id)} in this project."
+    return (
+        f"Backup {s.code(b.name)} ({s.code(b.id)}) of {s.escape(b.instance_name or b.instance_id)}: {s.bold(b.status)}"
+    )
+
+
+async def _run(chat: ChatRequest, service: BackupService, data: dict[str, Any]) -> list[ResultEvent] | str:
+    """The request's results, or the reply that says why it is not a request."""
+    result = validate_request(data, "the command")
+    if not isinstance(result, BackupRequest):
+        return f":warning: {chat.style.escape(result.message)}"
+    order = webhook_order(chat.http, result, chat.trigger, chat.delivery)
+    if chat.follow_up is not None:
+        order = order.with_follow_up(chat.follow_up)
+    return (await service.execute([order], service.invocation.deadline.within(chat.budget_s))).results
+
+
+async def _backup(chat: ChatRequest, service: BackupService, command: grammar.Backup, usage: str) -> str:
+    s, target = chat.style, command.target
+    data = grammar.one_instance(target)
+    if command.description is not None:
+        data["description"] = command.description
+    results = await _run(chat, service, data)
+    if isinstance(results, str):
+        return f"{results}\n{usage}"
+    pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
+    (event, *more) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
+    if more:  # a name selector is exact, but names need not be unique
+        return f"{s.code(target)} names {len(more) + 1} instances; use the instance id."
+    return _backup_reply(chat, event.data, len(pruned), usage, target)
+
+
+def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, usage: str, target: str) -> str:
+    s = chat.style
+    if d.outcome in (Outcome.CREATED, Outcome.EXISTS, Outcome.COMPLETED):
+        verb = "started" if d.outcome is Outcome.CREATED else "already exists"
+        status_command = f"{chat.invoke_as} status {d.backup_id}"
+        then = (
+            "I will post here when it is done."
+            if d.follow_up == WATCHING
+            else f"Follow it with {s.code(status_command)}"
+        )
+        return (
+            f":floppy_disk: Backup {verb} for {s.bold(d.instance_name or d.instance_id or target)}\n"
+            f"name {s.code(d.name or '')} · backup id {s.code(d.backup_id or '')}"
+            + (f" · job id {s.code(d.job_id)}" if d.job_id else "")
+            + f"\n{then}"
+            + (f"\nRetention: {pruned} old backup(s) deleted" if pruned else "")
+        )
+    assert d.error is not None
+    if d.error.code == "NO_MATCHING_INSTANCE":
+        return f"No DDS instance is named {s.code(target)}.\n{usage}"
+    again = " Try again in a minute." if d.error.retryable else ""
+    return f":warning: Backup of {s.code(target)} failed: {s.escape(d.error.message)} ({d.error.code}).{again}"
+
+
+async def _audit(chat: ChatRequest, service: BackupService, command: grammar.Audit, usage: str) -> str:
+    s = chat.style
+    data = {**grammar.selection(command.target), "audit": {"max_age_hours": command.hours}}
+    results = await _run(chat, service, data)
+    if isinstance(results, str):
+        return f"{results}\n{usage}"
+    lines = [f"Audit: a completed backup from the last {command.hours} hours?"]
+    for r in sorted(results, key=lambda e: e.data.instance_name or e.data.instance_id or ""):
+        lines.append(_audit_line(s, r.data))
+    return "\n".join(lines)
+
+
+def _audit_line(s: Style, d: ResultData) -> str:
+    who = s.bold(d.instance_name or d.instance_id or "?")
+    newest = d.audit.newest_completed if d.audit is not None else None
+    age = f"{newest.age_hours} h ago" if newest is not None else "none"
+    if d.outcome is Outcome.FRESH:
+        return f"{s.done} {who} fresh (newest completed {age})"
+    if d.outcome is Outcome.STALE:
+        return f"{s.failed} {who} stale (newest completed: {age})"
+    reason = f"{d.error.code}: {s.escape(d.error.message)}" if d.error else d.outcome.value
+    return f":warning: {who} could not be audited ({reason})"

@@ -1,0 +1,106 @@
+"""Closing the loop of a chat command: the answering invocation cannot wait, so it hands a watch on through the
+fan-out topic; the watching invocation (SMN-triggered) waits for the backup within its own deadline and posts
+how it ended into the conversation, or hands the watch on again while the conversation still takes posts
+(Slack and Mattermost: 30 minutes after the command, 5 posts)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from lib.chat.style import STYLES
+from lib.cloud.errors import CloudError
+from lib.dds.client import DdsClient
+from lib.dds.models import Backup
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Origin, Outcome, ResultData, Watch
+from lib.smn.client import SmnClient
+
+# Slack's response_url takes posts for 30 minutes (docs.slack.dev "Handling user interaction"); Mattermost's too
+# (mattermost server: CommandWebhookLifetime). A minute is kept for the last post.
+POST_WINDOW_S = 30 * 60 - 60
+WATCHING = "watching"
+
+
+def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
+    """The watch to hand on for a backup a chat command started and that is still being made, else None."""
+    building = data.outcome in (Outcome.CREATED, Outcome.EXISTS) and data.backup_status == "BUILDING"
+    if order.follow_up is None or not building or not (data.backup_id and data.name and data.instance_id):
+        return None
+    watch = Watch(backup_id=data.backup_id, job_id=data.job_id, name=data.name, follow_up=order.follow_up)
+    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=_origin(order))
+
+
+def _origin(order: BackupOrder) -> Origin:
+    return Origin(
+        identity=order.identity, trigger=order.trigger, correlation_id=order.correlation_id, event_time=order.event_time
+    )
+
+
+async def hand_on(smn: SmnClient | None, topic: str | None, request: BackupRequest) -> str:
+    """ "watching", or why no follow-up will come."""
+    if smn is None or topic is None:
+        return "none: FANOUT_TOPIC_URN is not set, so nothing can watch the backup"
+    try:
+        await smn.publish(topic, f"dds-backup watch {request.instance_id}", request.model_dump_json(exclude_none=True))
+    except CloudError as exc:
+        return f"none: the watch could not be handed on ({exc.code})"
+    return WATCHING
+
+
+def still_postable(follow_up: FollowUp, rounds: int) -> bool:
+    """Can a later invocation still post? Teams' Workflow URL has no window; the others' 30 minutes do."""
+    if rounds >= 12:
+        return False
+    return follow_up.platform == "teams" or time.time() < follow_up.since + POST_WINDOW_S
+
+
+def again(request: BackupRequest, watch: Watch) -> BackupRequest:
+    return request.model_copy(update={"watch": watch.model_copy(update={"rounds": watch.rounds + 1})})
+
+
+async def outcome_text(client: DdsClient, watch: Watch, instance: str, completed: bool, reason: str | None) -> str:
+    style = STYLES[watch.follow_up.platform]
+    head = f"Backup {style.code(watch.name)} of {style.bold(instance)}"
+    if not completed:
+        return f"{style.failed} {head} failed: {style.escape(reason or 'no reason given')}"
+    backup = await _read(client, watch.backup_id)
+    details = [d for d in (_size(backup), _duration(backup)) if d]
+    return f"{style.done} {head} completed" + (f" ({', '.join(details)})" if details else "")
+
+
+def still_building_text(watch: Watch, instance: str) -> str:
+    style = STYLES[watch.follow_up.platform]
+    return (
+        f"{style.waiting} Backup {style.code(watch.name)} of {style.bold(instance)} is still being made; "
+        f"ask with {style.code('/dds-backup status ' + watch.backup_id)}"
+    )
+
+
+def failure(reason: str | None) -> ErrorInfo:
+    return ErrorInfo(
+        code="BACKUP_FAILED", message=f"the backup job failed: {reason or 'no reason given'}", retryable=False
+    )
+
+
+async def _read(client: DdsClient, backup_id: str) -> Backup | None:
+    try:
+        return next((b for b in await client.list_backups(backup_id=backup_id) if b.id == backup_id), None)
+    except CloudError:
+        return None  # the follow-up goes out without the details
+
+
+def _size(backup: Backup | None) -> str:
+    if backup is None or not backup.size:
+        return ""
+    size_mb = backup.size / 1024  # the API gives KB
+    return f"{size_mb / 1024:.1f} GB" if size_mb >= 1024 else f"{size_mb:.1f} MB"
+
+
+def _duration(backup: Backup | None) -> str:
+    try:
+        assert backup is not None
+        begin, end = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in (backup.begin_time, backup.end_time))
+    except (AssertionError, ValueError):
+        return ""
+    seconds = int((end - begin).total_seconds())
+    return f"took {seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"took {seconds} s"

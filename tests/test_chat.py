@@ -1,0 +1,410 @@
+"""Chat-ops on Slack, Microsoft Teams and Mattermost: one grammar, each platform's authentication, and the
+follow-up posted into the conversation when the backup ends."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+import handler
+from dds_backup_dev.context import LocalContext
+from dds_backup_dev.emulator import EmulatorServer
+from dds_backup_dev.signing import (
+    apig_event,
+    mattermost_form,
+    mattermost_headers,
+    slack_form,
+    slack_headers,
+    teams_activity,
+    teams_headers,
+)
+from lib import config
+from lib.http.chat import grammar
+from lib.http.signatures import teams_signature, verify_teams
+from tests.conftest import CATALOG, ORDERS, ROOT, Invoke
+from tests.fake_chat import FakeChat
+from tests.test_cli import clean_env
+
+SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+TEAMS_TOKEN = "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA="  # the Teams sample's "contoso" key
+MATTERMOST_TOKEN = "qzgakf1nx3yt9dr4n8585ihbxy"  # the Mattermost guide's example token
+PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
+FANOUT_TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
+
+
+# -- one grammar ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("", grammar.Help()),
+        ("  help ", grammar.Help()),
+        ("status abc123br02", grammar.Status("abc123br02")),
+        ("status", grammar.Status(None)),
+        ("status not/an/id", grammar.Status(None)),
+        ("orders-prod", grammar.Backup("orders-prod", None)),
+        ("orders-prod before the release", grammar.Backup("orders-prod", "before the release")),
+        ("audit", grammar.Audit(None, 24)),
+        ("audit 6", grammar.Audit(None, 6)),
+        ("audit team=orders 48", grammar.Audit("team=orders", 48)),
+        ("AUDIT orders-prod", grammar.Audit("orders-prod", 24)),
+    ],
+)
+def test_the_command_grammar(text: str, command: grammar.Command) -> None:
+    assert grammar.parse(text) == command
+
+
+def test_targets_name_instances_by_id_tag_name_or_all() -> None:
+    assert grammar.selection(ORDERS) == {"instance_id": ORDERS}
+    assert grammar.selection("env=prod") == {"selector": {"tags": {"env": "prod"}}}
+    assert grammar.selection("orders-prod") == {"selector": {"name": "orders-prod"}}
+    assert grammar.selection(None) == {"selector": {"all": True}}
+
+
+# -- Teams' signature: vectors computed by Microsoft's documented procedure -----------------------------------
+
+# The procedure of the OfficeDev samples (AuthProvider.cs, app.js): "HMAC " + base64(HMAC-SHA256(key =
+# base64-decoded token, message = the UTF-8 body)), run with the samples' own example tokens.
+VECTOR_1_BODY = base64.b64decode(
+    "eyJ0eXBlIjoibWVzc2FnZSIsImlkIjoiMTQ4NTk4MzQwODUxMSIsInRpbWVzdGFtcCI6IjIwMTctMDItMDFUMjE6MTA6MDcuNDM3WiIsInNlcnZp"
+    "Y2VVcmwiOiJodHRwczovL3NtYmEudHJhZmZpY21hbmFnZXIubmV0L2FtZXIvIiwiY2hhbm5lbElkIjoibXN0ZWFtcyIsImZyb20iOnsiaWQiOiIy"
+    "OToxWEpLSk12YzVHQnRjMkp3WnEwb2o4dEhabXpyUWdGbUIzOUFUaVFXQTg1Z1F0SGllVmtIaWxCWjlYSG9xOWo3WmFxdDdDWi1OSldpN21lMmtI"
+    "VEwzQnciLCJuYW1lIjoiSsO8cmdlbiBNw7xsbGVyIiwiYWFkT2JqZWN0SWQiOiI3ZmFmOGFiMi0zZDU2LTQyNDQtYjU4NS0yMGM4YTQyZWQyYjgi"
+    "fSwiY29udmVyc2F0aW9uIjp7ImlzR3JvdXAiOnRydWUsImNvbnZlcnNhdGlvblR5cGUiOiJjaGFubmVsIiwiaWQiOiIxOToyNTNiMWYzNDE2NzA0"
+    "MDhmYjZmZTUxMDUwYjZlNWNlYkB0aHJlYWQuc2t5cGU7bWVzc2FnZWlkPTE0ODU5ODMxOTQ4MzkifSwidGV4dEZvcm1hdCI6InBsYWluIiwidGV4"
+    "dCI6IjxhdD5ERFNCYWNrdXA8L2F0PiBiYWNrdXAgcHJvZC1vcmRlcnMtMDEiLCJjaGFubmVsRGF0YSI6eyJ0ZWFtc0NoYW5uZWxJZCI6IjE5OjI1"
+    "M2IxZjM0MTY3MDQwOGZiNmZlNTEwNTBiNmU1Y2ViQHRocmVhZC5za3lwZSIsInRlYW1zVGVhbUlkIjoiMTk6NzEyYzYxZDBlZjM4NGU1ZmE2ODFi"
+    "YTkwY2E5NDMzOThAdGhyZWFkLnNreXBlIiwidGVuYW50Ijp7ImlkIjoiNzJmOTg4YmYtODZmMS00MWFmLTkxYWItMmQ3Y2QwMTFkYjQ3In19fQ=="
+)
+
+
+@pytest.mark.parametrize(
+    ("token", "body", "header", "tampered"),
+    [
+        (
+            TEAMS_TOKEN,
+            VECTOR_1_BODY,
+            "HMAC +8+1P0uA/vmBAPMuL64T8YHBMP4KHUOD/HPbX/Xl/2o=",
+            "HMAC Kz2TV5DY0zMLrv/fFDyINvK9E6SC+2viqElNq6YVRn8=",
+        ),
+        (
+            "+ZaRRMC8+mpnfGaGsBOmkIFt98bttL5YQRq3p2tXgcE=",
+            b'{"type":"message","text":"<at>DDSBackup</at> help"}',
+            "HMAC Nr8UdAwTfvDBveVOFccV1o7WDczlpwBnlvTATruK8os=",
+            "HMAC /mjAi2yZPMCPDqYp8vTtvMYOpTfDlsDRpbc9ar1nmp8=",
+        ),
+    ],
+)
+def test_teams_signature_vectors(token: str, body: bytes, header: str, tampered: str) -> None:
+    assert teams_signature(token, body) == header
+    assert verify_teams(token, {"authorization": header}, body) is None
+    # the same body with a trailing newline has another signature: ours refuses the first one for it
+    assert teams_signature(token, body + b"\n") == tampered
+    assert verify_teams(token, {"authorization": header}, body + b"\n") == "the HMAC signature does not match"
+
+
+# -- the routes -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chat(configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", SLACK_SECRET)
+    monkeypatch.setenv("TEAMS_WEBHOOK_TOKEN", TEAMS_TOKEN)
+    monkeypatch.setenv("MATTERMOST_TOKEN", MATTERMOST_TOKEN)
+    return configured
+
+
+def teams(text: str, **fields: Any) -> dict[str, Any]:
+    body = teams_activity(text, **fields)
+    return apig_event("POST", "/teams", body, teams_headers(TEAMS_TOKEN, body))
+
+
+def mattermost(text: str, header: bool = True, **fields: str) -> dict[str, Any]:
+    form = mattermost_form(text, MATTERMOST_TOKEN, **fields)
+    headers = mattermost_headers(MATTERMOST_TOKEN) if header else {"content-type": "application/x-www-form-urlencoded"}
+    return apig_event("POST", "/mattermost", form, headers)
+
+
+def slack(text: str, **fields: str) -> dict[str, Any]:
+    form = slack_form(text, **fields)
+    return apig_event("POST", "/slack", form, slack_headers(SLACK_SECRET, form))
+
+
+def said(answer: dict[str, Any]) -> str:
+    assert answer["statusCode"] == 200, answer
+    body = json.loads(answer["body"])
+    return str(body["text"])
+
+
+def test_teams_starts_a_backup_from_a_mention(chat: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(teams("orders-prod before the release"))
+    body = json.loads(answer["body"])
+    assert body["type"] == "message"
+    assert "Backup started for **orders-prod**" in body["text"]
+    (backup,) = chat.state.backups.values()
+    assert backup.description == "before the release"  # the <at>mention</at> is not part of the command
+
+
+def test_teams_replays_are_one_backup(chat: EmulatorServer, invoke: Invoke) -> None:
+    event = teams("catalog-staging")
+    invoke(event)
+    again = said(invoke(event))  # Teams signs no timestamp: a replayed delivery keeps its activity id
+    assert "already exists" in again
+    assert len(chat.state.backups) == 1
+
+
+def test_mattermost_accepts_its_token_from_the_header_or_the_form(chat: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(mattermost("orders-prod"))
+    assert json.loads(answer["body"])["response_type"] == "ephemeral"
+    assert "Backup started for **orders-prod**" in said(answer)
+    assert "Usage" in said(invoke(mattermost("help", header=False)))
+
+
+@pytest.mark.parametrize("platform", ["teams", "mattermost"])
+@pytest.mark.parametrize("attack", ["forged", "missing", "wrong secret"])
+def test_bad_authentication_gets_401_and_no_dds_call(
+    chat: EmulatorServer, invoke: Invoke, platform: str, attack: str
+) -> None:
+    if platform == "teams":
+        body = teams_activity("orders-prod")
+        headers = {
+            "forged": {"authorization": teams_signature(TEAMS_TOKEN, body)[:-4] + "AAA="},
+            "missing": {},
+            "wrong secret": teams_headers(base64.b64encode(b"x" * 32).decode(), body),
+        }[attack]
+        event = apig_event("POST", "/teams", body, headers)
+    else:
+        token = {"forged": MATTERMOST_TOKEN[:-1] + "x", "missing": "", "wrong secret": "a" * 26}[attack]
+        form = mattermost_form("orders-prod", token)
+        event = apig_event("POST", "/mattermost", form, mattermost_headers(token) if token else {})
+    answer = invoke(event)
+    assert answer["statusCode"] == 401
+    assert chat.state.requests == []
+
+
+def test_each_platform_has_its_own_allow_lists(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEAMS_ALLOWED_USERS", "aad-0002")
+    monkeypatch.setenv("MATTERMOST_ALLOWED_CHANNELS", "another-channel")
+    assert "not allowed" in said(invoke(teams("orders-prod")))
+    assert "TEAMS_ALLOWED_USERS" in said(invoke(teams("orders-prod")))
+    assert "MATTERMOST_ALLOWED_CHANNELS" in said(invoke(mattermost("orders-prod")))
+    assert chat.state.backups == {}
+
+
+def test_an_audit_from_chat_lists_each_instance(chat: EmulatorServer, invoke: Invoke) -> None:
+    text = said(invoke(slack("audit env=prod 24")))
+    lines = text.splitlines()
+    assert lines[0] == "Audit: a completed backup from the last 24 hours?"
+    assert [line.split("*")[1] for line in lines[1:]] == ["billing-prod", "orders-prod"]
+    assert all("stale (newest completed: none)" in line for line in lines[1:])
+    assert not [r for r in chat.state.requests if r.method in ("POST", "DELETE") and "/auth/" not in r.path]
+
+
+# -- follow-ups -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeChat]:
+    server = FakeChat().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def watched(
+    chat: EmulatorServer, fake: FakeChat, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[EmulatorServer, FakeChat]]:
+    """GIVEN a fan-out topic whose messages come back as invocations (as FunctionGraph's SMN trigger does),
+    backups that take a moment, and the fake chat endpoint allowed as a stand-in for the platforms."""
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    config.allow_test_origin(fake.origin)
+    monkeypatch.setenv("TEAMS_INCOMING_WEBHOOK_URL", fake.url("/workflows/teams"))
+    chat.state.backup_delay = 0.5
+
+    def platform(event: dict[str, Any]) -> None:
+        handler.handler(event, LocalContext(timeout_s=30))
+
+    chat.state.forward = platform
+    chat.state.forward_topics = {FANOUT_TOPIC}
+    try:
+        yield chat, fake
+        wait_for(lambda: chat.state.forwarding == 0)
+    finally:
+        config.TEST_ORIGINS.clear()
+
+
+def wait_for(condition: Any, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert condition()
+
+
+@pytest.mark.parametrize("platform", ["slack", "teams", "mattermost"])
+def test_the_outcome_is_posted_into_the_conversation_when_the_backup_ends(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke, platform: str
+) -> None:
+    emulator, fake = watched
+    response_url = fake.url("/hooks/commands/k3y4")
+    event = {
+        "slack": lambda: slack("catalog-staging", response_url=response_url),
+        "teams": lambda: teams("catalog-staging"),
+        "mattermost": lambda: mattermost("catalog-staging", response_url=response_url),
+    }[platform]()
+    text = said(invoke(event)) if platform != "teams" else json.loads(invoke(event)["body"])["text"]
+    assert "I will post here when it is done." in text
+    wait_for(lambda: len(fake.received) == 1)
+    (path, body) = fake.received[0]
+    (backup,) = emulator.state.backups.values()
+    message = body["text"] if platform != "teams" else body["attachments"][0]["content"]["body"][0]["text"]
+    assert "completed" in message and backup.name in message and "catalog-staging" in message
+    assert "MB" in message and "took" in message  # the size and how long it took
+    assert path == ("/workflows/teams" if platform == "teams" else "/hooks/commands/k3y4")
+
+
+def test_a_failed_backup_is_posted_with_the_reason(watched: tuple[EmulatorServer, FakeChat], invoke: Invoke) -> None:
+    emulator, fake = watched
+    emulator.state.failing_instances.add(CATALOG)
+    said(invoke(slack("catalog-staging", response_url=fake.url("/hooks/commands/k3y4"))))
+    wait_for(lambda: len(fake.received) == 1)
+    assert "failed: Backup failed: the emulator was told to fail this instance" in fake.received[0][1]["text"]
+
+
+def test_a_follow_up_outside_the_platforms_hosts_is_never_contacted(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    _, fake = watched
+    elsewhere = FakeChat().start()  # listening, but not a stand-in for any platform
+    try:
+        text = said(invoke(slack("catalog-staging", response_url=elsewhere.url("/hooks/commands/k3y4"))))
+        assert "Follow it with" in text  # no watch was handed on
+        time.sleep(1.0)
+        assert elsewhere.received == [] and fake.received == []
+        assert "response_url refused: not a slack host (127.0.0.1)" in capfd.readouterr().err
+    finally:
+        elsewhere.stop()
+
+
+def test_a_watch_that_names_another_host_is_refused_when_it_would_post(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke
+) -> None:
+    emulator, _ = watched
+    elsewhere = FakeChat().start()
+    try:
+        emulator.state.forward = None  # this test delivers the SMN message itself
+        created = invoke({"instance_id": ORDERS})["results"][0]["data"]
+        watch = {
+            "backup_id": created["backup_id"],
+            "job_id": created["job_id"],
+            "name": created["name"],
+            "follow_up": {"platform": "slack", "url": elsewhere.url("/x"), "since": time.time()},
+        }
+        message = json.dumps({"instance_id": ORDERS, "watch": watch})
+        result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message}}]})
+        data = result["results"][0]["data"]
+        assert data["outcome"] == "completed"
+        assert data["follow_up"].startswith("refused")
+        assert elsewhere.received == []
+    finally:
+        elsewhere.stop()
+
+
+def test_a_follow_up_that_cannot_be_posted_never_fails_the_backup(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke
+) -> None:
+    emulator, fake = watched
+    emulator.state.forward = None
+    fake.status = 500
+    said(invoke(slack("catalog-staging", response_url=fake.url("/hooks/commands/k3y4"))))
+    (published,) = [m for m in emulator.state.published if m.topic_urn == FANOUT_TOPIC]
+    result = invoke(emulator.state.smn_event(published))
+    data = result["results"][0]["data"]
+    assert (data["outcome"], data["follow_up"]) == ("completed", "failed: HTTP 500")
+    assert result["ok"] is True and result["_raised"] is False
+
+
+def test_without_a_topic_the_reply_points_to_status(chat: EmulatorServer, invoke: Invoke) -> None:
+    text = said(invoke(slack("catalog-staging")))
+    assert "Follow it with `/dds-backup status" in text
+    assert "I will post here" not in text
+
+
+def test_a_resent_slack_form_is_one_backup_and_one_watch(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke
+) -> None:
+    emulator, fake = watched
+    emulator.state.forward = None
+    form = urlencode({"text": "catalog-staging", "trigger_id": "t-1", "response_url": fake.url("/hooks/commands/a1")})
+    event = apig_event("POST", "/slack", form.encode(), slack_headers(SLACK_SECRET, form.encode()))
+    invoke(event)
+    invoke(event)
+    assert len(emulator.state.backups) == 1
+
+
+# -- against `dds-backup serve`, as the platforms would call it ------------------------------------------------
+
+
+@pytest.fixture
+def served(watched: tuple[EmulatorServer, FakeChat]) -> Iterator[tuple[str, EmulatorServer, FakeChat]]:
+    emulator, fake = watched
+    env = {
+        **clean_env(),
+        **emulator.env("aksk"),
+        "SLACK_SIGNING_SECRET": SLACK_SECRET,
+        "TEAMS_WEBHOOK_TOKEN": TEAMS_TOKEN,
+        "MATTERMOST_TOKEN": MATTERMOST_TOKEN,
+        "FANOUT_TOPIC_URN": FANOUT_TOPIC,
+        "TEAMS_INCOMING_WEBHOOK_URL": fake.url("/workflows/teams"),
+    }
+    command = [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0", "--fake-chat-origin", fake.origin]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())["url"], emulator, fake
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize("platform", ["slack", "teams", "mattermost"])
+def test_serve_answers_each_platform_and_the_follow_up_arrives(
+    served: tuple[str, EmulatorServer, FakeChat], platform: str
+) -> None:
+    url, emulator, fake = served
+    response_url = fake.url("/hooks/commands/s3rv3")
+    if platform == "teams":
+        body = teams_activity("catalog-staging")
+        headers = teams_headers(TEAMS_TOKEN, body)
+    elif platform == "slack":
+        body = slack_form("catalog-staging", response_url=response_url)
+        headers = slack_headers(SLACK_SECRET, body)
+    else:
+        body = mattermost_form("catalog-staging", MATTERMOST_TOKEN, response_url=response_url)
+        headers = mattermost_headers(MATTERMOST_TOKEN)
+    request = urllib.request.Request(f"{url}/{platform}", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert "I will post here when it is done." in json.loads(answer.read())["text"]
+    wait_for(lambda: len(fake.received) == 1)
+    (backup,) = emulator.state.backups.values()
+    assert backup.name in json.dumps(fake.received[0][1])
+    # a forged one is refused before anything happens
+    forged = urllib.request.Request(f"{url}/{platform}", data=body + b"x", headers=headers, method="POST")
+    if platform != "mattermost":  # Mattermost signs nothing; its token is the same in a changed body
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(forged, timeout=30)
+        assert caught.value.code == 401
