@@ -30,6 +30,9 @@ def _claim_lib() -> None:
 
 
 _claim_lib()
+# The function uses no pydantic plugins: skip their discovery, a scan of every package's metadata that the first
+# model would otherwise pay for at each cold start.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from lib import pipeline  # noqa: E402 - after _claim_lib, on purpose
 

@@ -13,7 +13,6 @@ from typing import Any
 
 from lib import logs
 from lib.config import ConfigError, Settings, load_settings
-from lib.http import app, gateway
 from lib.models import Trigger
 from lib.runtime import Invocation
 from lib.service import BackupService
@@ -41,6 +40,11 @@ class Reply:
     retry: bool = False
 
 
+def _is_http(event: Any) -> bool:
+    """An API Gateway event (the platform's sample shape): everything else goes to its trigger's source."""
+    return isinstance(event, dict) and "httpMethod" in event and ("requestContext" in event or "path" in event)
+
+
 def _service(invocation: Invocation) -> BackupService:
     settings: Settings | None = None
     config_error: str | None = None
@@ -59,7 +63,10 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
     service = _service(invocation)
     faas = {"faas.invocation_id": invocation.request_id, "faas.name": invocation.function_name}
     with logs.bound(**faas, **{"faas.coldstart": cold_start}):
-        if gateway.is_http_event(event):
+        if _is_http(event):
+            # Loaded for API Gateway events only: a timer or a queue never pays for the webhook stack.
+            from lib.http import app
+
             with logs.bound(**{"faas.trigger": "http"}):
                 # Synchronous: the caller gets the answer; a raise would only turn it into a gateway 500.
                 return Reply(logs.redact(await app.handle(event, service)))

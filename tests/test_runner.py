@@ -164,3 +164,16 @@ async def test_a_dry_run_on_a_busy_instance_reports_why_and_asks_for_no_retry(
     assert data.error is not None
     assert (data.outcome, data.dry_run, data.error.code) == (Outcome.DRY_RUN, True, "INSTANCE_NOT_READY")
     assert creates(emulator) == 0
+
+
+async def test_backups_of_the_first_page_are_made_before_the_last_page_arrives(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    emulator.state.add_synthetic_instances(250)
+    emulator.state.faults.append(Fault("GET", r"/instances$", kind="slow", delay=1.5, query_contains="offset=200"))
+    results = await runner.run(order(selector={"tags": {"fleet": "bench"}}))
+    assert {d.outcome for d in results} == {Outcome.CREATED}
+    (slow,) = [r for r in emulator.state.requests if "offset=200" in r.query]
+    creates = [r for r in emulator.state.requests if r.method == "POST" and r.path.endswith("/backups")]
+    assert len(creates) == 250
+    assert sum(1 for c in creates if c.arrived < slow.answered) >= 100  # no create waited for the slow page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -68,7 +69,9 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = _state(request)
     body = await request.read()
     # The raw query, as it came on the wire (aiohttp's query_string is already decoded).
-    entry = RecordedRequest(request.method, request.path, _raw_query(request), dict(request.headers), body)
+    entry = RecordedRequest(
+        request.method, request.path, _raw_query(request), dict(request.headers), body, arrived=time.monotonic()
+    )
     state.requests.append(entry)
     state.in_flight += 1
     state.max_in_flight = max(state.max_in_flight, state.in_flight)
@@ -79,6 +82,7 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
     finally:
         state.in_flight -= 1
     entry.status = response.status
+    entry.answered = time.monotonic()
     response.headers["X-Request-Id"] = uuid.uuid4().hex
     return response
 
@@ -86,7 +90,7 @@ async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
 @web.middleware
 async def faults_and_throttling(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = _state(request)
-    fault = state.take_fault(request.method, request.path, await request.read())
+    fault = state.take_fault(request.method, request.path, await request.read(), _raw_query(request))
     if fault is not None:
         if fault.kind == "slow":
             await asyncio.sleep(fault.delay)

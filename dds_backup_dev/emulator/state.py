@@ -81,6 +81,7 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     body_contains: str | None = None  # only requests whose body holds this text (e.g. one instance id)
+    query_contains: str | None = None  # only requests whose raw query holds this text (e.g. one page's offset)
 
 
 @dataclass
@@ -131,6 +132,9 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     status: int = 0
+    #: time.monotonic() when it arrived and when it was answered (0: not yet)
+    arrived: float = 0.0
+    answered: float = 0.0
 
 
 def _fmt(ts: float, with_t: bool = False) -> str:
@@ -339,9 +343,11 @@ class EmulatorState:
             "requestId": str(uuid.uuid4()),
         }
 
-    def take_fault(self, method: str, path: str, body: bytes = b"") -> Fault | None:
+    def take_fault(self, method: str, path: str, body: bytes = b"", query: str = "") -> Fault | None:
         for fault in self.faults:
             if fault.body_contains is not None and fault.body_contains.encode() not in body:
+                continue
+            if fault.query_contains is not None and fault.query_contains not in query:
                 continue
             if fault.count > 0 and fault.method in (method, "*") and re.search(fault.path, path):
                 fault.count -= 1

@@ -20,6 +20,7 @@ IAM_ACTIONS: dict[str, str] = {
     "create_manual_backup": "dds:instance:createManualBackup",
     "iter_backups": "dds:backup:list",
     "list_instances": "dds:instance:list",
+    "instance_pages": "dds:instance:list",
     "delete_manual_backup": "dds:backup:delete",
 }
 M = TypeVar("M", bound=BaseModel)
@@ -77,9 +78,17 @@ class DdsClient:
         tags: dict[str, str] | None = None,
     ) -> list[Instance]:
         """``name`` is exact, or fuzzy when it starts with ``*``; tags are ANDed."""
-        tag_filter = ",".join(f"{k}={v}" for k, v in sorted(tags.items())) if tags else None
-        query = _drop_none(id=instance_id, name=name, mode=mode, tags=tag_filter)
+        query = _instance_query(instance_id, name, mode, tags)
         return [self._parse(Instance, item) for item in await self._all_pages("/instances", "instances", query)]
+
+    async def instance_pages(
+        self, *, name: str | None = None, mode: str | None = None, tags: dict[str, str] | None = None
+    ) -> AsyncIterator[tuple[list[Instance], int | None]]:
+        """(instances, total_count) page by page as each arrives: the first, then the others concurrently, so
+        that a caller can start on the first page's instances while the rest load."""
+        query = _instance_query(None, name, mode, tags)
+        async for items, total in self._page_stream("/instances", "instances", query):
+            yield [self._parse(Instance, item) for item in items], total
 
     async def show_job(self, job_id: str) -> Job:
         data = await self.api.call("GET", "/jobs", query=[("id", job_id)])
@@ -95,17 +104,28 @@ class DdsClient:
     # -- plumbing ---------------------------------------------------------------------------------------
 
     async def _all_pages(self, path: str, key: str, query: list[tuple[str, str]]) -> list[Any]:
-        """Every item: the first page tells ``total_count``, the other pages are then fetched concurrently
-        (each still takes one of the invocation's slots). Falls back to paging on when there is no count."""
-        first = await self._page(path, key, query, 0)
-        items, total = first
-        if total is None or len(items) >= total or len(items) < PAGE_LIMIT:
-            if total is None and len(items) == PAGE_LIMIT:
-                return items + [i async for i in self._pages(path, key, query, start=PAGE_LIMIT)]
-            return items
-        offsets = range(PAGE_LIMIT, total, PAGE_LIMIT)
-        rest = await asyncio.gather(*(self._page(path, key, query, o) for o in offsets))
-        return items + [i for page, _ in rest for i in page]
+        return [item async for items, _ in self._page_stream(path, key, query) for item in items]
+
+    async def _page_stream(
+        self, path: str, key: str, query: list[tuple[str, str]]
+    ) -> AsyncIterator[tuple[list[Any], int | None]]:
+        """Every page: the first tells ``total_count``, the others are then fetched concurrently (each still
+        takes one of the invocation's slots) and yielded as they arrive. Without a count, page after page."""
+        items, total = await self._page(path, key, query, 0)
+        yield items, total
+        if total is None:
+            if len(items) == PAGE_LIMIT:
+                async for item in self._pages(path, key, query, start=PAGE_LIMIT):
+                    yield [item], total
+            return
+        pending = [asyncio.ensure_future(self._page(path, key, query, o)) for o in range(len(items), total, PAGE_LIMIT)]
+        try:
+            for arriving in asyncio.as_completed(pending):
+                page, _ = await arriving
+                yield page, total
+        finally:
+            for task in pending:
+                task.cancel()
 
     async def _page(
         self, path: str, key: str, query: list[tuple[str, str]], offset: int
@@ -135,6 +155,13 @@ class DdsClient:
             raise TransportError(
                 "DDS.BAD_RESPONSE", f"unexpected answer shape for {model.__name__}", retryable=True
             ) from None
+
+
+def _instance_query(
+    instance_id: str | None, name: str | None, mode: str | None, tags: dict[str, str] | None
+) -> list[tuple[str, str]]:
+    tag_filter = ",".join(f"{k}={v}" for k, v in sorted(tags.items())) if tags else None
+    return _drop_none(id=instance_id, name=name, mode=mode, tags=tag_filter)
 
 
 def _drop_none(**params: str | None) -> list[tuple[str, str]]:

@@ -47,10 +47,6 @@ class HttpError(Exception):
         self.headers = headers or {}
 
 
-def is_http_event(event: Any) -> bool:
-    return isinstance(event, dict) and "httpMethod" in event and ("requestContext" in event or "path" in event)
-
-
 def response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": status,

@@ -11,9 +11,8 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib.chat.post import ChatPoster
 from lib.cloud import regions
 from lib.cloud.errors import CloudError
 from lib.cloud.retry import NO_RETRY, RetryPolicy
@@ -22,17 +21,20 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
 from lib.planning import naming
-from lib.runner import fanout, handoff, watch
-from lib.runner.audit import audit_instance
 from lib.runner.create import create_once
-from lib.runner.prune import prune
 from lib.runner.report import Report
-from lib.runner.resolve import Resolution, resolve
+from lib.runner.resolve import Resolution, settle, stream
 from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
-from lib.smn.client import SmnClient
+
+if TYPE_CHECKING:
+    from lib.chat.post import ChatPoster
+    from lib.smn.client import SmnClient
+
+# Fan-out, retention, audits, hand-offs and chat watches are imported where they are used: an ordinary timer
+# event loads none of them (cold starts are measured).
 
 _log = get_logger("runner")
 _SUCCESS = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
@@ -54,7 +56,9 @@ class Runner:
 
     async def run(self, order: BackupOrder) -> list[ResultData]:
         with bound(correlation_id=order.correlation_id):  # on every line about this order, retries included
-            if order.request is not None:
+            if order.request is not None and order.request.origin is not None and order.request.origin.handoffs:
+                from lib.runner import handoff
+
                 await handoff.pause_before_retry(order.request, self.deadline)
             return await self._settle(order, await self._run(order))
 
@@ -63,6 +67,10 @@ class Runner:
         request = order.request
         if request is None or retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
             return results
+        if not any(d.outcome is Outcome.FAILED and d.error is not None and d.error.retryable for d in results):
+            return results
+        from lib.runner import handoff
+
         topic = self.settings.fanout_topic_urn
         out = []
         for data in results:
@@ -79,58 +87,69 @@ class Runner:
         request = order.request
         if request is None:
             return [report(Outcome.REJECTED, error=order.rejection)]
+        # Work on each page's instances starts as the page arrives (no create waits for an unrelated page).
+        work: list[asyncio.Task[list[ResultData]]] = []
+        found: list[Instance] = []
+        fan_out: bool | None = None
         try:
-            resolution = await resolve(self.client, request)
-        except CloudError as exc:
-            return [report(Outcome.FAILED, error=exc.info())]
-        out = self._unresolved(report, resolution)
-        instances = resolution.instances
+            async for batch in stream(self.client, request):
+                if fan_out is None:
+                    fan_out = self._fans_out(request, batch.expected)
+                found += batch.instances
+                work += [asyncio.create_task(self._for(order, request, i, fan_out)) for i in batch.instances]
+        except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
+            return [
+                report(Outcome.FAILED, error=exc.info()),
+                *[d for done in await asyncio.gather(*work) for d in done],
+            ]
+        out = self._unresolved(report, settle(request, found))
+        return out + [d for done in await asyncio.gather(*work) for d in done]
+
+    def _fans_out(self, request: BackupRequest, expected: int) -> bool:
+        if self.smn is None or self.settings.fanout_topic_urn is None:
+            return False
+        from lib.runner import fanout
+
+        return fanout.should_fan_out(self.settings, request, expected, self.deadline)
+
+    async def _for(
+        self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool
+    ) -> list[ResultData]:
+        """What the request asks for one of its instances."""
+        report = Report.start(order, self.clock)
         if request.watch is not None:
-            return out + [await self._watch(report, request, request.watch, i) for i in instances]
-        if self.smn is not None and fanout.should_fan_out(self.settings, request, len(instances), self.deadline):
-            return out + list(await asyncio.gather(*(self._fan_out(order, request, i) for i in instances)))
+            from lib.runner import watch
+
+            topic = self.settings.fanout_topic_urn
+            return [
+                await watch.carry_out(self.client, self.smn, topic, self.chat, self.deadline, report, request, instance)
+            ]
+        if fan_out:
+            from lib.runner import fanout
+
+            assert self.smn is not None
+            assert self.settings.fanout_topic_urn is not None
+            name = None if request.audit is not None else self._name(order, request, instance)
+            single = fanout.single_request(order, request, instance)
+            return [await fanout.hand_on(self.smn, self.settings.fanout_topic_urn, report, single, instance, name)]
         if request.audit is not None:
-            policy, template = request.audit, self.settings.backup_name_template
-            audits = (
-                audit_instance(self.client, Report.start(order, self.clock), i, policy, template) for i in instances
-            )
-            return out + list(await asyncio.gather(*audits))
-        groups = await asyncio.gather(*(self._backup_and_prune(order, request, i) for i in instances))
-        return out + [await self._follow(order, d) for group in groups for d in group]
+            from lib.runner.audit import audit_instance
+
+            template = self.settings.backup_name_template
+            return [await audit_instance(self.client, report, instance, request.audit, template)]
+        return [await self._follow(order, d) for d in await self._backup_and_prune(order, request, instance)]
 
     async def _follow(self, order: BackupOrder, data: ResultData) -> ResultData:
         """A chat command's backup that is still being made: hand a watch on, and say whether one will come."""
+        if order.follow_up is None:
+            return data
+        from lib.runner import watch
+
         request = watch.watch_request(order, data)
         if request is None:
             return data
         state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
         return data.model_copy(update={"follow_up": state})
-
-    async def _watch(self, report: Report, request: BackupRequest, seen: Watch, instance: Instance) -> ResultData:
-        """Wait for the backup a chat command started, then post how it ended (or hand the watch on)."""
-        fields: dict[str, Any] = {"instance": instance, "name": seen.name, "backup_id": seen.backup_id}
-        fields["job_id"] = seen.job_id
-        try:
-            finished = await wait_for_backup(self.client, seen.job_id, seen.backup_id, self.deadline)
-        except CloudError as exc:
-            return report(Outcome.FAILED, error=exc.info(), **fields)
-        if finished is None and watch.still_postable(seen.follow_up, seen.rounds + 1):
-            state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, watch.again(request, seen))
-            return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=state, **fields)
-        if finished is None:
-            posted = await self._post(seen.follow_up, watch.still_building_text(seen, instance.name or instance.id))
-            return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=posted, **fields)
-        text = await watch.outcome_text(
-            self.client, seen, instance.name or instance.id, finished.completed, finished.fail_reason
-        )
-        posted = await self._post(seen.follow_up, text)
-        if finished.completed:
-            return report(Outcome.COMPLETED, backup_status="COMPLETED", follow_up=posted, **fields)
-        error = watch.failure(finished.fail_reason)
-        return report(Outcome.FAILED, backup_status="FAILED", error=error, follow_up=posted, **fields)
-
-    async def _post(self, follow_up: FollowUp, text: str) -> str:
-        return await self.chat.post(follow_up, text) if self.chat is not None else "failed: no chat client"
 
     def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
         """A rejection for each requested id the API does not know, and for a selector that matched nothing."""
@@ -166,14 +185,6 @@ class Runner:
             identity=order.identity,
         )
 
-    async def _fan_out(self, order: BackupOrder, request: BackupRequest, instance: Instance) -> ResultData:
-        assert self.smn is not None
-        assert self.settings.fanout_topic_urn is not None
-        single = fanout.single_request(order, request, instance)
-        name = None if request.audit is not None else self._name(order, request, instance)
-        report = Report.start(order, self.clock)
-        return await fanout.hand_on(self.smn, self.settings.fanout_topic_urn, report, single, instance, name)
-
     async def _backup_and_prune(
         self, order: BackupOrder, request: BackupRequest, instance: Instance
     ) -> list[ResultData]:
@@ -181,6 +192,8 @@ class Runner:
         policy = request.retention or self.settings.default_retention
         if policy is None or made.outcome not in _SUCCESS:
             return [made]
+        from lib.runner.prune import prune
+
         report = Report.start(order, self.clock)
         template = self.settings.backup_name_template
         return [

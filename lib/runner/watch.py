@@ -7,18 +7,67 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
+from lib.chat.post import ChatPoster
 from lib.chat.style import STYLES
 from lib.cloud.errors import CloudError
 from lib.dds.client import DdsClient
-from lib.dds.models import Backup
+from lib.dds.models import Backup, Instance
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Origin, Outcome, ResultData, Watch
+from lib.runner.report import Report
+from lib.runner.waiting import wait_for_backup
+from lib.runtime import Deadline
 from lib.smn.client import SmnClient
 
 # Slack's response_url takes posts for 30 minutes (docs.slack.dev "Handling user interaction"); Mattermost's too
 # (mattermost server: CommandWebhookLifetime). A minute is kept for the last post.
 POST_WINDOW_S = 30 * 60 - 60
 WATCHING = "watching"
+
+
+async def carry_out(
+    client: DdsClient,
+    smn: SmnClient | None,
+    topic: str | None,
+    chat: ChatPoster | None,
+    deadline: Deadline,
+    report: Report,
+    request: BackupRequest,
+    instance: Instance,
+) -> ResultData:
+    """Wait for the backup a chat command started, then post how it ended (or hand the watch on)."""
+    assert request.watch is not None
+    seen = request.watch
+    fields: dict[str, Any] = {
+        "instance": instance,
+        "name": seen.name,
+        "backup_id": seen.backup_id,
+        "job_id": seen.job_id,
+    }
+    try:
+        finished = await wait_for_backup(client, seen.job_id, seen.backup_id, deadline)
+    except CloudError as exc:
+        return report(Outcome.FAILED, error=exc.info(), **fields)
+    label = instance.name or instance.id
+    if finished is None and still_postable(seen.follow_up, seen.rounds + 1):
+        state = await hand_on(smn, topic, again(request, seen))
+        return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=state, **fields)
+    if finished is None:
+        posted = await _post(chat, seen.follow_up, still_building_text(seen, label))
+        return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=posted, **fields)
+    posted = await _post(
+        chat, seen.follow_up, await outcome_text(client, seen, label, finished.completed, finished.fail_reason)
+    )
+    if finished.completed:
+        return report(Outcome.COMPLETED, backup_status="COMPLETED", follow_up=posted, **fields)
+    return report(
+        Outcome.FAILED, backup_status="FAILED", error=failure(finished.fail_reason), follow_up=posted, **fields
+    )
+
+
+async def _post(chat: ChatPoster | None, follow_up: FollowUp, text: str) -> str:
+    return await chat.post(follow_up, text) if chat is not None else "failed: no chat client"
 
 
 def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:

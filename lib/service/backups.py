@@ -18,7 +18,6 @@ from lib.logs import get_logger
 from lib.models import BackupOrder, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
 from lib.results import events
 from lib.results.log_sink import log_result
-from lib.results.smn_sink import alerts, publish_results
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
 from lib.service.clients import Clients, open_clients
@@ -85,7 +84,8 @@ class BackupService:
         self, orders: list[BackupOrder], deadline: Deadline, wait_deadline: Deadline | None
     ) -> Execution:
         settings = self._settings()
-        async with open_clients(settings, self.invocation, deadline) as clients:
+        chat = any(o.request is not None and o.request.watch is not None for o in orders)
+        async with open_clients(settings, self.invocation, deadline, chat=chat) as clients:
             runner = Runner(
                 client=clients.dds,
                 settings=settings,
@@ -104,6 +104,8 @@ class BackupService:
         settings = self._settings()
         if clients.smn is None:
             return None
+        from lib.results.smn_sink import alerts, publish_results  # only with a topic configured
+
         sends = {
             "results": (settings.result_topic_urn, results),
             "alerts": (settings.alert_topic_urn, alerts(results)),

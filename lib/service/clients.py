@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
 
-from lib.chat.post import ChatPoster
 from lib.cloud import regions
 from lib.cloud.auth.credentials import resolve_access
 from lib.cloud.retry import RetryPolicy
@@ -18,7 +18,10 @@ from lib.config import ConfigError, Settings
 from lib.dds.client import DdsClient
 from lib.logs import get_logger
 from lib.runtime import Deadline, Invocation
-from lib.smn.client import SmnClient
+
+if TYPE_CHECKING:  # imported where they are built: most invocations need neither
+    from lib.chat.post import ChatPoster
+    from lib.smn.client import SmnClient
 
 _log = get_logger("service")
 
@@ -30,11 +33,14 @@ class Clients:
     smn: SmnClient | None
     #: The one policy of the invocation: the clients retry reads with it, the runner retries creates.
     retry: RetryPolicy
-    chat: ChatPoster
+    #: None unless the invocation watches a chat-started backup.
+    chat: ChatPoster | None
 
 
 @asynccontextmanager
-async def open_clients(settings: Settings, invocation: Invocation, deadline: Deadline) -> AsyncIterator[Clients]:
+async def open_clients(
+    settings: Settings, invocation: Invocation, deadline: Deadline, *, chat: bool = False
+) -> AsyncIterator[Clients]:
     """Authenticated clients sharing one session, one retry policy and one ``MAX_CONCURRENCY`` semaphore.
     Raises ConfigError or CloudError (IAM)."""
     limit = asyncio.Semaphore(settings.max_concurrency)
@@ -60,6 +66,13 @@ async def open_clients(settings: Settings, invocation: Invocation, deadline: Dea
             endpoint = settings.smn_endpoint or (regions.smn_endpoint(settings.region) if settings.region else None)
             if endpoint is None:
                 raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN/ALERT_TOPIC_URN need SMN_ENDPOINT or REGION")
+            from lib.smn.client import SmnClient
+
             smn = SmnClient(transport(endpoint, f"/v2/{access.project_id}/notifications/topics"))
         dds = DdsClient(transport(access.endpoint, f"/v3/{access.project_id}"), project_id=access.project_id)
-        yield Clients(dds, smn, retry, ChatPoster(session, settings, deadline, settings.request_timeout))
+        poster = None
+        if chat:
+            from lib.chat.post import ChatPoster
+
+            poster = ChatPoster(session, settings, deadline, settings.request_timeout)
+        yield Clients(dds, smn, retry, poster)

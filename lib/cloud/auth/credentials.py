@@ -17,7 +17,6 @@ from lib import logs
 from lib.cloud import regions
 from lib.cloud.auth import Authenticator
 from lib.cloud.auth.aksk import AkSkAuth
-from lib.cloud.auth.iam import PasswordIdentity, PasswordTokenAuth, StaticTokenAuth
 from lib.config import ConfigError, Settings
 from lib.runtime import Invocation
 
@@ -62,6 +61,8 @@ async def resolve_access(
     if ak and sk and security_token:
         auth = AkSkAuth(ak, sk, security_token, project_id, source="agency temporary AK/SK")
     elif agency_token:
+        from lib.cloud.auth.iam import StaticTokenAuth  # IAM tokens: only where no AK/SK is at hand
+
         auth = StaticTokenAuth(agency_token, source="agency token")
     elif settings.ak is not None and settings.sk is not None:
         token = settings.security_token.get_secret_value() if settings.security_token else None
@@ -102,6 +103,8 @@ async def _password(
     project_name = settings.os_project_name or settings.region
     if project_id is None and project_name is None:
         raise ConfigError("IAM password auth needs PROJECT_ID or OS_PROJECT_NAME (or REGION) to scope the token")
+    from lib.cloud.auth.iam import PasswordIdentity, PasswordTokenAuth  # only the password flow needs them
+
     who = PasswordIdentity(
         iam_endpoint=iam,
         username=settings.os_username,
