@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Mapping
 
 import pytest
 
@@ -45,7 +46,7 @@ NOT_FOR_A_TIMER = [
 ]
 
 
-def probe(emulator: EmulatorServer, event: dict[str, object]) -> dict[str, object]:
+def probe(emulator: EmulatorServer, event: Mapping[str, object]) -> dict[str, object]:
     env = {**clean_env(), **emulator.env("aksk")}
     proc = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(event)],
