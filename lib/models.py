@@ -69,17 +69,23 @@ class Selector(BaseModel):
 
     @model_validator(mode="after")
     def _one_criterion(self) -> Selector:
-        if self.name == "*":
-            raise ValueError("name '*' alone is not allowed by the API; use all: true to select every instance")
-        has_criterion = self.name is not None or bool(self.tags) or self.mode is not None
-        if not has_criterion and not self.all:
-            raise ValueError("needs at least one of name, tags, mode (or all: true to select every instance)")
-        if has_criterion and self.all:
-            raise ValueError("all: true cannot be combined with name, tags or mode")
-        for key, value in self.tags.items():
-            if not key or "," in key or "=" in key or "," in value or "=" in value:
-                raise ValueError(f"tag {key!r}: keys must be non-empty; keys and values must not contain ',' or '='")
+        _check_selector(self)
         return self
+
+
+# The validators' rules live in plain functions: mutation testing (docs/testing.md) cannot reach a function
+# under a pydantic decorator, and these rules are what keeps a typo from selecting or deleting the wrong thing.
+def _check_selector(sel: Selector) -> None:
+    if sel.name == "*":
+        raise ValueError("name '*' alone is not allowed by the API; use all: true to select every instance")
+    has_criterion = sel.name is not None or bool(sel.tags) or sel.mode is not None
+    if not has_criterion and not sel.all:
+        raise ValueError("needs at least one of name, tags, mode (or all: true to select every instance)")
+    if has_criterion and sel.all:
+        raise ValueError("all: true cannot be combined with name, tags or mode")
+    for key, value in sel.tags.items():
+        if not key or "," in key or "=" in key or "," in value or "=" in value:
+            raise ValueError(f"tag {key!r}: keys must be non-empty; keys and values must not contain ',' or '='")
 
 
 class Trigger(str, enum.Enum):
@@ -135,16 +141,24 @@ class Retention(BaseModel):
     @field_validator("keep_last", "max_age_days")
     @classmethod
     def _positive(cls, value: int | None, info: ValidationInfo) -> int | None:
-        if value is not None and value < 1:
-            what = "delete every backup" if info.field_name == "keep_last" else "delete backups of today"
-            raise ValueError(f"{value} would {what}; the smallest value is 1")
-        return value
+        return _check_at_least_one(value, info.field_name)
 
     @model_validator(mode="after")
     def _something(self) -> Retention:
-        if self.keep_last is None and self.max_age_days is None:
-            raise ValueError("needs keep_last, max_age_days or both")
+        _check_retention(self)
         return self
+
+
+def _check_at_least_one(value: int | None, field_name: str | None) -> int | None:
+    if value is not None and value < 1:
+        what = "delete every backup" if field_name == "keep_last" else "delete backups of today"
+        raise ValueError(f"{value} would {what}; the smallest value is 1")
+    return value
+
+
+def _check_retention(policy: Retention) -> None:
+    if policy.keep_last is None and policy.max_age_days is None:
+        raise ValueError("needs keep_last, max_age_days or both")
 
 
 class Audit(BaseModel):
@@ -198,30 +212,34 @@ class BackupRequest(BaseModel):
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> BackupRequest:
-        given = [f for f in ("instance_id", "instance_ids", "selector") if getattr(self, f) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                "exactly one of instance_id, instance_ids, selector is required"
-                + (f" (got {', '.join(given)})" if given else " (got none)")
-            )
-        if self.instance_ids is not None and len(self.instance_ids) > MAX_INSTANCE_IDS:
-            raise ValueError(
-                f"instance_ids holds {len(self.instance_ids)} ids; at most {MAX_INSTANCE_IDS} per request "
-                "(use a selector, or several requests)"
-            )
-        if self.instance_ids is not None and len(set(self.instance_ids)) != len(self.instance_ids):
-            raise ValueError("instance_ids contains duplicates")
-        if self.watch is not None and (self.instance_id is None or self.audit or self.retention or self.name):
-            raise ValueError("watch is the function's own: one instance_id, nothing else")
-        if self.audit is not None:
-            creating = [f for f in ("name", "description", "retention") if getattr(self, f) is not None]
-            creating += [f for f in ("wait", "dry_run") if getattr(self, f)]
-            if creating:
-                raise ValueError(f"audit only reads; it cannot be combined with {', '.join(creating)}")
-        if self.name is not None and self.instance_id is None:
-            # A name is unique per project, so an explicit one can only ever name a single backup.
-            raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
+        _check_request(self)
         return self
+
+
+def _check_request(req: BackupRequest) -> None:
+    given = [f for f in ("instance_id", "instance_ids", "selector") if getattr(req, f) is not None]
+    if len(given) != 1:
+        raise ValueError(
+            "exactly one of instance_id, instance_ids, selector is required"
+            + (f" (got {', '.join(given)})" if given else " (got none)")
+        )
+    if req.instance_ids is not None and len(req.instance_ids) > MAX_INSTANCE_IDS:
+        raise ValueError(
+            f"instance_ids holds {len(req.instance_ids)} ids; at most {MAX_INSTANCE_IDS} per request "
+            "(use a selector, or several requests)"
+        )
+    if req.instance_ids is not None and len(set(req.instance_ids)) != len(req.instance_ids):
+        raise ValueError("instance_ids contains duplicates")
+    if req.watch is not None and (req.instance_id is None or req.audit or req.retention or req.name):
+        raise ValueError("watch is the function's own: one instance_id, nothing else")
+    if req.audit is not None:
+        creating = [f for f in ("name", "description", "retention") if getattr(req, f) is not None]
+        creating += [f for f in ("wait", "dry_run") if getattr(req, f)]
+        if creating:
+            raise ValueError(f"audit only reads; it cannot be combined with {', '.join(creating)}")
+    if req.name is not None and req.instance_id is None:
+        # A name is unique per project, so an explicit one can only ever name a single backup.
+        raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
 
 
 class FieldError(BaseModel):

@@ -68,6 +68,11 @@ def ours_pattern(template: str) -> re.Pattern[str]:
     Retention deletes only names that match it, so the template must start with a literal prefix of at
     least 3 characters (``ddsb-`` by default): otherwise "ours" could not be told from anybody else's.
     """
+    return _ours_pattern(template)
+
+
+# Apart from the cache, so that mutation testing (docs/testing.md) reaches it: it cannot under a decorator.
+def _ours_pattern(template: str) -> re.Pattern[str]:
     parts = list(string.Formatter().parse(template))
     prefix = parts[0][0] if parts else ""
     if len(prefix) < MIN_RETENTION_PREFIX:
