@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 STAMP := $(VENV)/.installed-$(PYVER)
 
-.PHONY: demo test lint typecheck unit bench emulator package terraform clean python-check
+.PHONY: demo test lint typecheck unit mutate bench emulator package terraform clean python-check
 
 python-check:
 	@case "$(PYVER)" in \
@@ -45,6 +45,19 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# Mutation testing of the modules that protect users (docs/testing.md): too slow for every `make test`.
+# Each run starts from nothing: a verdict kept from an earlier run could hide a test weakened since.
+MUTATE_STAMP := $(VENV)/.mutmut-installed
+
+$(MUTATE_STAMP): $(STAMP) requirements-mutate.txt
+	$(BIN)/python -m pip install --quiet -r requirements-mutate.txt
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/python -m dds_backup_dev.mutation
+
 bench: $(STAMP)
 	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
@@ -61,4 +74,4 @@ emulator: $(STAMP)
 	$(BIN)/dds-backup emulator
 
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) dist build mutants .pytest_cache .mypy_cache .ruff_cache
