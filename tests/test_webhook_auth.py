@@ -1,24 +1,41 @@
-"""Webhook signatures against the published test vectors of each scheme."""
+"""Who may call the HTTP routes: the signatures of each scheme (lib/http/signatures.py) against their published
+test vectors and official libraries, and each route's authentication (lib/http/auth.py) on its own."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
 import standardwebhooks
 
-from dds_backup_dev.signing import standard_webhooks_headers
+from dds_backup_dev.context import LocalContext
+from dds_backup_dev.signing import mattermost_headers, slack_headers, standard_webhooks_headers, teams_headers
 from lib.config import ConfigError, load_settings, standard_webhooks_key
+from lib.http.auth import (
+    Caller,
+    require_mattermost_token,
+    require_slack_signature,
+    require_teams_signature,
+    require_webhook_signature,
+)
+from lib.http.gateway import HttpError, HttpRequest
 from lib.http.signatures import (
     github_signature,
+    teams_signature,
     verify_github,
+    verify_mattermost,
     verify_slack,
     verify_standard_webhooks,
+    verify_teams,
     verify_webhook,
 )
+from lib.runtime import Invocation
+from lib.service import BackupService
 from tests.conftest import REFERENCE
 
 VECTORS = json.loads((REFERENCE / "webhook-vectors.json").read_text())
@@ -151,3 +168,273 @@ def test_weak_or_malformed_webhook_secrets_are_a_configuration_error(secret: str
 def test_strong_secrets_of_both_kinds_are_accepted() -> None:
     assert load_settings({"WEBHOOK_SECRET": UNPADDED}.get).webhook_secret is not None
     assert load_settings({"WEBHOOK_SECRET": "x" * 24}.get).webhook_secret is not None
+
+
+# -- the replay window: 5 minutes either way, for every scheme with a timestamp -------------------------------
+
+WINDOW_S = 5 * 60
+
+
+def standard_webhooks_at(stamp: int) -> dict[str, str]:
+    """A delivery signed at ``stamp`` by the official library (so only the clock can make it fail)."""
+    v = VECTORS["standard_webhooks_v1"]
+    signature = standardwebhooks.Webhook(v["secret"]).sign(
+        v["webhook_id"], datetime.fromtimestamp(stamp, tz=timezone.utc), v["body"]
+    )
+    return {"webhook-id": v["webhook_id"], "webhook-timestamp": str(stamp), "webhook-signature": signature}
+
+
+@pytest.mark.parametrize("skew", [-WINDOW_S, -1, 0, 1, WINDOW_S])
+def test_standard_webhooks_within_five_minutes_either_way_are_accepted(skew: int) -> None:
+    # GIVEN a delivery signed at T WHEN it arrives up to 5 minutes after (or, clocks apart, before) T
+    v = VECTORS["standard_webhooks_v1"]
+    stamp = int(v["webhook_timestamp"])
+    # THEN it is authentic
+    assert verify_standard_webhooks(v["secret"], standard_webhooks_at(stamp), v["body"].encode(), stamp + skew) is None
+
+
+@pytest.mark.parametrize("skew", [-WINDOW_S - 1, WINDOW_S + 1, 100 * WINDOW_S - 1])
+def test_standard_webhooks_just_outside_five_minutes_are_refused_as_stale(skew: int) -> None:
+    v = VECTORS["standard_webhooks_v1"]
+    stamp = int(v["webhook_timestamp"])
+    problem = verify_standard_webhooks(v["secret"], standard_webhooks_at(stamp), v["body"].encode(), stamp + skew)
+    assert problem == "webhook-timestamp is more than 5 minutes away from now (stale or replayed request)"
+
+
+@pytest.mark.parametrize("skew", [-WINDOW_S, 0, WINDOW_S])
+def test_slack_within_five_minutes_either_way_is_accepted(skew: int) -> None:
+    v = VECTORS["slack_v0"]
+    headers = {"x-slack-request-timestamp": v["x_slack_request_timestamp"], "x-slack-signature": v["x_slack_signature"]}
+    now = float(v["x_slack_request_timestamp"]) + skew
+    assert verify_slack(v["signing_secret"], headers, v["body"].encode(), now) is None
+
+
+@pytest.mark.parametrize("skew", [-WINDOW_S - 1, WINDOW_S + 1, 100 * WINDOW_S - 1])
+def test_slack_just_outside_five_minutes_is_refused_as_stale(skew: int) -> None:
+    v = VECTORS["slack_v0"]
+    headers = {"x-slack-request-timestamp": v["x_slack_request_timestamp"], "x-slack-signature": v["x_slack_signature"]}
+    now = float(v["x_slack_request_timestamp"]) + skew
+    problem = verify_slack(v["signing_secret"], headers, v["body"].encode(), now)
+    assert problem == "x-slack-request-timestamp is more than 5 minutes away from now (stale or replayed request)"
+
+
+# -- lib/http/auth.py: each route's authentication, and what identifies a delivery ----------------------------
+
+SLACK_SECRET = VECTORS["slack_v0"]["signing_secret"]
+TEAMS_TOKEN = "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA="  # the Teams sample's "contoso" key
+MATTERMOST_TOKEN = "qzgakf1nx3yt9dr4n8585ihbxy"  # the Mattermost guide's example token
+BODY = b'{"instance_id": "a89dab5e39394eccbdb77b19d57b0180in02"}'
+
+
+def service(**variables: str) -> BackupService:
+    invocation = Invocation.from_context(LocalContext(), time.monotonic())
+    return BackupService(invocation, load_settings(variables.get))
+
+
+def request(headers: dict[str, str], body: bytes = BODY, method: str = "POST", path: str = "/backups") -> HttpRequest:
+    return HttpRequest(method, path, headers, {}, body, "req-1")
+
+
+def refused(call: Callable[[], object]) -> tuple[int, str, str]:
+    with pytest.raises(HttpError) as caught:
+        call()
+    return caught.value.status, caught.value.code, caught.value.message
+
+
+def test_a_standard_webhooks_delivery_is_identified_by_its_signed_id() -> None:
+    svc = service(WEBHOOK_SECRET=PADDED)
+    caller = require_webhook_signature(request(standard_webhooks_headers(PADDED, BODY, "msg_7")), svc)
+    assert caller == Caller(svc.settings, "webhook:msg_7")  # type: ignore[arg-type]
+
+
+def test_a_github_delivery_is_identified_by_its_signed_body_not_its_delivery_header() -> None:
+    secret = "x" * 24
+    svc = service(WEBHOOK_SECRET=secret)
+    headers = {"x-hub-signature-256": github_signature(secret, BODY), "x-github-delivery": "d-1"}
+    caller = require_webhook_signature(request(headers), svc)
+    assert caller.delivery == "github:" + hashlib.sha256(BODY).hexdigest()[:32]
+    assert caller.settings is svc.settings
+
+
+def test_a_forged_or_stale_webhook_is_a_401() -> None:
+    svc = service(WEBHOOK_SECRET=PADDED)
+    forged = standard_webhooks_headers(UNPADDED + "x", BODY, "msg_8")
+    assert refused(lambda: require_webhook_signature(request(forged), svc)) == (
+        401,
+        "UNAUTHENTICATED",
+        "webhook-signature does not match",
+    )
+    stale = standard_webhooks_headers(PADDED, BODY, "msg_9", int(time.time()) - WINDOW_S - 60)
+    status, code, message = refused(lambda: require_webhook_signature(request(stale), svc))
+    assert (status, code) == (401, "UNAUTHENTICATED") and "stale or replayed" in message
+
+
+@pytest.mark.parametrize(
+    ("route", "variable"),
+    [
+        (lambda r, s: require_webhook_signature(r, s), "WEBHOOK_SECRET"),
+        (lambda r, s: require_slack_signature(r, s), "SLACK_SIGNING_SECRET"),
+        (lambda r, s: require_teams_signature(r, s), "TEAMS_WEBHOOK_TOKEN"),
+        (lambda r, s: require_mattermost_token(r, s, MATTERMOST_TOKEN), "MATTERMOST_TOKEN"),
+    ],
+    ids=["webhook", "slack", "teams", "mattermost"],
+)
+def test_a_route_without_its_secret_refuses_everything(route: Callable[..., object], variable: str) -> None:
+    # GIVEN every other secret configured, but not this route's
+    others = {"WEBHOOK_SECRET": PADDED, "SLACK_SIGNING_SECRET": SLACK_SECRET, "TEAMS_WEBHOOK_TOKEN": TEAMS_TOKEN}
+    others |= {"MATTERMOST_TOKEN": MATTERMOST_TOKEN}
+    svc = service(**{k: v for k, v in others.items() if k != variable})
+    headers = (
+        standard_webhooks_headers(PADDED, BODY) | teams_headers(TEAMS_TOKEN, BODY) | slack_headers(SLACK_SECRET, BODY)
+    )
+    # THEN even a request signed with the others' secrets is a 401 that names the missing variable
+    assert refused(lambda: route(request(headers), svc)) == (
+        401,
+        "UNAUTHENTICATED",
+        f"{variable} is not configured: this route refuses every request",
+    )
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        lambda r, s: require_webhook_signature(r, s),
+        lambda r, s: require_slack_signature(r, s),
+        lambda r, s: require_teams_signature(r, s),
+        lambda r, s: require_mattermost_token(r, s, None),
+    ],
+    ids=["webhook", "slack", "teams", "mattermost"],
+)
+def test_an_invalid_configuration_is_a_500_on_every_route(route: Callable[..., object]) -> None:
+    invocation = Invocation.from_context(LocalContext(), time.monotonic())
+    svc = BackupService(invocation, None, config_error="WEBHOOK_SECRET is too short")
+    assert refused(lambda: route(request({}), svc)) == (500, "INVALID_CONFIG", "WEBHOOK_SECRET is too short")
+
+
+def test_in_gateway_mode_the_delivery_headers_are_the_callers_word() -> None:
+    svc = service(WEBHOOK_AUTH="gateway")
+    assert require_webhook_signature(request({"webhook-id": "m1"}), svc) == Caller(svc.settings, "webhook:m1")  # type: ignore[arg-type]
+    github = require_webhook_signature(request({"x-github-delivery": "d1"}), svc)
+    assert github == Caller(svc.settings, "github-delivery:d1")  # type: ignore[arg-type]
+    assert require_webhook_signature(request({}), svc) == Caller(svc.settings, None)  # type: ignore[arg-type]
+    # and the chat routes take the gateway's word too, with no secret configured at all
+    assert require_slack_signature(request({}), svc) is svc.settings
+    assert require_teams_signature(request({}), svc) is svc.settings
+    assert require_mattermost_token(request({}), svc, None) is svc.settings
+
+
+def test_slack_is_checked_against_the_signing_secret_and_the_clock() -> None:
+    svc = service(SLACK_SIGNING_SECRET=SLACK_SECRET)
+    assert require_slack_signature(request(slack_headers(SLACK_SECRET, BODY)), svc) is svc.settings
+    forged = request(slack_headers(SLACK_SECRET[::-1], BODY))
+    assert refused(lambda: require_slack_signature(forged, svc)) == (
+        401,
+        "UNAUTHENTICATED",
+        "x-slack-signature does not match",
+    )
+    stale = request(slack_headers(SLACK_SECRET, BODY, ts=int(time.time()) - WINDOW_S - 60))
+    assert "stale or replayed" in refused(lambda: require_slack_signature(stale, svc))[2]
+
+
+def test_teams_is_checked_against_the_hmac_of_the_body() -> None:
+    svc = service(TEAMS_WEBHOOK_TOKEN=TEAMS_TOKEN)
+    assert require_teams_signature(request(teams_headers(TEAMS_TOKEN, BODY)), svc) is svc.settings
+    tampered = request(teams_headers(TEAMS_TOKEN, BODY), body=BODY + b" ")
+    assert refused(lambda: require_teams_signature(tampered, svc)) == (
+        401,
+        "UNAUTHENTICATED",
+        "the HMAC signature does not match",
+    )
+
+
+def test_mattermost_is_checked_against_the_token_in_the_header_or_the_form() -> None:
+    svc = service(MATTERMOST_TOKEN=MATTERMOST_TOKEN)
+    assert require_mattermost_token(request(mattermost_headers(MATTERMOST_TOKEN)), svc, None) is svc.settings
+    assert require_mattermost_token(request({}), svc, MATTERMOST_TOKEN) is svc.settings
+    assert refused(lambda: require_mattermost_token(request({}), svc, "guess")) == (
+        401,
+        "UNAUTHENTICATED",
+        "the token does not match",
+    )
+
+
+# -- Teams and Mattermost, and the reasons each scheme gives -------------------------------------------------
+
+# Computed by the OfficeDev samples' procedure (see tests/test_chat.py) with their example token.
+TEAMS_VECTOR = (
+    "+ZaRRMC8+mpnfGaGsBOmkIFt98bttL5YQRq3p2tXgcE=",
+    b'{"type":"message","text":"<at>DDSBackup</at> help"}',
+    "HMAC Nr8UdAwTfvDBveVOFccV1o7WDczlpwBnlvTATruK8os=",
+)
+
+
+def test_a_teams_token_is_read_with_or_without_its_base64_padding() -> None:
+    token, body, header = TEAMS_VECTOR
+    assert teams_signature(token.rstrip("="), body) == header
+    assert verify_teams(token.rstrip("="), {"authorization": header}, body) is None
+
+
+@pytest.mark.parametrize(
+    ("authorization", "body", "reason"),
+    [
+        ("", TEAMS_VECTOR[1], "missing Authorization: HMAC <signature>"),
+        (TEAMS_VECTOR[2].replace("HMAC ", "Bearer "), TEAMS_VECTOR[1], "missing Authorization: HMAC <signature>"),
+        (TEAMS_VECTOR[2], b"", "an empty body cannot be authenticated"),
+        ("HMAC " + "A" * 44, TEAMS_VECTOR[1], "the HMAC signature does not match"),
+    ],
+)
+def test_teams_refusals_say_why(authorization: str, body: bytes, reason: str) -> None:
+    assert verify_teams(TEAMS_VECTOR[0], {"authorization": authorization}, body) == reason
+
+
+@pytest.mark.parametrize(
+    ("authorization", "form_token", "reason"),
+    [
+        (f"Token {MATTERMOST_TOKEN}", None, None),
+        (f"Token   {MATTERMOST_TOKEN}  ", "ignored", None),
+        ("", MATTERMOST_TOKEN, None),
+        (f"Bearer {MATTERMOST_TOKEN[::-1]}", MATTERMOST_TOKEN, None),  # another scheme: the form's token counts
+        (f"token {MATTERMOST_TOKEN}", None, "missing Authorization: Token <token>"),  # the scheme is case-sensitive
+        ("Token ", MATTERMOST_TOKEN, "missing Authorization: Token <token>"),
+        ("", None, "missing Authorization: Token <token>"),
+        ("", "", "missing Authorization: Token <token>"),
+        (f"Token {MATTERMOST_TOKEN[:-1]}", None, "the token does not match"),
+        ("", MATTERMOST_TOKEN + "x", "the token does not match"),
+    ],
+)
+def test_mattermost_takes_the_header_token_else_the_form_token(
+    authorization: str, form_token: str | None, reason: str | None
+) -> None:
+    assert verify_mattermost(MATTERMOST_TOKEN, {"authorization": authorization}, form_token) == reason
+
+
+def test_each_missing_part_of_a_signature_is_named() -> None:
+    v = VECTORS["slack_v0"]
+    stamp = v["x_slack_request_timestamp"]
+    now = float(stamp)
+    assert verify_slack(SLACK_SECRET, {}, b"", now) == "missing x-slack-request-timestamp"
+    assert verify_slack(SLACK_SECRET, {"x-slack-request-timestamp": stamp}, b"", now) == "missing x-slack-signature"
+    assert verify_github("x" * 24, {}, b"{}") == "missing x-hub-signature-256"
+    sw = standard_webhooks_at(int(VECTORS["standard_webhooks_v1"]["webhook_timestamp"]))
+    assert verify_standard_webhooks(PADDED, {**sw, "webhook-id": ""}, b"{}", now) == "missing webhook-id"
+    no_stamp = {k: v for k, v in sw.items() if k != "webhook-timestamp"}
+    assert verify_standard_webhooks(PADDED, no_stamp, b"{}", now) == "missing webhook-timestamp"
+    assert verify_webhook(PADDED, {"webhook-signature": "v1,x"}, b"{}", now) == "missing webhook-id"
+
+
+def test_only_v1_signatures_count() -> None:
+    v = VECTORS["standard_webhooks_v1"]
+    headers = standard_webhooks_at(int(v["webhook_timestamp"]))
+    v2 = {**headers, "webhook-signature": headers["webhook-signature"].replace("v1,", "v2,")}
+    problem = verify_standard_webhooks(v["secret"], v2, v["body"].encode(), float(v["webhook_timestamp"]))
+    assert problem == "webhook-signature does not match"
+
+
+def test_an_undecodable_secret_is_reported_not_used() -> None:
+    v = VECTORS["standard_webhooks_v1"]
+    headers = standard_webhooks_at(int(v["webhook_timestamp"]))
+    problem = verify_standard_webhooks("whsec_!!", headers, v["body"].encode(), float(v["webhook_timestamp"]))
+    assert problem is not None
+    assert problem.startswith("WEBHOOK_SECRET ") and problem.endswith(
+        ", so Standard Webhooks signatures cannot be checked"
+    )
