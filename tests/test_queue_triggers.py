@@ -168,3 +168,28 @@ def test_project_sample_events_succeed(configured: EmulatorServer, invoke: Invok
     result = invoke(load_json(ROOT / "events" / name))
     assert result["ok"] is True
     assert result["results"]
+
+
+@pytest.mark.parametrize("sample", [*QUEUE_SAMPLES, "smn_event.json"])
+def test_two_different_messages_for_one_instance_in_one_batch_are_two_backups(
+    configured: EmulatorServer, invoke: Invoke, sample: str
+) -> None:
+    # GIVEN one batch with two different requests for the same instance
+    configured.state.backup_delay = 0
+    event = with_messages(
+        sample,
+        {"instance_id": ORDERS, "description": "before the deployment"},
+        {"instance_id": ORDERS, "description": "after the migration"},
+    )
+    # WHEN it is delivered (and retried, if the instance was busy with the other one)
+    first = invoke(event)
+    if first["_raised"]:
+        invoke(event)
+    # THEN each request has a backup of its own, under its own name
+    backups = [b for b in configured.state.backups.values() if b.instance_id == ORDERS]
+    assert sorted(b.description for b in backups) == ["after the migration", "before the deployment"]
+    assert len({b.name for b in backups}) == 2
+    # AND a redelivery of the batch finds both: no third backup
+    again = invoke(event)
+    assert outcomes(again) == {"exists": 2}
+    assert len(configured.state.backups) == 2

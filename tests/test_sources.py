@@ -1,0 +1,304 @@
+"""What each source (lib/sources/timer.py, smn.py, kafka.py, direct.py) makes of an event: the orders, and the
+identity of each, which keys the backup name.
+
+An identity must be the same for a redelivery and different for a different message; and it must never change
+between versions: a redelivery after an upgrade would otherwise make a second backup. So the identities are
+pinned here, character for character.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from lib.models import BackupOrder, BackupRequest, Trigger
+from lib.sources import SourceContext, direct, kafka, smn, timer
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+CTX = SourceContext(request_id="req-1", now=NOW, default_request=None)
+ORDERS = "a89dab5e39394eccbdb77b19d57b0180in02"
+REQUEST = json.dumps({"instance_id": ORDERS})
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def rejection(order: BackupOrder) -> tuple[str, str]:
+    assert order.request is None and order.rejection is not None
+    assert order.rejection.retryable is False
+    return order.rejection.code, order.rejection.message
+
+
+# -- Kafka and RocketMQ: topic + event time + a digest of the message ------------------------------------------
+
+
+def queue_event(*messages: Any, trigger_type: str = "KAFKA", event_time: Any = 1795762800) -> dict[str, Any]:
+    return {
+        "trigger_type": trigger_type,
+        "event_time": event_time,
+        "records": [{"topic_id": "t1", "messages": list(messages)}],
+    }
+
+
+def test_a_kafka_message_is_identified_by_topic_event_time_and_its_digest() -> None:
+    parsed = kafka.parse(queue_event(REQUEST), CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.KAFKA and order.trigger is Trigger.KAFKA
+    assert order.identity == f"kafka:t1:1795762800:{digest(REQUEST)}"
+    assert order.correlation_id == f"t1@1795762800#{digest(REQUEST)}"
+    assert order.event_time == datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)
+    assert order.request == BackupRequest(instance_id=ORDERS)
+
+
+def test_a_rocketmq_message_has_an_identity_of_its_own_trigger() -> None:
+    (order,) = kafka.parse(queue_event(REQUEST, trigger_type="rocketmq"), CTX).orders
+    assert order.trigger is Trigger.ROCKETMQ
+    assert order.identity == f"rocketmq:t1:1795762800:{digest(REQUEST)}"
+
+
+def test_two_different_messages_of_one_batch_are_two_identities_and_the_same_message_is_one() -> None:
+    other = json.dumps({"instance_id": ORDERS, "description": "after the migration"})
+    one, two, again = kafka.parse(queue_event(REQUEST, other, REQUEST), CTX).orders
+    assert one.identity != two.identity
+    assert one.identity == again.identity
+
+
+def test_a_message_that_is_no_string_is_rejected_under_the_digest_of_nothing() -> None:
+    (order,) = kafka.parse(queue_event({"instance_id": ORDERS}), CTX).orders
+    assert rejection(order) == (
+        "INVALID_REQUEST",
+        "kafka message 0 of topic t1 must be a string holding a JSON request",
+    )
+    assert order.identity == f"kafka:t1:1795762800:{digest('')}"
+
+
+def test_a_message_is_digested_as_utf8_even_with_lone_surrogates() -> None:
+    text = '{"instance_id": "\ud800"}'
+    (order,) = kafka.parse(queue_event(text), CTX).orders
+    expected = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    assert order.identity == f"kafka:t1:1795762800:{expected}"
+
+
+@pytest.mark.parametrize("event_time", [0, -5, 1e11, None])
+def test_an_implausible_event_time_is_replaced_by_now_but_still_identifies(event_time: Any) -> None:
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=event_time), CTX).orders
+    assert order.event_time == NOW
+    assert order.identity == f"kafka:t1:{event_time}:{digest(REQUEST)}"
+
+
+def test_the_event_time_just_below_the_millisecond_range_is_read_as_seconds() -> None:
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=1e11 - 1), CTX).orders
+    assert order.event_time == datetime.fromtimestamp(1e11 - 1, tz=timezone.utc)
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=1), CTX).orders
+    assert order.event_time == datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
+
+
+def test_a_message_without_a_topic_says_so() -> None:
+    event = {"trigger_type": "KAFKA", "event_time": 1, "records": [{"messages": ["nope"]}]}
+    (order,) = kafka.parse(event, CTX).orders
+    assert rejection(order)[1].startswith("kafka message 0 of topic ?: not valid JSON")
+    assert order.identity == f"kafka::1:{digest('nope')}"
+
+
+def test_a_queue_event_without_records_is_one_rejection_of_the_event() -> None:
+    parsed = kafka.parse({"trigger_type": "ROCKETMQ", "records": []}, CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.ROCKETMQ and order.trigger is Trigger.ROCKETMQ
+    code, message = rejection(order)
+    assert code == "INVALID_EVENT"
+    assert (
+        message
+        == "the rocketmq event has no messages (records: List should have at least 1 item after validation, not 0)"
+    )
+    assert (order.identity, order.correlation_id, order.event_time) == ("rejected:req-1", "req-1", NOW)
+
+
+def test_a_record_without_messages_is_rejected_alone_and_the_next_record_is_read() -> None:
+    event = {
+        "trigger_type": "KAFKA",
+        "event_time": 1,
+        "records": [{"topic_id": "t0"}, {"topic_id": "t1", "messages": [REQUEST]}],
+    }
+    bad, good = kafka.parse(event, CTX).orders
+    assert rejection(bad) == ("INVALID_EVENT", "kafka record 0 has no 'messages' list")
+    assert (bad.trigger, bad.identity, bad.correlation_id) == (Trigger.KAFKA, "rejected:req-1#0", "req-1#0")
+    assert good.request == BackupRequest(instance_id=ORDERS)
+
+
+def test_records_with_empty_message_lists_are_one_rejection() -> None:
+    (order,) = kafka.parse({"trigger_type": "KAFKA", "records": [{"messages": []}]}, CTX).orders
+    assert rejection(order) == ("INVALID_EVENT", "the kafka event has no messages")
+    assert order.trigger is Trigger.KAFKA
+
+
+# -- SMN: the message_id -------------------------------------------------------------------------------------
+
+
+def smn_event(*records: dict[str, Any]) -> dict[str, Any]:
+    return {"record": [{"smn": r} for r in records]}
+
+
+def test_an_smn_message_is_identified_by_its_message_id() -> None:
+    parsed = smn.parse(smn_event({"message": REQUEST, "message_id": "m-1", "timestamp": "2026-11-27T03:00:00Z"}), CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.SMN and order.trigger is Trigger.SMN
+    assert (order.identity, order.correlation_id) == ("smn:m-1", "m-1")
+    assert order.event_time == datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
+    assert order.request == BackupRequest(instance_id=ORDERS)
+
+
+def test_two_smn_messages_are_two_identities_and_a_redelivery_is_the_same() -> None:
+    one, two, again = smn.parse(
+        smn_event(
+            {"message": REQUEST, "message_id": "m-1"},
+            {"message": REQUEST, "message_id": "m-2"},
+            {"message": REQUEST, "message_id": "m-1"},
+        ),
+        CTX,
+    ).orders
+    assert (one.identity, two.identity, again.identity) == ("smn:m-1", "smn:m-2", "smn:m-1")
+
+
+def test_an_smn_message_without_id_or_time_is_identified_by_the_invocation_and_its_place() -> None:
+    _, order = smn.parse(smn_event({"message": REQUEST, "message_id": "m-1"}, {"message": REQUEST}), CTX).orders
+    assert (order.identity, order.correlation_id, order.event_time) == ("smn:req-1#1", "req-1#1", NOW)
+
+
+def test_an_smn_message_that_is_no_request_is_rejected_naming_the_message() -> None:
+    (order,) = smn.parse(smn_event({"message": "[]", "message_id": "m-9"}), CTX).orders
+    assert rejection(order) == ("INVALID_REQUEST", "SMN message m-9 must be a JSON object (a backup request), got list")
+    assert order.identity == "smn:m-9"
+
+
+def test_a_malformed_smn_record_is_rejected_alone() -> None:
+    event = {"record": [{"smn": "text"}, {"smn": {"message": REQUEST, "message_id": "m-2"}}]}
+    bad, good = smn.parse(event, CTX).orders
+    code, message = rejection(bad)
+    assert code == "INVALID_EVENT"
+    assert message.startswith("SMN record 0 is malformed: smn: ")
+    assert (bad.trigger, bad.identity, bad.correlation_id) == (Trigger.SMN, "rejected:req-1#0", "req-1#0")
+    assert good.identity == "smn:m-2"
+
+
+def test_an_smn_event_without_records_is_one_rejection() -> None:
+    parsed = smn.parse({"record": []}, CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.SMN and order.trigger is Trigger.SMN
+    assert rejection(order) == ("INVALID_EVENT", "the SMN event has no records")
+    assert order.identity == "rejected:req-1"
+
+
+# -- TIMER: the trigger's name and the time it fired --------------------------------------------------------
+
+
+def timer_event(**fields: Any) -> dict[str, Any]:
+    return {"trigger_type": "TIMER", "trigger_name": "nightly", "time": "2026-11-27T01:00:00+01:00", **fields}
+
+
+def test_a_timer_event_is_identified_by_the_trigger_name_and_the_time() -> None:
+    parsed = timer.parse(timer_event(user_event=REQUEST), CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.TIMER and order.trigger is Trigger.TIMER
+    assert order.identity == "timer:nightly:2026-11-27T01:00:00+01:00"
+    assert order.correlation_id == "nightly@2026-11-27T01:00:00+01:00"
+    assert order.event_time == datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert order.request == BackupRequest(instance_id=ORDERS)
+
+
+def test_the_next_firing_is_another_identity_and_a_redelivery_the_same() -> None:
+    first = timer.parse(timer_event(user_event=REQUEST), CTX).orders[0]
+    next_day = timer.parse(timer_event(user_event=REQUEST, time="2026-11-28T01:00:00+01:00"), CTX).orders[0]
+    again = timer.parse(timer_event(user_event=REQUEST), CTX).orders[0]
+    assert first.identity != next_day.identity
+    assert first.identity == again.identity
+
+
+def test_a_timer_without_a_name_is_called_timer() -> None:
+    event = {"trigger_type": "TIMER", "time": "2026-11-27T00:00:00Z", "user_event": f"  {REQUEST}  "}
+    (order,) = timer.parse(event, CTX).orders
+    assert order.identity == "timer:timer:2026-11-27T00:00:00+00:00"
+    assert order.request == BackupRequest(instance_id=ORDERS)
+    (order,) = timer.parse({**event, "trigger_name": ""}, CTX).orders
+    assert order.identity == "timer:timer:2026-11-27T00:00:00+00:00"
+
+
+def test_plain_text_selects_the_default_request() -> None:
+    default = BackupRequest(instance_id=ORDERS, description="default")
+    ctx = SourceContext(request_id="req-1", now=NOW, default_request=default)
+    for user_event in ("nightly backup", "", None):
+        (order,) = timer.parse(timer_event(user_event=user_event), ctx).orders
+        assert order.request == default
+
+
+def test_plain_text_without_a_default_request_is_rejected_with_what_to_do() -> None:
+    (order,) = timer.parse(timer_event(user_event="nightly"), CTX).orders
+    code, message = rejection(order)
+    assert code == "NO_DEFAULT_REQUEST"
+    assert message.startswith("the timer's user_event holds no JSON request and DEFAULT_REQUEST is not configured")
+
+
+def test_an_unreadable_default_request_is_reported_as_the_configuration_error() -> None:
+    ctx = SourceContext(request_id="req-1", now=NOW, default_request=None, config_error="DEFAULT_REQUEST is bad")
+    (order,) = timer.parse(timer_event(user_event="nightly"), ctx).orders
+    assert rejection(order) == ("INVALID_CONFIG", "DEFAULT_REQUEST is bad")
+    # A JSON request in user_event needs no default, readable or not.
+    (order,) = timer.parse(timer_event(user_event=REQUEST), ctx).orders
+    assert order.request == BackupRequest(instance_id=ORDERS)
+
+
+def test_a_user_event_that_looks_like_json_but_is_not_is_rejected() -> None:
+    (order,) = timer.parse(timer_event(user_event='{"instance_id": '), CTX).orders
+    code, message = rejection(order)
+    assert code == "INVALID_JSON"
+    assert message.startswith("the timer's user_event: not valid JSON")
+
+
+@pytest.mark.parametrize("time", ["yesterday", "2026-11-27T01:00:00", 1795762800, None])
+def test_a_timer_without_a_valid_time_is_rejected_and_identified_by_what_it_said(time: Any) -> None:
+    (order,) = timer.parse(timer_event(user_event=REQUEST, time=time), CTX).orders
+    code, message = rejection(order)
+    assert code == "INVALID_EVENT"
+    assert message == f"TIMER event has no valid 'time' (got {time!r}); expected RFC 3339"
+    assert (order.identity, order.correlation_id, order.event_time) == (
+        f"timer:nightly:{time}",
+        f"nightly@{time}",
+        NOW,
+    )
+
+
+def test_a_malformed_timer_event_is_rejected_naming_the_field() -> None:
+    (order,) = timer.parse({"trigger_type": "TIMER", "trigger_name": 5, "time": "2026-11-27T00:00:00Z"}, CTX).orders
+    assert order.trigger is Trigger.TIMER
+    assert rejection(order) == (
+        "INVALID_EVENT",
+        "the TIMER event is malformed: trigger_name: Input should be a valid string",
+    )
+    assert order.identity == "timer:timer:2026-11-27T00:00:00+00:00"
+
+
+# -- direct invocation: the invocation, unless the request has a key -----------------------------------------
+
+
+def test_a_direct_invocation_is_identified_by_its_request_id() -> None:
+    parsed = direct.parse({"instance_id": ORDERS}, CTX)
+    (order,) = parsed.orders
+    assert parsed.trigger is Trigger.DIRECT and order.trigger is Trigger.DIRECT
+    assert (order.identity, order.correlation_id, order.event_time) == ("direct:req-1", "req-1", NOW)
+
+
+def test_a_direct_invocation_with_a_key_is_identified_by_the_key_whenever_it_comes() -> None:
+    (order,) = direct.parse({"instance_id": ORDERS, "idempotency_key": "deploy-4711"}, CTX).orders
+    assert (order.identity, order.correlation_id, order.event_time) == ("key:deploy-4711", "deploy-4711", None)
+
+
+def test_a_direct_invocation_that_is_no_request_is_rejected() -> None:
+    (order,) = direct.parse({"instance": ORDERS}, CTX).orders
+    code, message = rejection(order)
+    assert code == "INVALID_REQUEST"
+    assert message.startswith("the event is not a valid backup request: ")
+    assert (order.identity, order.correlation_id) == ("direct:req-1", "req-1")
