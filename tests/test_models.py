@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import copy
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from lib.models import BackupRequest, describe_field_errors, field_errors
+from lib.models import (
+    BackupOrder,
+    BackupRequest,
+    ErrorInfo,
+    FieldError,
+    FollowUp,
+    InvocationResult,
+    Outcome,
+    ResultData,
+    ResultEvent,
+    Trigger,
+    describe_field_errors,
+    field_errors,
+    validate_request,
+)
 
 
 def errors_of(data: dict[str, Any]) -> str:
@@ -63,3 +79,323 @@ def test_instance_ids_are_limited_with_a_message_that_says_what_to_do() -> None:
     with pytest.raises(ValidationError) as caught:
         BackupRequest(instance_ids=[f"{i:032x}in02" for i in range(1001)])
     assert "instance_ids holds 1001 ids; at most 1000 per request (use a selector" in str(caught.value)
+
+
+# Every nested model is as strict as the request: a typo inside it is an error, never a default. E.g. "mod" for
+# "mode" would otherwise select every tagged instance instead of the Sharding ones.
+NESTED = [
+    # (a valid request, the path of a nested object in it, a misspelt field for that object)
+    ({"selector": {"tags": {"env": "prod"}, "mode": "Sharding"}}, ("selector",), "mod"),
+    ({"instance_id": "a", "retention": {"keep_last": 3}}, ("retention",), "keep_lats"),
+    ({"selector": {"all": True}, "audit": {"max_age_hours": 24}}, ("audit",), "include_automatic"),
+    (
+        {"instance_id": "a", "origin": {"identity": "smn:m1", "trigger": "smn", "correlation_id": "m1"}},
+        ("origin",),
+        "handoff",
+    ),
+    (
+        {"instance_id": "a", "watch": {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}},
+        ("watch",),
+        "round",
+    ),
+    (
+        {"instance_id": "a", "watch": {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}},
+        ("watch", "follow_up"),
+        "uri",
+    ),
+]
+
+
+@pytest.mark.parametrize(("valid", "path", "typo"), NESTED, ids=[".".join(p) for _, p, _ in NESTED])
+def test_an_unknown_field_in_any_nested_model_is_rejected(
+    valid: dict[str, Any], path: tuple[str, ...], typo: str
+) -> None:
+    # GIVEN a valid request
+    BackupRequest.model_validate(valid)
+    # WHEN one of its nested objects carries a field that model does not have
+    spoilt = copy.deepcopy(valid)
+    nested = spoilt
+    for key in path:
+        nested = nested[key]
+    nested[typo] = "Sharding"
+    # THEN the request is refused, naming that field
+    assert (
+        errors_of(spoilt) == f"{'.'.join(path)}.{typo}: unknown field (check the spelling; unknown fields are rejected)"
+    )
+
+
+# -- each rule of the request on its own, at its boundary --------------------------------------------------------
+
+
+def request_errors(data: dict[str, Any]) -> list[tuple[str, str]]:
+    with pytest.raises(ValidationError) as caught:
+        BackupRequest.model_validate(data)
+    return [(e.field, e.message) for e in field_errors(caught.value)]
+
+
+def test_a_rule_of_the_whole_request_is_reported_as_such_without_pydantics_prefix() -> None:
+    assert request_errors({}) == [
+        ("(request)", "exactly one of instance_id, instance_ids, selector is required (got none)")
+    ]
+    assert request_errors({"instance_id": "a", "instance_ids": ["b"], "selector": {"all": True}}) == [
+        (
+            "(request)",
+            "exactly one of instance_id, instance_ids, selector is required (got instance_id, instance_ids, selector)",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keep_last", "max_age_days", "error"),
+    [
+        (1, None, None),
+        (1000, None, None),
+        (None, 1, None),
+        (None, 3650, None),
+        (0, None, ("retention.keep_last", "0 would delete every backup; the smallest value is 1")),
+        (-3, 5, ("retention.keep_last", "-3 would delete every backup; the smallest value is 1")),
+        (None, 0, ("retention.max_age_days", "0 would delete backups of today; the smallest value is 1")),
+        (1001, None, ("retention.keep_last", "Input should be less than or equal to 1000")),
+        (None, 3651, ("retention.max_age_days", "Input should be less than or equal to 3650")),
+        (None, None, ("retention", "needs keep_last, max_age_days or both")),
+    ],
+)
+def test_retention_refuses_what_would_delete_too_much(
+    keep_last: int | None, max_age_days: int | None, error: tuple[str, str] | None
+) -> None:
+    retention = {k: v for k, v in (("keep_last", keep_last), ("max_age_days", max_age_days)) if v is not None}
+    data = {"instance_id": "a", "retention": retention}
+    if error is None:
+        BackupRequest.model_validate(data)
+    else:
+        assert request_errors(data) == [error]
+
+
+@pytest.mark.parametrize(
+    ("tags", "ok"),
+    [
+        ({"env": "prod"}, True),
+        ({"": "prod"}, False),
+        ({"e,nv": "prod"}, False),
+        ({"e=nv": "prod"}, False),
+        ({"env": "pr,od"}, False),
+        ({"env": "pr=od"}, False),
+        ({"env": ""}, True),
+    ],
+)
+def test_a_selector_tag_cannot_smuggle_a_second_filter(tags: dict[str, str], ok: bool) -> None:
+    data = {"selector": {"tags": tags}}
+    if ok:
+        BackupRequest.model_validate(data)
+    else:
+        ((field, message),) = request_errors(data)
+        assert field == "selector"
+        assert (
+            message == f"tag {next(iter(tags))!r}: keys must be non-empty; keys and values must not contain ',' or '='"
+        )
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ({"name": "*"}, "name '*' alone is not allowed by the API; use all: true to select every instance"),
+        ({"all": False}, "needs at least one of name, tags, mode (or all: true to select every instance)"),
+        ({"tags": {}}, "needs at least one of name, tags, mode (or all: true to select every instance)"),
+        ({"all": True, "name": "x"}, "all: true cannot be combined with name, tags or mode"),
+        ({"all": True, "tags": {"a": "b"}}, "all: true cannot be combined with name, tags or mode"),
+    ],
+)
+def test_a_selector_names_what_it_selects(selector: dict[str, Any], message: str) -> None:
+    assert request_errors({"selector": selector}) == [("selector", message)]
+
+
+@pytest.mark.parametrize("selector", [{"name": "*prod"}, {"mode": "Single"}, {"tags": {"a": "b"}}, {"all": True}])
+def test_one_criterion_or_all_is_a_selector(selector: dict[str, Any]) -> None:
+    assert BackupRequest.model_validate({"selector": selector}).selector is not None
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "ok"),
+    [("a", True), ("A-_9" * 16, True), ("a" * 65, False), ("", False), ("a b", False), ("a?b", False)],
+)
+def test_an_instance_id_is_one_to_sixty_four_safe_characters(instance_id: str, ok: bool) -> None:
+    if ok:
+        BackupRequest.model_validate({"instance_id": instance_id})
+    else:
+        assert request_errors({"instance_id": instance_id}) == [
+            ("instance_id", "must be 1-64 characters, only letters, digits, '-' and '_'")
+        ]
+
+
+WATCH = {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "slack", "url": "https://hooks.slack.com/x"}}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"instance_ids": ["a", "b"]},
+        {"instance_id": "a", "audit": {"max_age_hours": 1}},
+        {"instance_id": "a", "retention": {"keep_last": 1}},
+        {"instance_id": "a", "name": "abcd"},
+    ],
+)
+def test_a_watch_is_one_instance_id_and_nothing_else(extra: dict[str, Any]) -> None:
+    assert request_errors({"watch": WATCH, **extra}) == [
+        ("(request)", "watch is the function's own: one instance_id, nothing else")
+    ]
+    assert BackupRequest.model_validate({"watch": WATCH, "instance_id": "a", "description": "x"}).watch is not None
+
+
+def test_an_audit_lists_everything_it_cannot_be_combined_with() -> None:
+    data = {
+        "instance_id": "a",
+        "audit": {"max_age_hours": 1},
+        "name": "abcd",
+        "description": "d",
+        "retention": {"keep_last": 1},
+        "wait": True,
+        "dry_run": True,
+    }
+    assert request_errors(data) == [
+        ("(request)", "audit only reads; it cannot be combined with name, description, retention, wait, dry_run")
+    ]
+    assert request_errors({"selector": {"all": True}, "audit": {"max_age_hours": 1}, "dry_run": True}) == [
+        ("(request)", "audit only reads; it cannot be combined with dry_run")
+    ]
+    BackupRequest.model_validate({"selector": {"all": True}, "audit": {"max_age_hours": 1}, "wait": False})
+
+
+def test_an_explicit_name_needs_one_instance_id() -> None:
+    assert request_errors({"selector": {"all": True}, "name": "abcd"}) == [
+        ("(request)", "an explicit name needs a single instance_id (names are unique per project)")
+    ]
+
+
+def test_an_idempotency_key_is_one_to_256_characters() -> None:
+    BackupRequest.model_validate({"instance_id": "a", "idempotency_key": "k" * 256})
+    assert request_errors({"instance_id": "a", "idempotency_key": "k" * 257})[0][0] == "idempotency_key"
+
+
+# -- validate_request: what a source gets back ---------------------------------------------------------------
+
+
+def test_validation_returns_the_request_or_a_rejection_naming_each_field() -> None:
+    assert validate_request({"instance_id": "a"}, "the event") == BackupRequest(instance_id="a")
+    rejection = validate_request({"instance_id": "a", "wiat": True}, "SMN message m1")
+    assert isinstance(rejection, ErrorInfo)
+    assert (rejection.code, rejection.retryable) == ("INVALID_REQUEST", False)
+    assert rejection.message == (
+        "SMN message m1 is not a valid backup request: wiat: unknown field (check the spelling; unknown fields are "
+        "rejected)"
+    )
+    assert rejection.details == [
+        FieldError(field="wiat", message="unknown field (check the spelling; unknown fields are rejected)")
+    ]
+    two = validate_request({"instance_id": "a b", "wait": "x"}, "it")
+    assert isinstance(two, ErrorInfo) and "; wait: " in two.message
+
+
+@pytest.mark.parametrize(("data", "kind"), [([], "list"), ("text", "str"), (None, "NoneType"), (3, "int")])
+def test_anything_but_an_object_is_rejected_naming_its_type(data: Any, kind: str) -> None:
+    rejection = validate_request(data, "the timer's user_event")
+    assert isinstance(rejection, ErrorInfo)
+    assert (rejection.code, rejection.retryable, rejection.details) == ("INVALID_REQUEST", False, None)
+    assert rejection.message == f"the timer's user_event must be a JSON object (a backup request), got {kind}"
+
+
+# -- the order's identity (what names the backup) --------------------------------------------------------------
+
+WHEN = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
+
+
+def test_an_order_keeps_the_events_identity_unless_the_request_brings_its_own() -> None:
+    plain = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, BackupRequest(instance_id="a"))
+    assert (plain.trigger, plain.identity, plain.correlation_id, plain.event_time) == (
+        Trigger.SMN,
+        "smn:m1",
+        "m1",
+        WHEN,
+    )
+    assert (plain.rejection, plain.follow_up) == (None, None)
+
+
+def test_an_idempotency_key_is_the_identity_whatever_the_source_and_time() -> None:
+    keyed = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, BackupRequest(instance_id="a", idempotency_key="k1"))
+    assert (keyed.trigger, keyed.identity, keyed.correlation_id, keyed.event_time) == (
+        Trigger.SMN,
+        "key:k1",
+        "m1",
+        None,
+    )
+
+
+def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
+    origin = {"identity": "timer:nightly:1", "trigger": "timer", "correlation_id": "nightly@1", "event_time": WHEN}
+    request = BackupRequest.model_validate({"instance_id": "a", "idempotency_key": "k1", "origin": origin})
+    order = BackupOrder.of(Trigger.SMN, "smn:m2", "m2", None, request)
+    # the origin wins over the SMN message that carried it, and over a key
+    assert (order.trigger, order.identity, order.correlation_id, order.event_time) == (
+        Trigger.TIMER,
+        "timer:nightly:1",
+        "nightly@1",
+        WHEN,
+    )
+
+
+def test_a_rejected_order_keeps_the_events_identity_and_the_reason() -> None:
+    reason = ErrorInfo(code="INVALID_JSON", message="not JSON", retryable=False)
+    order = BackupOrder.of(Trigger.KAFKA, "kafka:t:1:d", "t@1#d", WHEN, reason)
+    assert (order.request, order.rejection, order.identity, order.event_time) == (None, reason, "kafka:t:1:d", WHEN)
+
+
+def test_identified_by_a_key_drops_the_time_and_a_follow_up_only_adds_itself() -> None:
+    order = BackupOrder.of(Trigger.APIG, "http:r1", "r1", WHEN, BackupRequest(instance_id="a"))
+    keyed = order.identified_by("webhook:msg_1")
+    assert (keyed.identity, keyed.event_time, keyed.correlation_id, keyed.trigger) == (
+        "webhook:msg_1",
+        None,
+        "r1",
+        Trigger.APIG,
+    )
+    follow_up = FollowUp(platform="teams")
+    followed = keyed.with_follow_up(follow_up)
+    assert followed.follow_up == follow_up
+    assert (followed.identity, followed.event_time, followed.request) == ("webhook:msg_1", None, keyed.request)
+
+
+# -- the results ----------------------------------------------------------------------------------------------
+
+
+def result(
+    outcome: Outcome, *, retryable: bool | None = None, dry_run: bool = False, subject: str | None = "i1"
+) -> ResultEvent:
+    error = None if retryable is None else ErrorInfo(code="E", message="m", retryable=retryable)
+    data = ResultData(outcome=outcome, trigger=Trigger.TIMER, correlation_id="c", dry_run=dry_run, error=error)
+    return ResultEvent(id="e1", source="s", type="t", time=WHEN, subject=subject, data=data)
+
+
+def test_the_summary_counts_every_outcome_and_ok_means_nothing_failed_was_refused_or_is_stale() -> None:
+    outcome = InvocationResult.from_results([result(Outcome.CREATED), result(Outcome.CREATED), result(Outcome.EXISTS)])
+    assert (outcome.ok, outcome.summary.requested, outcome.summary.created, outcome.summary.exists) == (True, 3, 2, 1)
+    for bad in (Outcome.FAILED, Outcome.REJECTED, Outcome.STALE):
+        assert InvocationResult.from_results([result(Outcome.CREATED), result(bad)]).ok is False
+    assert InvocationResult.from_results([result(Outcome.FRESH), result(Outcome.PRUNED)]).ok is True
+
+
+def test_a_retry_is_asked_for_a_retryable_failure_only_and_never_for_a_dry_run() -> None:
+    assert InvocationResult.from_results([result(Outcome.FAILED, retryable=True)]).needs_retry
+    assert not InvocationResult.from_results([result(Outcome.FAILED, retryable=False)]).needs_retry
+    assert not InvocationResult.from_results([result(Outcome.FAILED, retryable=True, dry_run=True)]).needs_retry
+    assert not InvocationResult.from_results([result(Outcome.REJECTED, retryable=True)]).needs_retry
+
+
+def test_the_result_as_json_leaves_out_what_is_absent() -> None:
+    event = result(Outcome.CREATED, subject=None).to_json_dict()
+    assert "subject" not in event and event["time"] == "2026-11-29T02:00:00.000Z"
+    assert result(Outcome.CREATED).to_json_dict()["subject"] == "i1"
+    outcome = InvocationResult.from_results([result(Outcome.CREATED)])
+    assert set(outcome.to_json_dict()) == {"ok", "results", "summary"}
+    outcome.publish = {"published": 1}
+    as_json = outcome.to_json_dict()
+    assert as_json["publish"] == {"published": 1} and as_json["summary"]["created"] == 1
+    assert as_json["results"] == [result(Outcome.CREATED).to_json_dict()]
