@@ -13,7 +13,7 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Instance
 from lib.models import BackupRequest
 from lib.planning import selection
-from lib.runner.resolve import resolve
+from lib.runner.resolve import resolve, stream
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS
 from tests.test_dds_client import make_client
 
@@ -72,3 +72,32 @@ async def test_a_selector_is_resolved_by_the_api_and_an_empty_match_is_flagged(
     assert (none.instances, none.empty_selector) == ([], True)
     everything = await resolve(client, BackupRequest(selector={"all": True}))
     assert {ORDERS, BILLING, CATALOG, FROZEN} <= {i.id for i in everything.instances}
+
+
+async def batches(client: DdsClient, request: BackupRequest) -> list[tuple[list[str], int]]:
+    return [([i.id for i in b.instances], b.expected) async for b in stream(client, request)]
+
+
+async def test_each_batch_says_how_many_instances_the_request_comes_to(
+    client: DdsClient, emulator: EmulatorServer
+) -> None:
+    # a few ids: one batch, as many expected as asked for (even when one is unknown)
+    assert await batches(client, BackupRequest(instance_ids=[ORDERS, "0" * 32 + "in02"])) == [([ORDERS], 2)]
+    # many ids: one listing of the project, the same count expected
+    extra = emulator.state.add_synthetic_instances(11)
+    streamed = await batches(client, BackupRequest(instance_ids=extra))
+    assert [i for ids, _ in streamed for i in ids] == extra
+    assert {expected for _, expected in streamed} == {11}
+    # a selector: the API's total
+    (only,) = await batches(client, BackupRequest(selector={"mode": "Sharding"}))
+    assert only == ([BILLING], 1)
+
+
+async def test_a_selector_asks_the_api_for_exactly_its_criteria(client: DdsClient, emulator: EmulatorServer) -> None:
+    await resolve(
+        client, BackupRequest(selector={"name": "orders-prod", "mode": "ReplicaSet", "tags": {"env": "prod"}})
+    )
+    await resolve(client, BackupRequest(selector={"all": True}))
+    named, everything = listings(emulator)
+    assert "name=orders-prod" in named and "mode=ReplicaSet" in named and "tags=env%3Dprod" in named
+    assert "name=" not in everything and "mode=" not in everything and "tags" not in everything
