@@ -127,3 +127,89 @@ def test_different_event_identities_give_different_names(instance_name: str, fir
     assert render(instance_name=instance_name, identity=first) == one
     if first != second:
         assert render(instance_name=instance_name, identity=second) != one
+
+
+# -- "ours": the pattern retention and the audit use to tell this tool's backups from anybody else's ------------
+
+OURS_TEMPLATES = [
+    DEFAULT_NAME_TEMPLATE,
+    "dds{hash}",
+    "bk_{instance_id}_{trigger}_{date}_{hash}",
+    "nightly-{time}-{hash}",
+]
+
+
+@given(
+    template=st.sampled_from(OURS_TEMPLATES),
+    instance_name=st.text(max_size=80),
+    identity=st.text(max_size=50),
+    # Platform event times; strftime writes years before 1000 with fewer than 4 digits.
+    event_time=st.one_of(st.none(), st.datetimes(min_value=datetime(1970, 1, 2), timezones=st.just(timezone.utc))),
+)
+def test_every_name_a_template_renders_is_ours(
+    template: str, instance_name: str, identity: str, event_time: datetime | None
+) -> None:
+    name = naming.render(
+        template,
+        instance_id="a89dab5e39394eccbdb77b19d57b0180in02",
+        instance_name=instance_name or None,
+        trigger="timer",
+        event_time=event_time,
+        identity=identity,
+    )
+    assert naming.ours_pattern(template).fullmatch(name), name
+
+
+@pytest.mark.parametrize(
+    ("name", "ours"),
+    [
+        ("ddsb-orders-prod-20261127T000000-1a2b3c4d", True),
+        ("ddsb-orders-prod-1a2b3c4d", True),  # keyed: no time
+        ("ddsb-orders-prod--1a2b3c4d", True),  # an empty part between separators
+        ("ddsb-1a2b3c4d", True),
+        ("ddsb-orders-prod-20261127T000000-1a2b3c4", False),  # 7 hex digits
+        ("ddsb-orders-prod-20261127T000000-1A2B3C4D", False),  # upper-case hex
+        ("ddsb-orders-prod-20261127T000000-1a2b3c4g", False),
+        ("ddsb-orders.prod-20261127T000000-1a2b3c4d", False),
+        ("xddsb-orders-prod-20261127T000000-1a2b3c4d", False),
+        ("dds-orders-prod-20261127T000000-1a2b3c4d", False),
+        ("DDSB-orders-prod-20261127T000000-1a2b3c4d", False),
+        ("nightly-orders-prod", False),
+    ],
+)
+def test_only_names_the_default_template_can_render_are_ours(name: str, ours: bool) -> None:
+    assert bool(naming.ours_pattern(DEFAULT_NAME_TEMPLATE).fullmatch(name)) is ours
+
+
+@pytest.mark.parametrize(
+    ("template", "name", "ours"),
+    [
+        ("bk_{date}_{hash}", "bk_20261127_1a2b3c4d", True),
+        ("bk_{date}_{hash}", "bk_2026112_1a2b3c4d", False),  # a date is 8 digits
+        ("bk_{date}_{hash}", "bk_1a2b3c4d", True),  # keyed: no date
+        ("bk_{time}_{hash}", "bk_20261127T010203_1a2b3c4d", True),
+        ("bk_{time}_{hash}", "bk_20261127-010203_1a2b3c4d", False),
+        ("bk_{time}_{hash}", "bk_20261127_1a2b3c4d", False),  # a date is no time
+        ("bk_{instance_id}_{hash}", "bk_a89d-ab_1a2b3c4d", True),
+        ("bk_{trigger}_{hash}", "bk_smn_1a2b3c4d", True),
+        ("bk_{trigger}_{hash}", "bk_s.n_1a2b3c4d", False),
+        ("bk.{hash}", "bk.1a2b3c4d", True),  # a literal dot is a dot, not any character
+        ("bk.{hash}", "bkx1a2b3c4d", False),
+    ],
+)
+def test_each_placeholder_matches_only_what_it_renders(template: str, name: str, ours: bool) -> None:
+    assert bool(naming.ours_pattern(template).fullmatch(name)) is ours
+
+
+@pytest.mark.parametrize("template", ["{instance}-{hash}", "b-{hash}", "bk{hash}", "{hash}"])
+def test_retention_refuses_a_template_without_a_three_character_prefix(template: str) -> None:
+    with pytest.raises(ValueError, match="retention needs") as caught:
+        naming.ours_pattern(template)
+    assert str(caught.value) == (
+        "retention needs BACKUP_NAME_TEMPLATE to start with a literal prefix of 3+ characters (like 'ddsb-'), so "
+        f"that only this tool's backups are ever deleted; got {template!r}"
+    )
+
+
+def test_a_three_character_prefix_is_enough() -> None:
+    assert naming.ours_pattern("bk-{hash}").fullmatch("bk-1a2b3c4d")
