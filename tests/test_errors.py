@@ -4,10 +4,13 @@ platform is asked to retry)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
-from lib.cloud.errors import KNOWN_CODES, classify
+from lib.cloud.errors import KNOWN_CODES, ApiError, CodeInfo, classify, error_fields, parse_retry_after
+from lib.models import ErrorInfo
 from tests.conftest import ORDERS, Invoke, only_result
 
 # (HTTP status, error_code, outcome, retryable)
@@ -100,3 +103,86 @@ def test_expired_token_is_fetched_again_once(configured: EmulatorServer, invoke:
     rejected = [r for r in configured.state.requests if r.status == 401]
     assert len(iam_calls) == 2
     assert len(rejected) == 1
+
+
+# -- the classification, as pure functions -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "retryable", "hint"),
+    [
+        # a known permanent code keeps its verdict and its hint below 500
+        ("DBS.280277", 400, False, KNOWN_CODES["DBS.280277"].hint),
+        # a known retryable code keeps its hint on a 5xx
+        ("DBS.280005", 500, True, "DDS server error; retry later"),
+        # a permanent code on a 5xx, 408 or 429 is retryable, with the status as the hint
+        ("APIG.0201", 502, True, "HTTP 502 from the API; retry later"),
+        ("DBS.280277", 408, True, "HTTP 408 from the API; retry later"),
+        ("DBS.280277", 429, True, "HTTP 429 from the API; retry later"),
+        ("DBS.280277", 499, False, KNOWN_CODES["DBS.280277"].hint),
+        # an unknown code: the status decides
+        ("SOMETHING.NEW", 503, True, "HTTP 503 from the API; retry later"),
+        ("SOMETHING.NEW", 418, False, "the API refused the request (HTTP 418)"),
+        (None, None, False, "the API refused the request (HTTP None)"),
+        ("APIGW.0308", 400, True, KNOWN_CODES["APIG.0308"].hint),  # APIGW is APIG, once, at the front
+        ("APIGW.APIGW.0308", 400, False, "the API refused the request (HTTP 400)"),
+    ],
+)
+def test_the_status_and_the_code_decide_together(
+    code: str | None, status: int | None, retryable: bool, hint: str
+) -> None:
+    assert classify(code, status) == CodeInfo(retryable, hint)
+
+
+def test_an_api_error_carries_the_apis_words_after_ours_and_its_retry_after() -> None:
+    error = ApiError.from_response(429, "DBS.280443", "x" * 400, "req-9", retry_after="2.5")
+    assert (error.code, error.http_status, error.request_id, error.retryable, error.retry_after) == (
+        "DBS.280443",
+        429,
+        "req-9",
+        True,
+        2.5,
+    )
+    assert error.message == f"{KNOWN_CODES['DBS.280443'].hint} (API said: {'x' * 300})"
+    assert str(error) == f"DBS.280443: {error.message}"
+    bare = ApiError.from_response(404, None, None, None)
+    assert (bare.code, bare.message, bare.retryable, bare.retry_after) == (
+        "HTTP.404",
+        "the API refused the request (HTTP 404)",
+        False,
+        None,
+    )
+
+
+def test_an_error_as_a_result_reports_it() -> None:
+    error = ApiError.from_response(400, "DBS.280277", "bad name", "req-1")
+    assert error.info() == ErrorInfo(
+        code="DBS.280277", message=error.message, retryable=False, http_status=400, request_id="req-1"
+    )
+    assert error.info("the name is taken").message == "the name is taken"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, None), ("3", 3.0), (" 0.5 ", 0.5), ("0", 0.0), ("60", 60.0), ("3600", 60.0), ("-1", None), ("soon", None)],
+)
+def test_retry_after_is_delay_seconds_capped_at_a_minute(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value) == seconds
+
+
+@pytest.mark.parametrize(
+    ("body", "fields"),
+    [
+        ({"error_code": "DBS.1", "error_msg": "m"}, ("DBS.1", "m")),
+        ({"errorCode": "APIG.1", "errorMsg": "m"}, ("APIG.1", "m")),
+        ({"code": "SMN.1", "message": "m"}, ("SMN.1", "m")),
+        ({"error": {"code": "IAM.1", "message": "m"}}, ("IAM.1", "m")),
+        ({"error_code": 401}, ("401", None)),
+        ({"error_code": "DBS.1", "code": "X"}, ("DBS.1", None)),
+        ({"other": 1}, (None, None)),
+        (["error_code"], (None, None)),
+        ("error_code", (None, None)),
+    ],
+)
+def test_error_fields_are_read_from_every_shape_the_apis_use(body: Any, fields: tuple[str | None, str | None]) -> None:
+    assert error_fields(body) == fields
