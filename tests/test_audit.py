@@ -73,6 +73,44 @@ def test_our_recent_failures_are_listed_even_on_a_fresh_instance() -> None:
     assert [b.id for b in report.recent_failed] == ["b2"]  # within the window, and ours
 
 
+def test_a_failure_exactly_at_the_window_is_listed_and_one_just_past_it_is_not() -> None:
+    report, _ = verdict([listed(1, 1), listed(2, 24, status="FAILED"), listed(3, 24.01, status="FAILED")])
+    assert [b.id for b in report.recent_failed] == ["b2"]
+
+
+def test_without_a_name_template_no_failure_is_claimed_as_ours() -> None:
+    policy = Audit(max_age_hours=24)
+    report, fresh = audit.evaluate([listed(1, 1), listed(2, 2, status="FAILED")], policy, None, NOW)
+    assert (fresh, report.recent_failed) == (None, [])
+
+
+def test_the_report_shows_each_backup_with_its_age_in_hours() -> None:
+    odd = Backup(id="b9", name="ddsb-x", type="Manual", status="BUILDING", begin_time="not a time")
+    report, _ = verdict([listed(1, 1.26), listed(2, 0.5, status="BUILDING"), odd])
+    newest = report.newest_completed
+    assert newest is not None
+    assert (newest.id, newest.name, newest.type, newest.status, newest.age_hours) == (
+        "b1",
+        "ddsb-orders-prod-00000001",
+        "Manual",
+        "COMPLETED",
+        1.3,
+    )
+    assert newest.begin_time == (NOW - timedelta(hours=1.26)).strftime("%Y-%m-%d %H:%M:%S")
+    assert [(b.id, b.age_hours) for b in report.building] == [("b2", 0.5), ("b9", None)]
+    assert (report.max_age_hours, report.include_automated) == (24, True)
+
+
+def test_the_newest_completed_backup_is_the_one_that_counts() -> None:
+    report, stale = verdict([listed(1, 30), listed(2, 2, status="FAILED"), listed(3, 26)], hours=25)
+    assert report.newest_completed is not None and report.newest_completed.id == "b3"
+    assert stale is not None
+    assert stale.message == "the newest completed backup began 26.0 hours ago; the limit is 25 hours"
+    _, none = verdict([], hours=5, automated=False)
+    assert none is not None
+    assert none.message == "there is no completed manual backup of this instance; the limit is 5 hours"
+
+
 # -- bad input ----------------------------------------------------------------------------------------------
 
 
