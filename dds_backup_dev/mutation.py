@@ -9,6 +9,8 @@ failed ``make mutate``, not as a number nobody reads.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import fnmatch
 import re
 import subprocess
@@ -113,21 +115,38 @@ def table(tallies: dict[str, Tally]) -> str:
     return "\n".join(rows)
 
 
-def _diff(mutmut: str, mutant: str) -> str:
-    """The changed lines of one mutant, as ``mutmut show`` prints them."""
-    shown = subprocess.run([mutmut, "show", mutant], capture_output=True, text=True, check=False).stdout  # noqa: S603
-    changed = [line for line in shown.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-    return " | ".join(line.strip() for line in changed) or "(no diff)"
+def _functions(module: str, root: Path) -> dict[str, str]:
+    """The source of every function in mutmut's copy of ``module`` (which holds each mutant as a function)."""
+    path = root / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        return {}
+    source = path.read_text()
+    lines = source.splitlines()  # once: ast.get_source_segment would split the whole file for each function
+    defs = (n for n in ast.walk(ast.parse(source)) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    return {n.name: "\n".join(lines[n.lineno - 1 : n.end_lineno]) for n in defs}
 
 
-def report(statuses: dict[str, str], equivalents: dict[str, str], mutmut: str | None) -> tuple[str, bool]:
-    """The report's text, and whether every goal is met."""
+def change(mutant: str, functions: dict[str, str]) -> str:
+    """The lines a mutant changed, ``-old || +new``, from its function and the original beside it."""
+    name = mutant.rsplit(".", 1)[1]
+    original = functions.get(name.rsplit("__mutmut_", 1)[0] + "__mutmut_orig")
+    mutated = functions.get(name)
+    if original is None or mutated is None:
+        return "(see `mutmut show`)"
+    # The first line differs by the function's name alone.
+    lines = difflib.unified_diff(original.splitlines()[1:], mutated.splitlines()[1:], lineterm="", n=0)
+    return " || ".join(x[0] + x[1:].strip() for x in lines if x[:1] in "+-" and x[:3] not in ("+++", "---"))
+
+
+def report(statuses: dict[str, str], equivalents: dict[str, str], mutants: Path | None) -> tuple[str, bool]:
+    """The report's text, and whether every goal is met; ``mutants``: mutmut's folder, to show each change."""
     tallies = tally(statuses, equivalents)
     lines = [table(tallies), ""]
     for mod, t in sorted(tallies.items()):
         if t.survivors:
-            lines.append(f"survivors in {mod} ({statuses[t.survivors[0]]} ...):")
-            lines += [f"  {m} [{statuses[m]}]" + (f"  {_diff(mutmut, m)}" if mutmut else "") for m in t.survivors]
+            functions = _functions(mod, mutants) if mutants else {}
+            lines.append(f"survivors in {mod}:")
+            lines += [f"  {m} [{statuses[m]}]" + (f"  {change(m, functions)}" if mutants else "") for m in t.survivors]
     stale = sorted(m for m in equivalents if statuses.get(m) in KILLED or m not in statuses)
     if stale:
         lines.append("listed as equivalent in docs/testing.md, but killed or no longer made (update the list):")
@@ -141,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutmut", default=str(Path(sys.executable).parent / "mutmut"))
     parser.add_argument("--equivalents", default="docs/testing.md", type=Path)
-    parser.add_argument("--no-diffs", action="store_true", help="list survivors without their change")
+    parser.add_argument("--mutants", default="mutants", type=Path, help="mutmut's folder (for each survivor's change)")
     args = parser.parse_args(argv)
     listing = subprocess.run(  # noqa: S603
         [args.mutmut, "results", "--all", "true"], capture_output=True, text=True, check=True
@@ -151,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print("make mutate: mutmut reported no mutants (did `mutmut run` finish?)", file=sys.stderr)
         return 2
     equivalents = parse_equivalents(args.equivalents.read_text()) if args.equivalents.exists() else {}
-    text, ok = report(statuses, equivalents, None if args.no_diffs else args.mutmut)
+    text, ok = report(statuses, equivalents, args.mutants)
     print(text)
     return 0 if ok else 1
 
