@@ -51,12 +51,13 @@ def select(
     mine = [b for b in newest_first if b.type.lower() == "manual" and ours.fullmatch(b.name)]
     mine_completed = [b for b in mine if b.status == "COMPLETED"]
     protected = {keep_id, *(b.id for b in mine_completed[:1])}
-    kept = {b.id for b in mine_completed[: policy.keep_last]} if policy.keep_last is not None else None
+    # Without keep_last the slice keeps every completed one: nothing is beyond it.
+    kept = {b.id for b in mine_completed[: policy.keep_last]}
     out = []
     for b in mine:
         if b.id in protected or b.status not in ("COMPLETED", "FAILED"):
             continue
-        beyond = kept is not None and b.status == "COMPLETED" and b.id not in kept
+        beyond = b.status == "COMPLETED" and b.id not in kept
         too_old = policy.max_age_days is not None and now - begin(b) > timedelta(days=policy.max_age_days)
         if beyond or too_old:
             out.append(b)
