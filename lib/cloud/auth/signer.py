@@ -16,7 +16,6 @@ from urllib.parse import quote, unquote
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 QueryValue = str | int | bool
 
@@ -53,7 +52,7 @@ def canonical_request(
 ) -> str:
     lowered = {k.lower(): str(v).strip() for k, v in headers.items()}
     canonical_headers = "".join(f"{n}:{lowered[n]}\n" for n in names)
-    payload_hash = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    payload_hash = hashlib.sha256(body).hexdigest()
     return "\n".join([method.upper(), canonical_uri(path), query, canonical_headers, ";".join(names), payload_hash])
 
 
