@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from dds_backup_dev.emulator import EmulatorServer
+from lib import rules
 from lib.models import BackupRequest
 from tests.conftest import ORDERS
 
@@ -101,3 +102,38 @@ def test_emulator_applies_the_same_description_rule(
         assert status == 200
     else:
         assert (status, body["error_code"]) == (400, "DBS.280127")
+
+
+# -- the rules' own words, each violation on its own ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "problems"),
+    [
+        ("Nightly_backup-1", []),
+        ("abc", ["must be 4-64 characters long (got 3)"]),
+        ("1abcd", ["must start with a letter (A-Z or a-z)"]),
+        (
+            "éabcd",
+            ["must start with a letter (A-Z or a-z)", "may contain only letters, digits, '-' and '_' (found 'é')"],
+        ),
+        ("ab.c d", ["may contain only letters, digits, '-' and '_' (found ' ', '.')"]),
+        ("ab_c-d.e", ["may contain only letters, digits, '-' and '_' (found '.')"]),
+        ("", ["must be 4-64 characters long (got 0)", "must start with a letter (A-Z or a-z)"]),
+    ],
+)
+def test_each_name_violation_is_reported_in_its_own_words(name: str, problems: list[str]) -> None:
+    assert rules.name_violations(name) == problems
+
+
+@pytest.mark.parametrize(
+    ("description", "problems"),
+    [
+        ("before deploy #42", []),
+        ('a "quoted" <b> & more', ["must not contain any of >!<\"&'= (found '\"', '&', '<', '>')"]),
+        ("line\r\n", ["must not contain a carriage return"]),
+        ("=" * 257, ["must be at most 256 characters long (got 257)", "must not contain any of >!<\"&'= (found '=')"]),
+    ],
+)
+def test_each_description_violation_is_reported_in_its_own_words(description: str, problems: list[str]) -> None:
+    assert rules.description_violations(description) == problems
