@@ -70,11 +70,29 @@ async def test_a_5xx_after_the_work_was_done_is_found_too(client: DdsClient, emu
     assert (attempt.calls, len(emulator.state.backups)) == (1, 1)
 
 
-async def test_a_5xx_before_the_work_is_retried_after_looking(client: DdsClient, emulator: EmulatorServer) -> None:
+async def test_a_5xx_before_the_work_is_retried_after_looking(
+    client: DdsClient, emulator: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
     emulator.state.faults.append(Fault("POST", r"/backups$", 500, "DBS.280005"))
     attempt = await create(client)
     assert attempt.created is not None and attempt.existing is None
     assert (attempt.calls, calls(emulator, "GET"), len(emulator.state.backups)) == (2, 1, 1)
+    # the retry is logged with what was retried, and why
+    assert any(
+        r.getMessage().startswith(f"create backup {NAME}: attempt 1 failed (DBS.280005)") for r in caplog.records
+    )
+
+
+async def test_after_a_5xx_only_this_instances_backups_are_looked_at(
+    client: DdsClient, emulator: EmulatorServer
+) -> None:
+    # GIVEN another instance's backup already holds the name WHEN our create fails with a 5xx before the work
+    await create(client, BILLING)
+    emulator.state.faults.append(Fault("POST", r"/backups$", 500, "DBS.280005"))
+    attempt = await create(client, ORDERS)
+    # THEN that backup is not taken for ours: the retry meets "name exists", and the result says whose it is
+    assert attempt.existing is None and attempt.error is not None and attempt.error.code == NAME_EXISTS
+    assert attempt.error_message is not None and "taken by a backup of another instance" in attempt.error_message
 
 
 async def test_when_the_look_up_fails_the_next_attempt_tells(client: DdsClient, emulator: EmulatorServer) -> None:

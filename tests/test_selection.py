@@ -4,6 +4,7 @@ carries them out against the emulator (lib/runner/resolve.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import cast
 
 import aiohttp
 import pytest
@@ -88,9 +89,14 @@ async def test_each_batch_says_how_many_instances_the_request_comes_to(
     streamed = await batches(client, BackupRequest(instance_ids=extra))
     assert [i for ids, _ in streamed for i in ids] == extra
     assert {expected for _, expected in streamed} == {11}
-    # a selector: the API's total
+    # a selector: the API's total, from the first page on
     (only,) = await batches(client, BackupRequest(selector={"mode": "Sharding"}))
     assert only == ([BILLING], 1)
+    emulator.state.add_synthetic_instances(150)
+    paged = await batches(client, BackupRequest(selector={"all": True}))
+    total = len(emulator.state.instances)
+    assert len(paged) > 1 and {expected for _, expected in paged} == {total}
+    assert sum(len(ids) for ids, _ in paged) == total
 
 
 async def test_a_selector_asks_the_api_for_exactly_its_criteria(client: DdsClient, emulator: EmulatorServer) -> None:
@@ -101,3 +107,16 @@ async def test_a_selector_asks_the_api_for_exactly_its_criteria(client: DdsClien
     named, everything = listings(emulator)
     assert "name=orders-prod" in named and "mode=ReplicaSet" in named and "tags=env%3Dprod" in named
     assert "name=" not in everything and "mode=" not in everything and "tags" not in everything
+
+
+class Uncounted:
+    """An instances API that sends no total_count: each page has to count for itself."""
+
+    async def instance_pages(self, **criteria: object) -> AsyncIterator[tuple[list[Instance], int | None]]:
+        yield [Instance(id="a", name="A"), Instance(id="b", name="B")], None
+        yield [Instance(id="c", name="C")], None
+
+
+async def test_without_a_total_each_page_of_a_selector_counts_for_itself() -> None:
+    client = cast(DdsClient, Uncounted())
+    assert await batches(client, BackupRequest(selector={"all": True})) == [(["a", "b"], 2), (["c"], 1)]
