@@ -4,6 +4,9 @@ huaweicloudsdkcore's Signer on generated requests."""
 from __future__ import annotations
 
 import json
+import os
+import time
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,3 +121,85 @@ def test_verify_accepts_what_sign_produced_and_nothing_else() -> None:
     assert not verify("SK2", b"")
     assert not verify("SK", b"tampered")
     assert signer.parse_authorization("Bearer x") is None
+
+
+# -- what the vectors do not show ------------------------------------------------------------------------------
+
+
+def test_headers_are_added_under_the_sdks_names_and_a_given_host_or_date_is_kept() -> None:
+    signed = signer.sign(
+        ak="AK", sk="SK", method="GET", host="dds.example", path="/v3/p/instances", date="20261129T020000Z"
+    )
+    assert set(signed.headers) == {"X-Sdk-Date", "Host", "Authorization"}
+    assert (signed.headers["X-Sdk-Date"], signed.headers["Host"]) == ("20261129T020000Z", "dds.example")
+    given = signer.sign(
+        ak="AK",
+        sk="SK",
+        method="GET",
+        host="dds.example",
+        path="/v3/p/instances",
+        headers={"host": "gateway.example", "x-sdk-date": "20261129T010000Z"},
+    )
+    assert set(given.headers) == {"host", "x-sdk-date", "Authorization"}
+    assert "SignedHeaders=host;x-sdk-date," in given.headers["Authorization"]
+
+
+def test_headers_with_an_underscore_are_sent_but_not_signed() -> None:
+    signed = signer.sign(
+        ak="AK",
+        sk="SK",
+        method="GET",
+        host="h",
+        path="/",
+        headers={"X_Trace": "1", "X-Project-Id": "p"},
+        date="20261129T020000Z",
+    )
+    assert "SignedHeaders=host;x-project-id;x-sdk-date," in signed.headers["Authorization"]
+    assert signer.signed_header_names({"X_Trace": "1", "B": "2", "a": "3"}) == ["a", "b"]
+
+
+def test_a_path_that_ends_in_a_slash_keeps_one() -> None:
+    assert signer.canonical_uri("/v3/p/backups/") == "/v3/p/backups/"
+    assert signer.canonical_uri("/v3/p/backups") == "/v3/p/backups/"
+
+
+def test_the_date_is_utc_whatever_the_machines_zone() -> None:
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"  # UTC+9 all year
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc).strftime(signer.DATE_FORMAT)
+        stamp = signer.sdk_date()
+        after = datetime.now(timezone.utc).strftime(signer.DATE_FORMAT)
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+    assert before <= stamp <= after
+
+
+def test_an_authorization_header_is_read_by_its_first_equals_sign() -> None:
+    parsed = signer.parse_authorization("SDK-HMAC-SHA256 Access=AK=1, SignedHeaders=host;x-sdk-date, Signature=abc")
+    assert parsed == signer.ParsedAuthorization("AK=1", ["host", "x-sdk-date"], "abc")
+    assert signer.parse_authorization("SDK-HMAC-SHA256 Access=AK, SignedHeaders=host") is None
+    assert signer.parse_authorization("SDK-HMAC-SHA256 Access") is None
+    assert signer.parse_authorization("AWS4-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=abc") is None
+
+
+def test_the_server_refuses_a_signature_over_headers_it_did_not_receive_or_without_a_date() -> None:
+    headers = {"X-Sdk-Date": "20261129T020000Z", "Host": "h"}
+    signed = signer.sign(ak="AK", sk="SK", method="GET", host="h", path="/x", headers=headers)
+    auth = signer.parse_authorization(signed.headers["Authorization"])
+    assert auth is not None
+    arrived = {k: v for k, v in signed.headers.items() if k != "Authorization"}
+
+    def verify(headers: dict[str, str], parsed: signer.ParsedAuthorization) -> bool:
+        return signer.verify(sk="SK", method="GET", path="/x", raw_query="", headers=headers, body=b"", auth=parsed)
+
+    assert verify(arrived, auth) is True
+    assert verify({"X-Sdk-Date": "20261129T020000Z"}, auth) is False  # the signed Host did not arrive
+    undated = signer.ParsedAuthorization("AK", ["host"], auth.signature)
+    assert verify(arrived, undated) is False  # a signature must cover its date
+    assert verify(arrived, signer.ParsedAuthorization("AK", auth.signed_headers, "0" * 64)) is False
