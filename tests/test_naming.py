@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -14,6 +16,13 @@ from lib.config import DEFAULT_NAME_TEMPLATE
 from lib.planning import naming
 
 T = datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_patterns() -> None:
+    """Each test compiles the patterns it checks: a pattern cached by an earlier test would be checked instead
+    of the code (mutation testing changes the code under a running process)."""
+    naming.ours_pattern.cache_clear()
 
 
 def render(**kw: object) -> str:
@@ -213,3 +222,110 @@ def test_retention_refuses_a_template_without_a_three_character_prefix(template:
 
 def test_a_three_character_prefix_is_enough() -> None:
     assert naming.ours_pattern("bk-{hash}").fullmatch("bk-1a2b3c4d")
+
+
+# -- names pinned character for character ----------------------------------------------------------------------
+
+# A name is the idempotency key of a backup: if a name changed between versions, an event redelivered after an
+# upgrade would make a second backup. These are pinned, including every kind of shortening and collapse.
+ORDERS_ID = "a89dab5e39394eccbdb77b19d57b0180in02"
+PINNED = [
+    # (template, instance name, instance id, timed, the name)
+    (
+        "ddsb-{instance}-{time}-{hash}",
+        "orders prod.eu",
+        ORDERS_ID,
+        True,
+        "ddsb-orders-prod-eu-20261127T000000-2e9da437",
+    ),
+    # too long: the instance name is cut (the hash and the time survive)
+    (
+        "ddsb-{instance}-{time}-{hash}",
+        "orders-prod-" * 6,
+        ORDERS_ID,
+        True,
+        "ddsb-orders-prod-orders-prod-orders-pro-20261127T000000-2e9da437",
+    ),
+    # a cut that ends in a separator loses it; a cut that is all separators keeps one character
+    (
+        "ddsb-{instance}-{time}-{hash}",
+        "o" * 32 + "X-" + "p" * 28,
+        ORDERS_ID,
+        True,
+        "ddsb-" + "o" * 32 + "X-20261127T000000-2e9da437",
+    ),
+    ("ddsb-{instance}-{time}-{hash}", "_" * 80, ORDERS_ID, True, "ddsb-_-20261127T000000-2e9da437"),
+    # the instance name first, then the instance id
+    ("ddsb-{instance}-{instance_id}-{hash}", "n" * 40, ORDERS_ID, False, "ddsb-" + "n" * 13 + f"-{ORDERS_ID}-2e9da437"),
+    ("ddsb-{instance}-{instance_id}-{hash}", "n" * 10, "i" * 64, False, "ddsb-n-" + "i" * 48 + "-d2311e56"),
+    # unsafe characters become '-'; the date is the event's, in UTC; a keyed name has none (separators collapse)
+    (
+        "bk_{instance_id}_{trigger}_{date}_{hash}",
+        None,
+        "db.id/" + ORDERS_ID,
+        True,
+        "bk_db-id-a89dab5e39394eccbdb77b19d57b0180_sm-n_20261127_ec929359",
+    ),
+    (
+        "bk_{instance_id}_{trigger}_{date}_{hash}",
+        None,
+        "db.id/" + ORDERS_ID,
+        False,
+        f"bk_db-id-{ORDERS_ID}_sm-n_ec929359",
+    ),
+    ("bk-{date}_{hash}", "x", ORDERS_ID, False, "bk-2e9da437"),
+    ("Xk-{hash}-{date}", "x", ORDERS_ID, False, "Xk-2e9da437"),
+    # exactly 64 stays; 65 with nothing to cut keeps the first 55 and the hash
+    ("a" * 56 + "{hash}", "x", ORDERS_ID, True, "a" * 56 + "2e9da437"),
+    ("a" * 57 + "{hash}", "x", ORDERS_ID, True, "a" * 55 + "-2e9da437"),
+    ("a" * 55 + "{instance}{hash}", "xyz", ORDERS_ID, True, "a" * 55 + "x2e9da437"),
+]
+
+
+@pytest.mark.parametrize(("template", "instance_name", "instance_id", "timed", "name"), PINNED)
+def test_names_are_pinned(template: str, instance_name: str | None, instance_id: str, timed: bool, name: str) -> None:
+    rendered = naming.render(
+        template,
+        instance_id=instance_id,
+        instance_name=instance_name,
+        trigger="sm n",
+        event_time=T if timed else None,
+        identity="smn:m1",
+    )
+    assert rendered == name
+
+
+def test_the_name_does_not_depend_on_the_machines_zone() -> None:
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"  # UTC+9 all year: T is 2026-11-27 09:00 there
+    time.tzset()
+    try:
+        name = render()
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
+    assert name.startswith("ddsb-orders-prod-20261127T000000-")
+
+
+@pytest.mark.parametrize(
+    "template", [DEFAULT_NAME_TEMPLATE, "b{hash}", "d-{hash}", "x1_{date}_{hash}", "Z{instance}{hash}"]
+)
+def test_good_templates_are_accepted(template: str) -> None:
+    naming.check_template(template)
+
+
+@pytest.mark.parametrize(
+    ("template", "message"),
+    [
+        ("ddsb-{instance}", "must contain {hash}: it keeps names of different events apart"),
+        ("dds b-{hash}", "literal text may contain only letters, digits, '-' and '_'"),
+        ("1ddsb-{hash}", "must start with a letter (the API requires names to), e.g. 'ddsb-{instance}-{hash}'"),
+        ("éddsb{hash}", "literal text may contain only letters, digits, '-' and '_'"),
+    ],
+)
+def test_bad_templates_are_refused_in_these_words(template: str, message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        naming.check_template(template)
