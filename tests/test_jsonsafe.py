@@ -115,3 +115,15 @@ def test_each_kind_of_non_json_says_what_it_is_without_quoting_the_input() -> No
     assert rejected("[-Infinity]") == ("INVALID_JSON", "-Infinity is not JSON")
     assert rejected(b"\xff") == ("INVALID_JSON", "not UTF-8")
     assert rejected('{"secret-looking": ') == ("INVALID_JSON", "not valid JSON (Expecting value)")
+
+
+def test_depth_goes_down_by_one_per_closing_bracket() -> None:
+    assert rejected("[[], [[]]]", max_depth=2) == ("JSON_TOO_DEEP", "nested 3 levels deep; at most 2 are accepted")
+
+
+def test_a_parser_that_runs_out_of_stack_is_a_rejection_naming_why() -> None:
+    # Only with the depth check lifted: json itself recurses, and gives up some thousand levels deep.
+    assert rejected(nested(100_000), max_bytes=10**6, max_depth=10**6) == (
+        "INVALID_JSON",
+        "not valid JSON (RecursionError)",
+    )

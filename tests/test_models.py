@@ -399,3 +399,31 @@ def test_the_result_as_json_leaves_out_what_is_absent() -> None:
     as_json = outcome.to_json_dict()
     assert as_json["publish"] == {"published": 1} and as_json["summary"]["created"] == 1
     assert as_json["results"] == [result(Outcome.CREATED).to_json_dict()]
+
+
+def test_name_and_description_problems_are_reported_together_in_these_words() -> None:
+    assert request_errors({"instance_id": "a", "name": "1a"}) == [
+        ("name", "backup name must be 4-64 characters long (got 2); must start with a letter (A-Z or a-z)")
+    ]
+    assert request_errors({"instance_id": "a", "description": "<x>\r"}) == [
+        (
+            "description",
+            "backup description must not contain any of >!<\"&'= (found '<', '>'); must not contain a carriage return",
+        )
+    ]
+    assert request_errors({"instance_ids": ["a", "b", "a"]}) == [("(request)", "instance_ids contains duplicates")]
+
+
+def plain_json(value: Any) -> bool:
+    """Only what JSON itself has: no enums, datetimes or other subclasses of its types."""
+    if isinstance(value, dict):
+        return all(type(k) is str and plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(plain_json(v) for v in value)
+    return value is None or type(value) in (str, int, float, bool)
+
+
+def test_results_as_json_hold_plain_json_values() -> None:
+    event = result(Outcome.FAILED, retryable=True)
+    assert plain_json(event.to_json_dict())
+    assert plain_json(InvocationResult.from_results([event]).to_json_dict())

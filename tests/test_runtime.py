@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -159,3 +160,31 @@ def test_ctx_get_passes_arguments_and_reads_values_as_text() -> None:
     assert ctx_get(UserData(), "getUserData", "B") is None
     assert ctx_get(Ctx(getUserData=None), "getUserData", "A") is None
     assert ctx_get(type("NotCallable", (), {"getToken": "t"})(), "getToken") is None
+
+
+def test_a_remaining_time_of_one_millisecond_is_believed() -> None:
+    # GIVEN the platform says 1 ms remain (any positive number is a reading)
+    d = Deadline.from_context(Ctx(getRemainingTimeInMilliSeconds="1", getRunningTimeInSeconds=20), 1000.0, Clock())
+    # THEN the deadline has passed (the reserve is larger), rather than 20 s being assumed
+    assert d.at == pytest.approx(1000 + 0.001 - 0.5)
+
+
+def test_a_local_request_id_is_the_time_in_milliseconds() -> None:
+    before = int(time.time() * 1000)
+    request_id = Invocation.from_context(object(), 0.0).request_id
+    assert before <= int(request_id.removeprefix("local-")) <= int(time.time() * 1000)
+
+
+def test_the_invocation_deadline_is_read_from_its_context() -> None:
+    started = time.monotonic()
+    inv = Invocation.from_context(Ctx(getRemainingTimeInMilliSeconds=10_000), started)
+    assert inv.deadline.remaining() == pytest.approx(10 - 1, abs=0.5)
+
+
+def test_user_data_is_asked_for_the_key() -> None:
+    class Context:
+        def getUserData(self, key: str) -> str | None:
+            return {"REGION": "eu-nl"}.get(key)
+
+    inv = Invocation.from_context(Context(), 0.0)
+    assert (inv.lookup("REGION"), inv.lookup("PROJECT_ID")) == ("eu-nl", None)

@@ -302,3 +302,17 @@ def test_a_direct_invocation_that_is_no_request_is_rejected() -> None:
     assert code == "INVALID_REQUEST"
     assert message.startswith("the event is not a valid backup request: ")
     assert (order.identity, order.correlation_id) == ("direct:req-1", "req-1")
+
+
+def test_no_default_request_says_both_ways_out() -> None:
+    (order,) = timer.parse(timer_event(user_event="nightly"), CTX).orders
+    assert rejection(order)[1] == (
+        "the timer's user_event holds no JSON request and DEFAULT_REQUEST is not configured: put a request such as "
+        '{"instance_id": "..."} in user_event, or set DEFAULT_REQUEST'
+    )
+
+
+def test_a_malformed_timer_event_without_a_time_is_identified_by_the_invocation_time() -> None:
+    (order,) = timer.parse({"trigger_type": "TIMER", "trigger_name": 5}, CTX).orders
+    assert rejection(order)[0] == "INVALID_EVENT"
+    assert (order.identity, order.event_time) == ("timer:timer:None", NOW)

@@ -438,3 +438,38 @@ def test_an_undecodable_secret_is_reported_not_used() -> None:
     assert problem.startswith("WEBHOOK_SECRET ") and problem.endswith(
         ", so Standard Webhooks signatures cannot be checked"
     )
+
+
+def test_a_header_with_a_lone_surrogate_is_refused_not_a_crash() -> None:
+    # API Gateway hands headers over as JSON, which can carry any code point, paired or not.
+    forged = {"x-hub-signature-256": "sha256=\ud800"}
+    assert verify_github("x" * 24, forged, b"{}") == "x-hub-signature-256 does not match"
+
+
+def test_a_standard_webhooks_delivery_without_a_signature_header_does_not_match() -> None:
+    v = VECTORS["standard_webhooks_v1"]
+    unsigned = {k: x for k, x in standard_webhooks_at(int(v["webhook_timestamp"])).items() if k != "webhook-signature"}
+    problem = verify_standard_webhooks(v["secret"], unsigned, v["body"].encode(), float(v["webhook_timestamp"]))
+    assert problem == "webhook-signature does not match"
+
+
+def test_teams_without_an_authorization_header_is_missing_it() -> None:
+    assert verify_teams(TEAMS_VECTOR[0], {}, TEAMS_VECTOR[1]) == "missing Authorization: HMAC <signature>"
+
+
+def test_the_webhook_route_says_which_signatures_it_takes() -> None:
+    assert verify_webhook(PADDED, {}, b"{}", time.time()) == (
+        "no signature: send Standard Webhooks headers (webhook-id, webhook-timestamp, webhook-signature) "
+        "or X-Hub-Signature-256"
+    )
+    github = {"x-hub-signature-256": github_signature(PADDED, b"")}
+    assert verify_webhook(PADDED, github, b"", time.time(), "GET", "/backups/b1") == (
+        "X-Hub-Signature-256 only authorises POST /backups: sign status queries with Standard Webhooks"
+    )
+
+
+def test_a_teams_token_of_any_length_is_read_with_or_without_padding() -> None:
+    key = bytes(range(37))  # 50 base64 characters and "==" of padding
+    token = base64.b64encode(key).decode()
+    assert token.endswith("==")
+    assert teams_signature(token.rstrip("="), TEAMS_VECTOR[1]) == teams_signature(token, TEAMS_VECTOR[1])
