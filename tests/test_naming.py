@@ -279,6 +279,11 @@ PINNED = [
     ("a" * 56 + "{hash}", "x", ORDERS_ID, True, "a" * 56 + "2e9da437"),
     ("a" * 57 + "{hash}", "x", ORDERS_ID, True, "a" * 55 + "-2e9da437"),
     ("a" * 55 + "{instance}{hash}", "xyz", ORDERS_ID, True, "a" * 55 + "x2e9da437"),
+    # exactly 64 is left alone, even when it ends in a separator; one over shortens the instance, not the time
+    ("ddsb-{instance}-{hash}", "o" * 49 + "-", ORDERS_ID, True, "ddsb-" + "o" * 49 + "--2e9da437"),
+    ("ddsb-{instance}-{time}-{hash}", "o" * 35, ORDERS_ID, True, "ddsb-" + "o" * 34 + "-20261127T000000-2e9da437"),
+    # keyed and shortened: the separators around the empty time still collapse
+    ("ddsb-{time}-{instance}-{hash}", "o" * 60, ORDERS_ID, False, "ddsb-" + "o" * 50 + "-2e9da437"),
 ]
 
 
@@ -329,3 +334,21 @@ def test_good_templates_are_accepted(template: str) -> None:
 def test_bad_templates_are_refused_in_these_words(template: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         naming.check_template(template)
+
+
+@pytest.mark.parametrize(
+    ("template", "name", "ours"),
+    [
+        ("bk-{hash}-end", "bk-1a2b3c4d-end", True),  # literal text after the last placeholder
+        ("bk-{hash}-end", "bk-1a2b3c4d", False),
+        ("Xbk-{hash}", "bk-1a2b3c4d", False),  # only '-' and '_' may collapse, never a letter
+        ("Xbk-{hash}", "XXbk-1a2b3c4d", False),
+    ],
+)
+def test_literal_text_is_matched_as_written(template: str, name: str, ours: bool) -> None:
+    assert bool(naming.ours_pattern(template).fullmatch(name)) is ours
+
+
+def test_an_empty_template_has_no_prefix() -> None:
+    with pytest.raises(ValueError, match="literal prefix of 3"):
+        naming.ours_pattern("")
