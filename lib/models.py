@@ -339,6 +339,16 @@ class BackupOrder:
             return self.identified_by(f"key:{self.request.idempotency_key}")
         return self
 
+    def origin(self, handoffs: int = 0) -> Origin:
+        """This order's identity, for a request handed on through SMN: its backup keeps the same name."""
+        return Origin(
+            identity=self.identity,
+            trigger=self.trigger,
+            correlation_id=self.correlation_id,
+            event_time=self.event_time,
+            handoffs=handoffs,
+        )
+
     def with_follow_up(self, follow_up: FollowUp) -> BackupOrder:
         return replace(self, follow_up=follow_up)
 

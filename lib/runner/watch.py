@@ -14,7 +14,7 @@ from lib.chat.style import STYLES
 from lib.cloud.errors import CloudError
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Origin, Outcome, ResultData, Watch
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
 from lib.runner.report import Report
 from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
@@ -76,13 +76,7 @@ def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
     if order.follow_up is None or not building or not (data.backup_id and data.name and data.instance_id):
         return None
     watch = Watch(backup_id=data.backup_id, job_id=data.job_id, name=data.name, follow_up=order.follow_up)
-    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=_origin(order))
-
-
-def _origin(order: BackupOrder) -> Origin:
-    return Origin(
-        identity=order.identity, trigger=order.trigger, correlation_id=order.correlation_id, event_time=order.event_time
-    )
+    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=order.origin())
 
 
 async def hand_on(smn: SmnClient | None, topic: str | None, request: BackupRequest) -> str:

@@ -53,6 +53,25 @@ class ChatRequest:
         return STYLES[self.platform]
 
 
+def slash_command(
+    http: HttpRequest, form: dict[str, str], platform: ChatPlatform, settings: Settings, text: str, budget_s: float
+) -> ChatRequest:
+    """Slack's and Mattermost's slash commands share their form fields."""
+    trigger_id = form.get("trigger_id")
+    return ChatRequest(
+        platform=platform,
+        trigger=Trigger(platform),
+        invoke_as=form.get("command") or "/dds-backup",
+        user=form.get("user_id", ""),
+        channel=form.get("channel_id", ""),
+        text=text,
+        delivery=f"{platform}:{trigger_id}" if trigger_id else None,
+        follow_up=follow_up_of(form, platform, settings),
+        budget_s=budget_s,
+        http=http,
+    )
+
+
 def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:
     """The command's response_url, when it is on the platform's own hosts (else it is never contacted)."""
     url = form.get("response_url", "")
