@@ -181,3 +181,21 @@ def test_a_timer_can_audit(fleet: EmulatorServer, invoke: Invoke) -> None:
     result = invoke(event)
     assert {r["data"]["outcome"] for r in result["results"]} <= {"fresh", "stale"}
     assert result["results"] and result["_raised"] is False
+
+
+def test_a_large_audit_is_fanned_out_like_a_backup(
+    fleet: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fanout_topic = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
+    monkeypatch.setenv("FANOUT_TOPIC_URN", fanout_topic)
+    monkeypatch.setenv("FANOUT_THRESHOLD", "2")
+    first = invoke({"selector": {"all": True}, "audit": {"max_age_hours": 24}})
+    assert first["summary"]["fanned_out"] == 4
+    assert all(r["data"]["name"] is None for r in first["results"])  # an audit names no backup
+    handed = [m for m in fleet.state.published if m.topic_urn == fanout_topic]
+    verdicts = {}
+    for message in handed:
+        data = only_result(invoke(fleet.state.smn_event(message)))
+        verdicts[data["instance_id"]] = data["outcome"]
+    assert verdicts == {ORDERS: "fresh", BILLING: "fresh", CATALOG: "stale", FROZEN: "stale"}
+    assert not [r for r in fleet.state.requests if r.method == "POST" and r.path.endswith("/backups")]
