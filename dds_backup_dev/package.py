@@ -23,9 +23,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from dds_backup_dev.lock import LOCK, MACHINES, LockError, for_target
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-ARCHES = {"x86_64": "x86_64", "arm64": "aarch64", "aarch64": "aarch64", "amd64": "x86_64"}
+ARCHES = MACHINES
 
 
 class PackageError(Exception):
@@ -41,8 +43,13 @@ def platforms(arch: str) -> list[str]:
     return [f"manylinux2014_{machine}", f"manylinux_2_17_{machine}"]
 
 
-def fetch_wheels(python: str, arch: str, dest: Path, wheelhouse: Path | None = None) -> list[Path]:
-    """Download (or, with a wheelhouse, pick offline) the runtime dependencies' wheels for the target."""
+def fetch_wheels(python: str, arch: str, dest: Path, wheelhouse: Path | None = None, lock: Path = LOCK) -> list[Path]:
+    """Download (or, with a wheelhouse, pick offline) the locked runtime dependencies' wheels for the target;
+    pip checks each file against the lock's hashes."""
+    try:
+        pins = for_target(python, arch, lock)
+    except LockError as exc:
+        raise PackageError(str(exc)) from exc
     dest.mkdir(parents=True, exist_ok=True)
     nodot = python.replace(".", "")
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check", "--only-binary=:all:"]
@@ -52,8 +59,13 @@ def fetch_wheels(python: str, arch: str, dest: Path, wheelhouse: Path | None = N
         cmd += ["--platform", tag]
     if wheelhouse is not None:
         cmd += ["--no-index", "--find-links", str(wheelhouse)]
-    cmd += ["-r", str(ROOT / "requirements.txt"), "-d", str(dest)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
+    with tempfile.TemporaryDirectory() as tmp:
+        # Markers are decided here for the target (pip would decide them for the Python running it), so pip
+        # gets plain pins and no dependency resolution of its own.
+        pinned = Path(tmp) / "pinned.txt"
+        pinned.write_text("".join(pin.line() + "\n" for pin in pins))
+        cmd += ["--no-deps", "--require-hashes", "-r", str(pinned), "-d", str(dest)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603 - our own pip
     if proc.returncode != 0:
         where = f"the wheelhouse {wheelhouse}" if wheelhouse else "PyPI"
         raise PackageError(f"no wheels for Python {python}/{arch} from {where}:\n{proc.stderr.strip()[-1500:]}")

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
-from dds_backup_dev.package import build, fetch_wheels, local_arch
+from dds_backup_dev.lock import LockError, for_target, read_lock
+from dds_backup_dev.package import PackageError, build, fetch_wheels, local_arch
 from dds_backup_dev.template import TemplateError, check_cron, load
 from dds_backup_dev.terraform import REQUIRED, render
 from tests.conftest import ROOT
@@ -23,16 +24,23 @@ WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 LOCAL_PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 
+def _has_locked_wheels(python: str) -> bool:
+    names = [p.name for p in WHEELHOUSE.glob("*.whl")]
+    tags = (f"-cp{python.replace('.', '')}-", "-py3-none-", "-abi3-")
+    for pin in for_target(python, local_arch()):
+        prefix = f"{pin.name.replace('-', '_')}-{pin.version}-"
+        if not any(n.startswith(prefix) and any(t in n for t in tags) for n in names):
+            return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def wheelhouse() -> Path:
-    """The runtime dependencies' wheels for this Python and for 3.12. `make` downloads them while setting up
-    .venv (so that the tests themselves stay on loopback); a plain `pytest` on a fresh venv gets the same set-up
-    step here, once."""
-    wanted = {LOCAL_PYTHON, "3.12"}
-    have = {p.name for p in WHEELHOUSE.glob("*.whl")}
-    for python in sorted(wanted):
-        tag = "cp" + python.replace(".", "")
-        if not any(tag in name for name in have):
+    """The locked runtime dependencies' wheels for this Python and for 3.12. `make` downloads them while
+    setting up .venv (so that the tests themselves stay on loopback); a plain `pytest` on a fresh venv gets the
+    same set-up step here, once."""
+    for python in sorted({LOCAL_PYTHON, "3.12"}):
+        if not _has_locked_wheels(python):
             fetch_wheels(python, local_arch(), WHEELHOUSE)
     return WHEELHOUSE
 
@@ -183,6 +191,44 @@ def test_a_target_without_wheels_is_refused(wheelhouse: Path, tmp_path: Path) ->
     )
     assert proc.returncode == 2
     assert "no wheels for Python 3.12/arm64" in proc.stderr
+
+
+# -- the lock -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.11", "3.12"])
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_the_lock_pins_every_runtime_requirement_for_every_target(python: str, arch: str) -> None:
+    pins = for_target(python, arch)
+    names = [p.name for p in pins]
+    assert len(names) == len(set(names)), "one version per package and target"
+    assert {"aiohttp", "pydantic", "python-json-logger", "pydantic-core"} <= set(names)
+    assert all(p.hashes and all(h.startswith("sha256:") for h in p.hashes) for p in pins)
+    # Only the targets that need it get it (aiohttp needs async-timeout before 3.11).
+    assert ("async-timeout" in names) == (python == "3.10")
+
+
+def test_a_lock_behind_requirements_txt_is_refused(tmp_path: Path) -> None:
+    wanted = tmp_path / "requirements.txt"
+    wanted.write_text("aiohttp>=99\npydantic>=2.6,<3\n")
+    with pytest.raises(LockError, match=r"out of date: requirements.txt asks for aiohttp>=99.*make lock"):
+        for_target("3.12", "x86_64", wanted=wanted)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "aiohttp>=3.9 --hash=sha256:00",  # not pinned
+        "aiohttp==3.9.5",  # no hashes
+    ],
+)
+def test_a_lock_line_without_pin_or_hashes_is_refused(tmp_path: Path, line: str) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# comment\n{line}\n")
+    with pytest.raises(LockError, match="not pinned with == and hashes"):
+        read_lock(lock)
+    with pytest.raises(PackageError, match="not pinned"):
+        fetch_wheels("3.12", "x86_64", tmp_path / "wheels", lock=lock)
 
 
 # -- Terraform -----------------------------------------------------------------------------------------------
