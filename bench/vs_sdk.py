@@ -282,12 +282,13 @@ def package() -> dict[str, float]:
     wheelhouse = ROOT / ".venv" / "wheelhouse"
     python = "{}.{}".format(*sys.version_info[:2])
     with tempfile.TemporaryDirectory() as tmp:
-        zip_path, size, _ = build(
+        built = build(
             Path(tmp) / "fn.zip",
             python=python,
             arch=local_arch(),
             wheelhouse=wheelhouse if wheelhouse.exists() else None,
         )
+        zip_path, size = built.path, built.size
         code = Path(tmp) / "code"
         zipfile.ZipFile(zip_path).extractall(code)
         probe = (

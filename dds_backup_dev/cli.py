@@ -137,7 +137,7 @@ def cmd_package(args: argparse.Namespace) -> int:
     default = "dds-backup-layer.zip" if args.layer else template.function.code_filename
     out = Path(args.output or Path("dist") / default)
     try:
-        path, size, entries = build(
+        built = build(
             out,
             python=python,
             arch=arch,
@@ -148,7 +148,15 @@ def cmd_package(args: argparse.Namespace) -> int:
         print(f"dds-backup package: {exc}", file=sys.stderr)
         return 2
     kind = "dependency layer" if args.layer else "function package"
-    print(f"{path}: {kind} for Python {python}/{arch}, {entries} files, {size} bytes ({size / 1024 / 1024:.1f} MiB)")
+    print(
+        f"{built.path}: {kind} for Python {python}/{arch}, {built.entries} files, {built.size} bytes "
+        f"({built.size / 1024 / 1024:.1f} MiB)"
+    )
+    dropped = sum(built.left_out.values())
+    print(
+        f"  left out: {len(built.left_out)} files, {dropped} bytes ({dropped / 1024:.0f} KiB) the runtime never "
+        "reads (extension sources and headers, type stubs, the dependencies' tests, RECORD)"
+    )
     return 0
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import io
 import platform
+import re
 import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from dds_backup_dev.lock import LOCK, MACHINES, LockError, for_target
@@ -79,19 +81,46 @@ def _code_files() -> dict[str, bytes]:
     return files
 
 
-def _wheel_files(wheels: list[Path]) -> dict[str, bytes]:
+# What the runtime never reads is left out: sources and headers of compiled extensions, type stubs and their
+# markers, the dependencies' own tests, test plugins and test helper extensions, and the installers' file list
+# (RECORD, which would no longer match the files). Licences and the rest of the metadata always stay.
+_LEFT_OUT_SUFFIXES = (".pyx", ".pxd", ".pxi", ".c", ".h", ".cpp", ".hpp", ".pyi")
+_TEST_DIRS = frozenset({"tests", "test"})
+_TEST_FILES = re.compile(r"(test_\w*|\w*_test|conftest|pytest_plugin)\.py|_test\w*\.(cpython-|abi3)\S*\.so")
+_LICENCE = re.compile(r"LICEN[CS]E|COPYING|NOTICE|AUTHORS", re.IGNORECASE)
+
+
+def left_out(name: str) -> bool:
+    """Whether a file of a dependency's wheel stays out of the zip."""
+    parts = name.split("/")
+    base = parts[-1]
+    if any(_LICENCE.search(part) for part in parts):
+        return False
+    if parts[0].endswith(".dist-info"):
+        return parts[1:] == ["RECORD"]
+    if base.endswith(_LEFT_OUT_SUFFIXES) or base == "py.typed":
+        return True
+    return bool(_TEST_FILES.fullmatch(base)) or not _TEST_DIRS.isdisjoint(parts[:-1])
+
+
+def _wheel_files(wheels: list[Path]) -> tuple[dict[str, bytes], dict[str, int]]:
+    """The files the zip takes from the wheels, and those it leaves out (name -> size)."""
     files: dict[str, bytes] = {}
+    dropped: dict[str, int] = {}
     for wheel in wheels:
         with zipfile.ZipFile(wheel) as zf:
             for info in zf.infolist():
                 name = info.filename
                 if info.is_dir() or "__pycache__/" in name or name.endswith(".pyc"):
                     continue
+                if left_out(name):
+                    dropped[name] = info.file_size
+                    continue
                 data = zf.read(info)
                 if name in files and files[name] != data:
                     raise PackageError(f"{wheel.name} and another wheel both ship {name}")
                 files[name] = data
-    return files
+    return files, dropped
 
 
 def write_zip(files: dict[str, bytes], out: Path) -> bytes:
@@ -109,19 +138,25 @@ def write_zip(files: dict[str, bytes], out: Path) -> bytes:
     return data
 
 
-def build(
-    out: Path, *, python: str, arch: str, layer: bool = False, wheelhouse: Path | None = None
-) -> tuple[Path, int, int]:
-    """Build the function zip (or, with ``layer``, the dependencies alone). Returns (path, bytes, entries)."""
+@dataclass(frozen=True)
+class Built:
+    path: Path
+    size: int  # bytes of the zip
+    entries: int
+    left_out: dict[str, int]  # files of the wheels the runtime never reads -> their size
+
+
+def build(out: Path, *, python: str, arch: str, layer: bool = False, wheelhouse: Path | None = None) -> Built:
+    """Build the function zip (or, with ``layer``, the dependencies alone)."""
     if arch not in ARCHES:
         raise PackageError(f"unknown architecture {arch!r}: use x86_64 or arm64")
     with tempfile.TemporaryDirectory() as tmp:
         wheels = fetch_wheels(python, arch, Path(tmp), wheelhouse)
-        files = _wheel_files(wheels)
+        files, dropped = _wheel_files(wheels)
     if not layer:
         clash = sorted(n for n in _code_files() if n in files)
         if clash:
             raise PackageError(f"a dependency ships {clash[0]}, which would shadow our own code")
         files.update(_code_files())
     data = write_zip(files, out)
-    return out, len(data), len(files)
+    return Built(out, len(data), len(files), dropped)

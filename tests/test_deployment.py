@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.lock import LockError, for_target, read_lock
-from dds_backup_dev.package import PackageError, build, fetch_wheels, local_arch
+from dds_backup_dev.package import PackageError, build, fetch_wheels, left_out, local_arch
 from dds_backup_dev.template import TemplateError, check_cron, load
 from dds_backup_dev.terraform import REQUIRED, render
 from tests.conftest import ROOT
@@ -114,32 +115,54 @@ def test_cron_expressions(schedule: str, ok: bool) -> None:
 # -- the package ---------------------------------------------------------------------------------------------
 
 
+def _dist_infos(names: list[str]) -> set[str]:
+    return {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+
+
 def test_the_package_runs_a_timer_event_in_a_bare_interpreter(
     wheelhouse: Path, tmp_path: Path, emulator: EmulatorServer
 ) -> None:
-    zip_path, _, _ = build(tmp_path / "fn.zip", python=LOCAL_PYTHON, arch=local_arch(), wheelhouse=wheelhouse)
+    """The zip is lean and still whole: what it leaves out is never needed, neither by the timer event nor by
+    importing any module of ours; every vendored distribution keeps its licence; the versions are the lock's."""
+    built = build(tmp_path / "fn.zip", python=LOCAL_PYTHON, arch=local_arch(), wheelhouse=wheelhouse)
     code = tmp_path / "code"
-    with zipfile.ZipFile(zip_path) as zf:
+    with zipfile.ZipFile(built.path) as zf:
         names = zf.namelist()
         zf.extractall(code)
     # Only what the function needs: no tests, no emulator, no dev CLI.
     assert "handler.py" in names and "lib/pipeline.py" in names
     assert not [n for n in names if n.startswith(("tests/", "dds_backup_dev/", "bench/"))]
+    # Lean: what the runtime never reads was left out, and said so.
+    assert not [n for n in names if left_out(n)]
+    for gone in ("aiohttp/_http_parser.pyx", "aiohttp/pytest_plugin.py", "attr/__init__.pyi", "pydantic/py.typed"):
+        assert gone in built.left_out and gone not in names
+    assert any(n.startswith("multidict/_testcapi.") for n in built.left_out)
+    # Licences stay, one or more per distribution; the distributions are exactly the lock's.
+    for dist in _dist_infos(names):
+        assert [n for n in names if n.startswith(dist + "/") and re.search("LICEN[CS]E|COPYING", n)], dist
+        assert f"{dist}/METADATA" in names
+    locked = {(p.name, p.version) for p in for_target(LOCAL_PYTHON, local_arch())}
+    shipped = [d.removesuffix(".dist-info").split("-") for d in _dist_infos(names)]
+    assert {(canonicalize_name(name), version) for name, version in shipped} == locked
     event = json.dumps(json.loads((ROOT / "events/timer.json").read_text()))
     probe = f"""
-import sys, json
+import sys, json, pkgutil, importlib
 sys.path.insert(0, {str(code)!r})
 import handler, aiohttp, pydantic
 assert handler.__file__.startswith({str(code)!r}) and aiohttp.__file__.startswith({str(code)!r}), sys.path
 class Ctx:
     def getRequestID(self): return "pkg-test"
     def getRunningTimeInSeconds(self): return 30
-print(json.dumps(handler.handler(json.loads({event!r}), Ctx())))
+result = handler.handler(json.loads({event!r}), Ctx())
+import lib
+for info in pkgutil.walk_packages(lib.__path__, "lib."):
+    importlib.import_module(info.name)
+print(json.dumps(result))
 """
     env = {**emulator.env("aksk"), "PATH": "/usr/bin:/bin"}
-    # -I: isolated (no site-packages, no user site, no PYTHON* variables): only the unzipped package counts.
+    # -I: isolated (no user site, no PYTHON* variables); -S: no site-packages either: only the unzipped package.
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+        [sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -149,8 +172,8 @@ print(json.dumps(handler.handler(json.loads({event!r}), Ctx())))
 
 
 def test_the_package_is_reproducible_and_lists_cp312_manylinux_binaries(wheelhouse: Path, tmp_path: Path) -> None:
-    first, _, _ = build(tmp_path / "a.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse)
-    second, _, _ = build(tmp_path / "b.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse)
+    first = build(tmp_path / "a.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse).path
+    second = build(tmp_path / "b.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse).path
     assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
     with zipfile.ZipFile(first) as zf:
         binaries = [n for n in zf.namelist() if n.endswith(".so")]
@@ -161,7 +184,7 @@ def test_the_package_is_reproducible_and_lists_cp312_manylinux_binaries(wheelhou
 
 
 def test_the_layer_holds_the_dependencies_alone(wheelhouse: Path, tmp_path: Path) -> None:
-    layer, _, _ = build(tmp_path / "layer.zip", python="3.12", arch="x86_64", layer=True, wheelhouse=wheelhouse)
+    layer = build(tmp_path / "layer.zip", python="3.12", arch="x86_64", layer=True, wheelhouse=wheelhouse).path
     names = zipfile.ZipFile(layer).namelist()
     assert "handler.py" not in names and not [n for n in names if n.startswith("lib/")]
     assert any(n.startswith("aiohttp/") for n in names)
