@@ -143,10 +143,13 @@ def cmd_package(args: argparse.Namespace) -> int:
             arch=arch,
             layer=args.layer,
             wheelhouse=Path(args.wheelhouse) if args.wheelhouse else None,
+            python_bin=args.python_bin,
         )
     except PackageError as exc:
         print(f"dds-backup package: {exc}", file=sys.stderr)
         return 2
+    for note in built.notes:
+        print(f"dds-backup package: {note}", file=sys.stderr)
     kind = "dependency layer" if args.layer else "function package"
     print(
         f"{built.path}: {kind} for Python {python}/{arch}, {built.entries} files, {built.size} bytes "
@@ -157,6 +160,8 @@ def cmd_package(args: argparse.Namespace) -> int:
         f"  left out: {len(built.left_out)} files, {dropped} bytes ({dropped / 1024:.0f} KiB) the runtime never "
         "reads (extension sources and headers, type stubs, the dependencies' tests, RECORD)"
     )
+    if built.interpreter:
+        print(f"  bytecode: {built.compiled} modules compiled by {built.interpreter} (unchecked-hash .pyc)")
     return 0
 
 
@@ -228,6 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
     package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
     package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
+    package.add_argument(
+        "--python-bin",
+        help="the CPython X.Y that compiles the bytecode (default: this Python if it is X.Y, else pythonX.Y on "
+        "PATH or in pyenv; with none, the zip ships sources only)",
+    )
     package.add_argument("--template", default="template.yaml")
     package.add_argument("--output", help="zip path (default dist/<code_filename>)")
     package.set_defaults(func=cmd_package)

@@ -1,9 +1,12 @@
 """``dds-backup package``: the deployment zip FunctionGraph runs, built reproducibly.
 
-The zip holds ``handler.py``, ``lib/`` and the runtime dependencies of ``requirements.txt``, unpacked from
+The zip holds ``handler.py``, ``lib/`` and the runtime dependencies pinned in ``requirements.lock``, unpacked from
 manylinux wheels for the target CPython version and architecture (FunctionGraph runs Linux; the machine that
 builds may not match it). Nothing from ``tests/``, ``dds_backup_dev/`` or ``bench/`` goes in. The same inputs
 give the same bytes: entries are sorted, timestamps fixed, permissions normalised.
+
+Every module it ships is also there as bytecode for the target Python (see ``bytecode``), when an interpreter
+of that version is at hand; what the runtime never reads is left out (``left_out``).
 
 Wheels come from PyPI through pip (``fetch_wheels``), or from a local wheelhouse for offline builds; ``make``
 prepares ``.venv/wheelhouse`` so that the tests never leave the machine.
@@ -25,6 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dds_backup_dev.bytecode import compile_sources, find_interpreter, interpreter_version, pyc_name
 from dds_backup_dev.lock import LOCK, MACHINES, LockError, for_target
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,12 +148,55 @@ class Built:
     size: int  # bytes of the zip
     entries: int
     left_out: dict[str, int]  # files of the wheels the runtime never reads -> their size
+    interpreter: str | None  # what compiled the bytecode; None: the zip ships sources only
+    compiled: int  # .pyc files in the zip
+    notes: tuple[str, ...]  # what the user should know about this build
 
 
-def build(out: Path, *, python: str, arch: str, layer: bool = False, wheelhouse: Path | None = None) -> Built:
-    """Build the function zip (or, with ``layer``, the dependencies alone)."""
+def target_interpreter(python: str, python_bin: str | None) -> str | None:
+    """The interpreter that compiles the bytecode: the one named (which must be CPython ``python``), else one
+    found here, else None."""
+    if python_bin is None:
+        return find_interpreter(python)
+    found = interpreter_version(python_bin)
+    if found != f"cpython {python}":
+        raise PackageError(f"--python-bin {python_bin} is {found or 'not a Python that runs'}, not CPython {python}")
+    return python_bin
+
+
+def _bytecode(files: dict[str, bytes], python: str, interpreter: str | None) -> tuple[dict[str, bytes], list[str]]:
+    if interpreter is None:
+        return {}, [
+            f"no CPython {python} found (this Python, python{python} on PATH, pyenv's versions; or name one with "
+            "--python-bin): the zip ships sources only, which every cold start then compiles"
+        ]
+    compiled, said = compile_sources(files, python, interpreter)
+    missing = [n for n in sorted(files) if n.endswith(".py") and pyc_name(n, python) not in compiled]
+    ours = [n for n in missing if n == "handler.py" or n.startswith("lib/")]
+    if ours:
+        raise PackageError(f"{ours[0]} does not compile on Python {python}:\n{said[-1500:]}")
+    if missing:
+        return compiled, [
+            f"{len(missing)} modules of the dependencies do not compile on Python {python} and "
+            f"ship as source only: {', '.join(missing[:5])}"
+        ]
+    return compiled, []
+
+
+def build(
+    out: Path,
+    *,
+    python: str,
+    arch: str,
+    layer: bool = False,
+    wheelhouse: Path | None = None,
+    python_bin: str | None = None,
+) -> Built:
+    """Build the function zip (or, with ``layer``, the dependencies alone), with bytecode for ``python`` when
+    an interpreter of that version is at hand (``python_bin``, else one found here)."""
     if arch not in ARCHES:
         raise PackageError(f"unknown architecture {arch!r}: use x86_64 or arm64")
+    interpreter = target_interpreter(python, python_bin)
     with tempfile.TemporaryDirectory() as tmp:
         wheels = fetch_wheels(python, arch, Path(tmp), wheelhouse)
         files, dropped = _wheel_files(wheels)
@@ -158,5 +205,7 @@ def build(out: Path, *, python: str, arch: str, layer: bool = False, wheelhouse:
         if clash:
             raise PackageError(f"a dependency ships {clash[0]}, which would shadow our own code")
         files.update(_code_files())
+    compiled, notes = _bytecode(files, python, interpreter)
+    files.update(compiled)
     data = write_zip(files, out)
-    return Built(out, len(data), len(files), dropped)
+    return Built(out, len(data), len(files), dropped, interpreter, len(compiled), tuple(notes))
