@@ -1,0 +1,165 @@
+"""What the benchmarks share: the emulator in its own process (loopback only), a fresh interpreter measured
+from the outside, the SDK baseline script and its installs, our deployment package, and the formatting of
+samples."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dds_backup_dev.package import Built, build, local_arch
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = "{}.{}".format(*sys.version_info[:2])
+CONCURRENCY = 25
+
+
+def require_loopback(url: str) -> None:
+    if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"refusing to benchmark against {url}: only loopback endpoints are allowed")
+
+
+class Emulator:
+    """``dds-backup emulator`` in its own process, so that its CPU counts for neither side."""
+
+    def __init__(self, latency: float, instances: int) -> None:
+        cmd = [sys.executable, "-m", "dds_backup_dev.cli", "emulator", "--port", "0", "--backup-delay", "0"]
+        cmd += ["--latency", str(latency), "--instances", str(instances)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        assert self.proc.stdout is not None
+        self.info: dict[str, str] = json.loads(self.proc.stdout.readline())
+        require_loopback(self.info["endpoint"])
+
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "HUAWEICLOUD_", "DDS_", "IAM_"))}
+        return {
+            **keep,
+            "PYTHONPATH": str(ROOT),
+            "DDS_ENDPOINT": self.info["endpoint"],
+            "PROJECT_ID": self.info["project_id"],
+            "HUAWEICLOUD_SDK_AK": self.info["ak"],
+            "HUAWEICLOUD_SDK_SK": self.info["sk"],
+            "MAX_CONCURRENCY": str(CONCURRENCY),
+        }
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def measured(
+    code: str, env: dict[str, str], *args: str, flags: Sequence[str] = (), cwd: Path = ROOT
+) -> dict[str, float]:
+    """Run a fresh interpreter; wall time, CPU (user+sys) and peak RSS of that process alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, *flags, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark child failed:\n{err.decode()[-3000:]}")
+    result = json.loads(out.decode().strip().splitlines()[-1]) if out.strip() else {}
+    return {"wall": wall, **result}
+
+
+# The child reports its own CPU and peak RSS (resource, at exit): RUSAGE_CHILDREN in the parent would mix runs.
+REPORT = """
+import resource, json, time
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024, **EXTRA}))
+"""
+
+# A script on the official SDK: the same creates, sequentially ("seq") or over a 25-thread pool ("pool");
+# argv: mode, JSON list of instance ids.
+SDK = (
+    """
+import json, sys, time, uuid
+from concurrent.futures import ThreadPoolExecutor
+EXTRA = {}
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.http.http_config import HttpConfig
+from huaweicloudsdkdds.v3 import (CreateManualBackupOption, CreateManualBackupRequest,
+                                  CreateManualBackupRequestBody, DdsClient)
+import os
+config = HttpConfig.get_default_config()
+config.pool_maxsize = 25
+config.pool_connections = 25
+client = (DdsClient.new_builder().with_http_config(config)
+          .with_credentials(BasicCredentials(os.environ["HUAWEICLOUD_SDK_AK"], os.environ["HUAWEICLOUD_SDK_SK"],
+                                             os.environ["PROJECT_ID"]))
+          .with_endpoints([os.environ["DDS_ENDPOINT"]]).build())
+prefix = "sdk" + uuid.uuid4().hex[:12]
+ids = json.loads(sys.argv[2])
+def create(n):
+    body = CreateManualBackupRequestBody(backup=CreateManualBackupOption(instance_id=ids[n], name=f"{prefix}{n:04d}"))
+    return client.create_manual_backup(CreateManualBackupRequest(body=body))
+if sys.argv[1] == "pool":
+    with ThreadPoolExecutor(25) as pool:
+        done = list(pool.map(create, range(len(ids))))
+else:
+    done = [create(n) for n in range(len(ids))]
+EXTRA["created"] = len(done)
+"""
+    + REPORT
+)
+
+_counter = iter(range(10**6))
+
+
+def timer_time() -> str:
+    """A distinct event time per run: each run is a new event, so each makes new backups."""
+    n = next(_counter)
+    return f"2027-01-01T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}+00:00"
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def fmt(xs: list[float], unit: str, scale: float = 1.0) -> str:
+    return f"{median(xs) * scale:8.1f}{unit} ({min(xs) * scale:.1f}-{max(xs) * scale:.1f})"
+
+
+def sdk_install(*, bytecode: bool) -> Path:
+    """huaweicloudsdkdds (the version the tests use) and everything it pulls in, installed by ``pip install -t``
+    as pip leaves it (with bytecode) or with ``--no-compile``. A set-up step from PyPI, done once and cached in
+    .venv/bench; the measurements themselves stay on loopback."""
+    version = metadata.version("huaweicloudsdkdds")
+    kind = "pip" if bytecode else "no-compile"
+    where = ROOT / ".venv" / "bench" / f"huaweicloudsdkdds-{version}-py{PYTHON}-{kind}"
+    done = where / ".installed"
+    if not done.exists():
+        shutil.rmtree(where, ignore_errors=True)
+        print(f"set-up: pip install -t {where.relative_to(ROOT)} huaweicloudsdkdds=={version}", file=sys.stderr)
+        cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(where)]
+        cmd += [] if bytecode else ["--no-compile"]
+        proc = subprocess.run([*cmd, f"huaweicloudsdkdds=={version}"], capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"set-up failed: pip install -t {where}:\n{proc.stderr[-3000:]}")
+        done.touch()
+    return where
+
+
+def deployed_package(where: Path) -> tuple[Built, Path]:
+    """The function zip for this Python and architecture, as ``dds-backup package`` builds it (bytecode
+    included), unzipped into ``where/code``."""
+    wheelhouse = ROOT / ".venv" / "wheelhouse"
+    built = build(
+        where / "fn.zip", python=PYTHON, arch=local_arch(), wheelhouse=wheelhouse if wheelhouse.exists() else None
+    )
+    for note in built.notes:
+        print(f"package: {note}", file=sys.stderr)
+    with zipfile.ZipFile(built.path) as zf:
+        zf.extractall(where / "code")
+    return built, where / "code"
