@@ -33,32 +33,23 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SDK, Emulator, deployed_package, fmt, measured, median, sdk_install, timer_time
+from bench.common import (
+    BARE,
+    DEPLOYED,
+    ON_PATH,
+    SDK_DEPLOYED,
+    Emulator,
+    deployed_package,
+    fmt,
+    measured,
+    median,
+    sdk_install,
+    timer_time,
+)
 from dds_backup_dev.package import Built
 
-BARE = ("-I", "-S", "-B")
 INSTANCE = "a89dab5e39394eccbdb77b19d57b0180in02"
 SDK_ARGS = ["seq", json.dumps([INSTANCE])]
-# argv[1] is the one directory on the path; the scripts see the rest of argv as usual.
-ON_PATH = "import sys\nsys.path.insert(0, sys.argv.pop(1))\n"
-
-OURS = (
-    ON_PATH
-    + """
-import json, time
-started = time.perf_counter()
-import handler
-imported = time.perf_counter()
-class Context:
-    def getRequestID(self): return "bench-cold"
-    def getRunningTimeInSeconds(self): return 120
-event = {"version": "v1.0", "time": sys.argv[1], "trigger_type": "TIMER", "trigger_name": "bench",
-         "user_event": sys.argv[2]}
-result = handler.handler(event, Context())
-assert result["ok"] and result["summary"]["created"] == 1, result["summary"]
-print(json.dumps({"import": imported - started, "event": time.perf_counter() - imported}))
-"""
-)
 
 IMPORT = ON_PATH + "import time\nt = time.perf_counter()\nexec(sys.argv[1])\nprint(time.perf_counter() - t)\n"
 HANDLER = "import handler"
@@ -70,7 +61,7 @@ def cold_starts(code: Path, sdk_plain: Path, sdk_pip: Path, runs: int) -> dict[s
     em = Emulator(0.0, 0)
     try:
         env = em.env()
-        kinds = {"ours": (OURS, code), "sdk_plain": (ON_PATH + SDK, sdk_plain), "sdk_pip": (ON_PATH + SDK, sdk_pip)}
+        kinds = {"ours": (DEPLOYED, code), "sdk_plain": (SDK_DEPLOYED, sdk_plain), "sdk_pip": (SDK_DEPLOYED, sdk_pip)}
         out: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for n in range(runs + 1):  # the first round warms the file cache and is not counted
             for kind, (script, where) in kinds.items():

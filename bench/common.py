@@ -73,11 +73,15 @@ def measured(
     return {"wall": wall, **result}
 
 
-# The child reports its own CPU and peak RSS (resource, at exit): RUSAGE_CHILDREN in the parent would mix runs.
+# The child reports its own CPU and peak RSS at exit: RUSAGE_CHILDREN in the parent would mix runs. Peak RSS is
+# VmHWM, the high-water mark of the child's own memory: Linux carries the parent's peak over into ru_maxrss
+# through fork and exec, so a parent bigger than the child would be measured instead.
 REPORT = """
-import resource, json, time
+import resource, json
 ru = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024, **EXTRA}))
+with open("/proc/self/status") as status:
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(json.dumps({"cpu": ru.ru_utime + ru.ru_stime, "rss_mb": hwm / 1024, **EXTRA}))
 """
 
 # A script on the official SDK: the same creates, sequentially ("seq") or over a 25-thread pool ("pool");
@@ -113,6 +117,33 @@ EXTRA["created"] = len(done)
 """
     + REPORT
 )
+
+# The deployed side of a comparison: a bare interpreter (-I: no PYTHON* variables, no user site; -S: no
+# site-packages; -B: no bytecode written, as in a fresh instance) with one directory on its path, given as argv[1].
+BARE = ("-I", "-S", "-B")
+ON_PATH = "import sys\nsys.path.insert(0, sys.argv.pop(1))\n"
+
+# Our function from the unzipped package, serving one timer event; argv: event time, user_event (a request).
+DEPLOYED = (
+    ON_PATH
+    + """
+import json, time
+started = time.perf_counter()
+import handler
+imported = time.perf_counter()
+class Context:
+    def getRequestID(self): return "bench"
+    def getRunningTimeInSeconds(self): return 120
+event = {"version": "v1.0", "time": sys.argv[1], "trigger_type": "TIMER", "trigger_name": "bench",
+         "user_event": sys.argv[2]}
+result = handler.handler(event, Context())
+assert result["ok"], result["summary"]
+EXTRA = {"import": imported - started, "event": time.perf_counter() - imported,
+         "created": result["summary"]["created"]}
+"""
+    + REPORT
+)
+SDK_DEPLOYED = ON_PATH + SDK
 
 _counter = iter(range(10**6))
 

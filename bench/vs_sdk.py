@@ -5,15 +5,17 @@ process each; every row compares ours with a baseline measured in the same run. 
 emulator in a process of its own (so that its CPU counts for neither side), on loopback, AK/SK-signed.
 
 1. fan-out: one request over 500 instances, emulator latency 50 ms, MAX_CONCURRENCY=25, whole process, vs the
-   SDK doing the same 500 creates over a 25-thread pool (pool_maxsize 25) and sequentially. Goals: ours within
-   1.2x of the ideal (500 / 25 x 50 ms, plus process start), faster than the SDK pool, CPU at most half the
-   pool's, peak RSS no higher.
+   SDK doing the same 500 creates over a 25-thread pool (pool_maxsize 25) and sequentially. Both sides run as
+   deployed: our unzipped package and the SDK as ``pip install -t`` leaves it, each in ``python -I -S -B``
+   with only its own directory on the path; every sample gets a fresh emulator. Goals: ours within 1.2x of the
+   ideal (500 / 25 x 50 ms, plus process start), faster than the SDK pool, CPU at most half the pool's, peak
+   RSS no higher.
 2. per-request CPU in one warm process (validate, name, sign, call, log, result) vs the SDK's create call,
    with the top of our profile.
-3. package: size of the deployment zip (bytecode included) vs the SDK and what it pulls in, installed.
+3. package: size of the deployment zip (bytecode included) vs the SDK as pip installs it, zipped the same way.
 
-The cold start as users get it (the deployed package in a bare interpreter) is ``bench/coldstart.py``.
-Usage: ``make bench`` or ``python bench/vs_sdk.py [--runs N]``. Refuses any endpoint but loopback.
+The cold start as users get it is ``bench/coldstart.py``. Usage: ``make bench`` or
+``python bench/vs_sdk.py [--runs N]``. Refuses any endpoint but loopback.
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import (
+    BARE,
     CONCURRENCY,
+    DEPLOYED,
+    ON_PATH,
     REPORT,
     ROOT,
-    SDK,
+    SDK_DEPLOYED,
     Emulator,
     deployed_package,
     fmt,
@@ -51,42 +56,33 @@ from dds_backup_dev.package import write_zip
 FLEET = 500
 LATENCY = 0.05
 
-OURS = (
-    """
-import json, os, sys, time
-EXTRA = {}
-import handler
-from dds_backup_dev.context import LocalContext
-event = {"version": "v1.0", "time": sys.argv[1], "trigger_type": "TIMER", "trigger_name": "bench",
-         "user_event": json.dumps(json.loads(sys.argv[2]))}
-result = handler.handler(event, LocalContext(timeout_s=120))
-assert result["ok"], result["summary"]
-EXTRA["created"] = result["summary"]["created"]
-"""
-    + REPORT
-)
-
 # "Process start" of the ideal: our interpreter starting and importing the handler, nothing served.
-START_ONLY = "EXTRA = {}\nimport handler\n" + REPORT
+START_ONLY = ON_PATH + "EXTRA = {}\nimport handler\n" + REPORT
 
 
-def fan_out(runs: int, seq_runs: int) -> dict[str, list[dict[str, float]]]:
+def _fresh(code: str, where: Path, *args: str) -> dict[str, float]:
+    """One sample against an emulator of its own: the emulator looks at every backup it holds on each create,
+    so a shared one would slow down with every sample and the later samples, ours or the SDK's, would pay."""
     em = Emulator(LATENCY, FLEET)
     try:
-        env = em.env()
-        ids = json.dumps([f"{i:032x}in02" for i in range(FLEET)])
-        selector = json.dumps({"selector": {"tags": {"fleet": "bench"}}})
-        out: dict[str, list[dict[str, float]]] = {"ours": [], "pool": [], "seq": [], "start": []}
-        for _ in range(runs):
-            out["start"].append(measured(START_ONLY, env))
-            out["ours"].append(measured(OURS, env, timer_time(), selector))
-            out["pool"].append(measured(SDK, env, "pool", ids))
-        for _ in range(seq_runs):
-            out["seq"].append(measured(SDK, env, "seq", ids))
-        assert all(r["created"] == FLEET for k in ("ours", "pool", "seq") for r in out[k])
-        return out
+        return measured(code, em.env(), str(where), *args, flags=BARE, cwd=where.parent)
     finally:
         em.close()
+
+
+def fan_out(code: Path, sdk: Path, runs: int, seq_runs: int) -> dict[str, list[dict[str, float]]]:
+    """Both sides as deployed: our unzipped package, the SDK as pip installs it (with bytecode)."""
+    ids = json.dumps([f"{i:032x}in02" for i in range(FLEET)])
+    selector = json.dumps({"selector": {"tags": {"fleet": "bench"}}})
+    out: dict[str, list[dict[str, float]]] = {"ours": [], "pool": [], "seq": [], "start": []}
+    for _ in range(runs):
+        out["start"].append(_fresh(START_ONLY, code))
+        out["ours"].append(_fresh(DEPLOYED, code, timer_time(), selector))
+        out["pool"].append(_fresh(SDK_DEPLOYED, sdk, "pool", ids))
+    for _ in range(seq_runs):
+        out["seq"].append(_fresh(SDK_DEPLOYED, sdk, "seq", ids))
+    assert all(r["created"] == FLEET for k in ("ours", "pool", "seq") for r in out[k])
+    return out
 
 
 def _ours_once(handler: Any, context: Any) -> None:
@@ -168,14 +164,10 @@ def per_request_cpu(count: int) -> tuple[float, float, list[str]]:
         em.close()
 
 
-def package() -> dict[str, float]:
-    """Our zip as deployed vs the SDK as pip installs it, zipped the same way (both with bytecode)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        built, _ = deployed_package(Path(tmp))
-        sdk = sdk_install(bytecode=True)
-        files = {p.relative_to(sdk).as_posix(): p.read_bytes() for p in sorted(sdk.rglob("*")) if p.is_file()}
-        sdk_zip = len(write_zip(files, Path(tmp) / "sdk.zip"))
-    return {"zip": built.size, "sdk_zip": sdk_zip}
+def sdk_zip_size(sdk: Path, where: Path) -> int:
+    """The SDK as pip installs it (with bytecode), zipped the way our package is."""
+    files = {p.relative_to(sdk).as_posix(): p.read_bytes() for p in sorted(sdk.rglob("*")) if p.is_file()}
+    return len(write_zip(files, where / "sdk.zip"))
 
 
 Row = tuple[str, str, str, str, float, str]
@@ -216,9 +208,12 @@ def main() -> int:
     parser.add_argument("--seq-runs", type=int, default=2)
     args = parser.parse_args()
 
-    fan = fan_out(args.runs, args.seq_runs)
+    sdk = sdk_install(bytecode=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        built, code = deployed_package(Path(tmp))
+        fan = fan_out(code, sdk, args.runs, args.seq_runs)
+        pkg = {"zip": float(built.size), "sdk_zip": float(sdk_zip_size(sdk, Path(tmp)))}
     cpu = per_request_cpu(FLEET)
-    pkg = package()
     print(
         f"dds-backup vs huaweicloudsdkdds {metadata.version('huaweicloudsdkdds')}, Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs, {args.runs} fresh processes per row (SDK sequential: {args.seq_runs}), "
