@@ -14,7 +14,11 @@ Also, from the same directory: the import of the handler against ``import aiohtt
 pythonjsonlogger.json`` (minimum over the runs), and where the handler's import time goes
 (``python -X importtime``, self time per top-level package, one run).
 
-Goals: cold start <= 0.5x the SDK without bytecode and <= 1.0x the SDK as pip installs it; import <= 1.25x.
+The cold start is timed from the launch of the process until the result exists (the handler returned, the
+SDK's call came back): what an invocation on a new instance waits for. The whole process, with the
+interpreter's exit (which the platform does not wait for, and which costs more the more modules are loaded),
+is shown beside it. Goals: cold start <= 0.5x the SDK without bytecode and <= 1.0x the SDK as pip installs
+it; import <= 1.25x.
 The emulator runs in its own process on loopback; any other endpoint is refused. The SDK installs are a
 set-up step (PyPI, once, cached in .venv/bench). Usage: ``make bench`` or ``python bench/coldstart.py [--runs N]``.
 """
@@ -104,27 +108,30 @@ def report(built: Built, cold: dict[str, list[dict[str, float]]], imp: dict[str,
     def col(kind: str, field: str = "wall") -> list[float]:
         return [sample[field] for sample in cold[kind]]
 
-    ours = fmt(col("ours"), " s")
     print(
         f"deployed cold start, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {runs} fresh processes per "
         "row, median (min-max); python -I -S -B with one directory on the path"
     )
     print(f"package: {built.size / 2**20:.1f} MiB zip, {built.entries} files, {built.compiled} .pyc; left out "
           f"{len(built.left_out)} files, {sum(built.left_out.values()) / 1024:.0f} KiB")  # fmt: skip
-    print(f"{'measurement':30} {'ours':>22}   {'baseline':24} {'':>22} {'ratio':>6}  goal")
-    for kind, label, goal in (
-        ("sdk_plain", "SDK, pip --no-compile", "<= 0.50"),
-        ("sdk_pip", "SDK as pip installs", "<= 1.00"),
-    ):
-        ratio = median(col("ours")) / median(col(kind))
-        print(
-            f"{'cold start, 1 timer event':30} {ours:>22}   {label:24} {fmt(col(kind), ' s'):>22} {ratio:6.2f}  {goal}"
-        )
-    print(f"{'  of which import of handler':30} {fmt(col('ours', 'import'), ' ms', 1000):>22}")
-    print(f"{'  of which the timer event':30} {fmt(col('ours', 'event'), ' ms', 1000):>22}")
+    print(f"{'measurement':30} {'ours':>24}   {'baseline':22} {'':>24} {'ratio':>6}  goal")
+    for field, what in (("answer", "cold start, launch to result"), ("wall", "whole process, with its exit")):
+        for kind, label, goal in (
+            ("sdk_plain", "SDK, pip --no-compile", "<= 0.50"),
+            ("sdk_pip", "SDK as pip installs", "<= 1.00"),
+        ):
+            ours, base = col("ours", field), col(kind, field)
+            ratio = median(ours) / median(base)
+            goal = goal if field == "answer" else ""
+            print(
+                f"{what:30} {fmt(ours, ' ms', 1e3):>24}   {label:22} {fmt(base, ' ms', 1e3):>24} {ratio:6.2f}  {goal}"
+            )
+        if field == "answer":
+            print(f"{'  of which import of handler':30} {fmt(col('ours', 'import'), ' ms', 1e3):>24}")
+            print(f"{'  of which the timer event':30} {fmt(col('ours', 'event'), ' ms', 1e3):>24}")
     h, libs = min(imp[HANDLER]), min(imp[LIBS])
-    print(f"{'import of the handler (min)':30} {h * 1e3:19.1f} ms   {'aiohttp+pydantic+pjl':24} "
-          f"{libs * 1e3:19.1f} ms {h / libs:6.2f}  <= 1.25")  # fmt: skip
+    print(f"{'import of the handler (min)':30} {h * 1e3:21.1f} ms   {'aiohttp+pydantic+pjl':22} "
+          f"{libs * 1e3:21.1f} ms {h / libs:6.2f}  <= 1.25")  # fmt: skip
 
 
 def profile(code: Path) -> None:
