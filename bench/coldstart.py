@@ -5,7 +5,8 @@ Every sample is a fresh interpreter, ``python -I -S -B``, with one directory on 
 what a new FunctionGraph instance pays, which unpacks the zip into a fresh directory):
 
 * ours: the zip ``dds-backup package`` builds for this Python (bytecode included), unzipped into a read-only
-  directory, serving one timer event (one create) against the emulator;
+  directory, serving one timer event (one create) against the emulator; and, to show what the bytecode buys,
+  the same files without their ``__pycache__``;
 * the SDK script of ``bench/common.py`` making the same create call, its packages installed by
   ``pip install -t`` (a) with ``--no-compile``, no bytecode, as a zip of sources would deploy it, and (b) as
   pip leaves it, with bytecode.
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,17 +62,24 @@ HANDLER = "import handler"
 LIBS = "import aiohttp, pydantic, pythonjsonlogger.json"
 
 
-def cold_starts(code: Path, sdk_plain: Path, sdk_pip: Path, runs: int) -> dict[str, list[dict[str, float]]]:
-    """Wall time of whole processes, the three kinds interleaved so that machine noise hits them alike."""
+def cold_starts(
+    code: Path, sources: Path, sdk_plain: Path, sdk_pip: Path, runs: int
+) -> dict[str, list[dict[str, float]]]:
+    """Whole processes, the kinds interleaved so that machine noise hits them alike."""
     em = Emulator(0.0, 0)
     try:
         env = em.env()
-        kinds = {"ours": (DEPLOYED, code), "sdk_plain": (SDK_DEPLOYED, sdk_plain), "sdk_pip": (SDK_DEPLOYED, sdk_pip)}
+        kinds = {
+            "ours": (DEPLOYED, code),
+            "sources": (DEPLOYED, sources),
+            "sdk_plain": (SDK_DEPLOYED, sdk_plain),
+            "sdk_pip": (SDK_DEPLOYED, sdk_pip),
+        }
         out: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
         for n in range(runs + 1):  # the first round warms the file cache and is not counted
             for kind, (script, where) in kinds.items():
                 # Each of ours is a new timer event (a new backup), as the SDK's runs are new names.
-                args = [timer_time(), json.dumps({"instance_id": INSTANCE})] if kind == "ours" else SDK_ARGS
+                args = SDK_ARGS if kind.startswith("sdk") else [timer_time(), json.dumps({"instance_id": INSTANCE})]
                 sample = measured(script, env, str(where), *args, flags=BARE, cwd=code.parent)
                 if n:
                     out[kind].append(sample)
@@ -129,6 +138,9 @@ def report(built: Built, cold: dict[str, list[dict[str, float]]], imp: dict[str,
         if field == "answer":
             print(f"{'  of which import of handler':30} {fmt(col('ours', 'import'), ' ms', 1e3):>24}")
             print(f"{'  of which the timer event':30} {fmt(col('ours', 'event'), ' ms', 1e3):>24}")
+            sources, ratio = col("sources", field), median(col("ours", field)) / median(col("sources", field))
+            print(f"{what:30} {fmt(col('ours', field), ' ms', 1e3):>24}   {'same zip, sources only':22} "
+                  f"{fmt(sources, ' ms', 1e3):>24} {ratio:6.2f}")  # fmt: skip
     h, libs = min(imp[HANDLER]), min(imp[LIBS])
     print(f"{'import of the handler (min)':30} {h * 1e3:21.1f} ms   {'aiohttp+pydantic+pjl':22} "
           f"{libs * 1e3:21.1f} ms {h / libs:6.2f}  <= 1.25")  # fmt: skip
@@ -152,14 +164,16 @@ def main() -> int:
     sdk_plain, sdk_pip = sdk_install(bytecode=False), sdk_install(bytecode=True)
     with tempfile.TemporaryDirectory() as tmp:
         built, code = deployed_package(Path(tmp))
-        subprocess.run(["chmod", "-R", "a-w", str(code)], check=True)
+        sources = Path(tmp) / "sources"  # what the zip gave before it carried bytecode
+        shutil.copytree(code, sources, ignore=shutil.ignore_patterns("__pycache__"))
+        subprocess.run(["chmod", "-R", "a-w", str(code), str(sources)], check=True)
         try:
-            cold = cold_starts(code, sdk_plain, sdk_pip, args.runs)
+            cold = cold_starts(code, sources, sdk_plain, sdk_pip, args.runs)
             imp = imports(code, args.runs)
             report(built, cold, imp, args.runs)
             profile(code)
         finally:
-            subprocess.run(["chmod", "-R", "u+w", str(code)], check=True)
+            subprocess.run(["chmod", "-R", "u+w", str(code), str(sources)], check=True)
     # -B held: the SDK without bytecode stayed without (as root, read-only modes would not have stopped it).
     assert not list(sdk_plain.rglob("*.pyc")), "the SDK install without bytecode gained some"
     return 0
