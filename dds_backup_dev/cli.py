@@ -193,6 +193,28 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_packaging(sub: Any) -> None:
+    package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
+    package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")
+    package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
+    package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
+    package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
+    package.add_argument(
+        "--python-bin",
+        help="the CPython X.Y that compiles the bytecode (default: this Python if it is X.Y, else pythonX.Y on "
+        "PATH or in pyenv; with none, the zip ships sources only)",
+    )
+    package.add_argument("--template", default="template.yaml")
+    package.add_argument("--output", help="zip path (default dist/<code_filename>)")
+    package.set_defaults(func=cmd_package)
+
+    wheels = sub.add_parser("wheels", help="download the locked runtime dependencies' wheels into a wheelhouse")
+    wheels.add_argument("--python", action="append", required=True, help="CPython X.Y; repeat for several")
+    wheels.add_argument("--arch", choices=["x86_64", "arm64"])
+    wheels.add_argument("--dest", required=True)
+    wheels.set_defaults(func=cmd_wheels)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dds-backup", description="Local tools for the dds-backup function.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -228,25 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--backup-id", default="", help="apig-status: the backup to ask about")
     gen.set_defaults(func=cmd_generate_event)
 
-    package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
-    package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")
-    package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
-    package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
-    package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
-    package.add_argument(
-        "--python-bin",
-        help="the CPython X.Y that compiles the bytecode (default: this Python if it is X.Y, else pythonX.Y on "
-        "PATH or in pyenv; with none, the zip ships sources only)",
-    )
-    package.add_argument("--template", default="template.yaml")
-    package.add_argument("--output", help="zip path (default dist/<code_filename>)")
-    package.set_defaults(func=cmd_package)
-
-    wheels = sub.add_parser("wheels", help="download the runtime dependencies' wheels into a wheelhouse")
-    wheels.add_argument("--python", action="append", required=True, help="CPython X.Y; repeat for several")
-    wheels.add_argument("--arch", choices=["x86_64", "arm64"])
-    wheels.add_argument("--dest", required=True)
-    wheels.set_defaults(func=cmd_wheels)
+    _add_packaging(sub)
 
     render = sub.add_parser("render", help="render deployment code from template.yaml")
     render.add_argument("format", choices=["terraform"])
