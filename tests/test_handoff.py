@@ -12,17 +12,11 @@ from dds_backup_dev.emulator.state import Published
 from lib.delivery import HUAWEICLOUD, OTC, TABLE, Retry, retry_of
 from lib.models import Trigger
 from lib.runner import handoff
-from tests.conftest import ORDERS, Invoke, only_result
+from tests.conftest import NIGHTLY_TIMER, ORDERS, Invoke, only_result
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 FANOUT_TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
-TIMER = {
-    "version": "v1.0",
-    "time": "2026-11-29T02:00:00+01:00",
-    "trigger_type": "TIMER",
-    "trigger_name": "nightly",
-    "user_event": json.dumps({"instance_id": ORDERS}),
-}
+TIMER = NIGHTLY_TIMER
 
 
 def test_every_trigger_has_a_documented_cell_for_each_cloud() -> None:
