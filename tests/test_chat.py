@@ -285,6 +285,28 @@ def test_a_failed_backup_is_posted_with_the_reason(watched: tuple[EmulatorServer
     assert "failed: Backup failed: the emulator was told to fail this instance" in fake.received[0][1]["text"]
 
 
+def test_a_backup_that_outlasts_the_watching_invocation_is_watched_on_until_it_ends(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke
+) -> None:
+    # GIVEN watching invocations of 3 s and a backup that takes 5 s
+    emulator, fake = watched
+    emulator.state.backup_delay = 5.0
+    rounds: list[list[str]] = []
+
+    def short(event: dict[str, Any]) -> None:
+        result = handler.handler(event, LocalContext(timeout_s=3))
+        rounds.append([r["data"]["follow_up"] or "" for r in result["results"]])
+
+    emulator.state.forward = short
+    # WHEN a chat command starts it
+    said(invoke(slack("catalog-staging", response_url=fake.url("/hooks/commands/k3y4"))))
+    # THEN each invocation that runs out of time hands the watch on, and the last one posts the outcome
+    wait_for(lambda: len(fake.received) == 1, seconds=30)
+    assert "completed" in fake.received[0][1]["text"]
+    assert len(rounds) >= 2 and all(r == ["watching"] for r in rounds[:-1]), rounds
+    assert rounds[-1] == ["posted"]
+
+
 def test_a_follow_up_outside_the_platforms_hosts_is_never_contacted(
     watched: tuple[EmulatorServer, FakeChat], invoke: Invoke, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,6 +23,9 @@ from lib.smn.client import SmnClient
 # Slack's response_url takes posts for 30 minutes (docs.slack.dev "Handling user interaction"); Mattermost's too
 # (mattermost server: CommandWebhookLifetime). A minute is kept for the last post.
 POST_WINDOW_S = 30 * 60 - 60
+# Kept from the waiting for what comes after it: handing the watch on (an SMN publish) or the post. A quarter of
+# a short invocation, at most the post's own timeout.
+_AFTER_WAIT_S = 10.0
 WATCHING = "watching"
 
 
@@ -45,8 +48,9 @@ async def carry_out(
         "backup_id": seen.backup_id,
         "job_id": seen.job_id,
     }
+    keep = min(_AFTER_WAIT_S, deadline.remaining() / 4)
     try:
-        finished = await wait_for_backup(client, seen.job_id, seen.backup_id, deadline)
+        finished = await wait_for_backup(client, seen.job_id, seen.backup_id, deadline.before(keep))
     except CloudError as exc:
         return report(Outcome.FAILED, error=exc.info(), **fields)
     label = instance.name or instance.id

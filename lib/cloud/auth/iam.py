@@ -107,6 +107,8 @@ def _refusal(status: int, text: str, request_id: str | None) -> CloudError:
 async def fetch_password_token(
     session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
 ) -> IamToken:
+    if deadline.expired:  # aiohttp reads a total of 0 as "no timeout"
+        raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
     try:
         async with session.post(
             f"{who.iam_endpoint}/v3/auth/tokens",
