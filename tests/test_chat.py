@@ -204,6 +204,24 @@ def test_each_platform_has_its_own_allow_lists(
     assert chat.state.backups == {}
 
 
+def test_a_name_several_instances_share_starts_no_backup(chat: EmulatorServer, invoke: Invoke) -> None:
+    # GIVEN a second instance named orders-prod (DDS does not require unique names)
+    twin = {**chat.state.instances[ORDERS], "id": "0123456789abcdef0123456789abcdefin02"}
+    chat.state.instances[twin["id"]] = twin
+    # WHEN a user asks for a backup of orders-prod THEN the reply asks for the id, and nothing is created
+    assert "`orders-prod` names 2 instances; use the instance id." in said(invoke(slack("orders-prod")))
+    assert chat.state.backups == {}
+    # AND by id it works
+    said(invoke(slack(twin["id"])))
+    assert [b.instance_id for b in chat.state.backups.values()] == [twin["id"]]
+
+
+def test_a_name_pattern_is_not_a_backup_target(chat: EmulatorServer, invoke: Invoke) -> None:
+    text = said(invoke(slack("*-prod")))
+    assert "give its exact name or its id" in text and "Usage" in text
+    assert chat.state.backups == {} and [r for r in chat.state.requests if "/instances" in r.path] == []
+
+
 def test_an_audit_from_chat_lists_each_instance(chat: EmulatorServer, invoke: Invoke) -> None:
     text = said(invoke(slack("audit env=prod 24")))
     lines = text.splitlines()

@@ -8,16 +8,19 @@ unreachable endpoints and our own bugs all end as result events that say what ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from lib.cloud.errors import CloudError
 from lib.config import ConfigError, Settings
-from lib.dds.models import Backup
+from lib.dds.models import Backup, Instance
 from lib.logs import get_logger
-from lib.models import BackupOrder, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
 from lib.results import events
 from lib.results.log_sink import log_result
+from lib.runner.resolve import resolve
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
 from lib.service.clients import Clients, open_clients
@@ -122,14 +125,25 @@ class BackupService:
 
     async def find_backup(self, backup_id: str, deadline: Deadline) -> Backup | None:
         """The backup with this id in the project, or None. Raises ServiceError when the API cannot tell."""
+        async with self._reading(deadline) as clients:
+            found = await clients.dds.list_backups(backup_id=backup_id)
+        return next((b for b in found if b.id == backup_id), None)
+
+    async def find_instances(self, request: BackupRequest, deadline: Deadline) -> list[Instance]:
+        """The instances a request means, without doing anything to them. Raises ServiceError as above."""
+        async with self._reading(deadline) as clients:
+            return (await resolve(clients.dds, request)).instances
+
+    @contextlib.asynccontextmanager
+    async def _reading(self, deadline: Deadline) -> AsyncIterator[Clients]:
+        """Clients for a query; what stops it becomes a ServiceError that says why."""
         try:
             async with open_clients(self._settings(), self.invocation, deadline) as clients:
-                found = await clients.dds.list_backups(backup_id=backup_id)
+                yield clients
         except ConfigError as exc:
             raise ServiceError(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)) from None
         except CloudError as exc:
             raise ServiceError(exc.info()) from None
-        return next((b for b in found if b.id == backup_id), None)
 
     def _settings(self) -> Settings:
         if self.settings is None:
