@@ -189,7 +189,8 @@ def test_a_pipeline_audit_over_post_backups_answers_200_when_fresh_and_409_when_
     assert stale["statusCode"] == 409
     assert (body_of(stale)["status"], body_of(stale)["error"]["code"]) == ("STALE", "BACKUP_STALE")
     # A fleet with one stale instance is a 409 as a whole
-    assert invoke(post_backups({"instance_ids": [ORDERS, CATALOG], "audit": {"max_age_hours": 24}}))["statusCode"] == 409
+    both = {"instance_ids": [ORDERS, CATALOG], "audit": {"max_age_hours": 24}}
+    assert invoke(post_backups(both))["statusCode"] == 409
 
 
 def test_a_timer_can_audit(fleet: EmulatorServer, invoke: Invoke) -> None:

@@ -231,6 +231,19 @@ def test_an_audit_from_chat_lists_each_instance(chat: EmulatorServer, invoke: In
     assert not [r for r in chat.state.requests if r.method in ("POST", "DELETE") and "/auth/" not in r.path]
 
 
+def test_a_large_audit_from_chat_is_answered_in_the_reply_not_fanned_out(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fan-out topic and 40 instances: more than fit the chat's 2.5 s by the fan-out rule
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    monkeypatch.setenv("MAX_CONCURRENCY", "2")
+    chat.state.add_synthetic_instances(40)
+    # WHEN the fleet is audited from chat THEN every instance has its verdict in the reply
+    lines = said(invoke(slack("audit fleet=bench 24"))).splitlines()[1:]
+    assert len(lines) == 40 and all("stale (newest completed: none)" in line for line in lines), lines[:3]
+    assert not [r for r in chat.state.requests if "/notifications/" in r.path]
+
+
 # -- follow-ups -----------------------------------------------------------------------------------------------
 
 
