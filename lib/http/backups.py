@@ -49,7 +49,7 @@ async def post_backups(request: HttpRequest, service: BackupService) -> dict[str
 def _status_of(event: ResultEvent) -> str:
     data = event.data
     if data.outcome in (Outcome.FRESH, Outcome.STALE):  # an audit's verdict, not its newest backup's status
-        return data.outcome.value.upper()
+        return "FRESH" if data.outcome is Outcome.FRESH else "STALE"
     if data.backup_status:
         return data.backup_status
     known = {
