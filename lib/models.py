@@ -274,6 +274,13 @@ class ErrorInfo(BaseModel):
     details: list[FieldError] | None = None
 
 
+def internal_error(exc: BaseException) -> ErrorInfo:
+    """A bug of ours while carrying an order out. Retryable, unlike a bug while reading the event (which the same
+    event would hit again): what failed may hang on what the API answered at that moment, and a retry is safe,
+    since backup names come from the event."""
+    return ErrorInfo(code="INTERNAL_ERROR", message=f"{type(exc).__name__} (a bug; see the log)", retryable=True)
+
+
 def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
     """Bad input: trying again without changing it cannot help."""
     return ErrorInfo(code=code, message=message, retryable=False, **details)

@@ -21,7 +21,7 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error
 from lib.planning import naming
 from lib.runner.create import create_once
 from lib.runner.report import Report
@@ -97,7 +97,7 @@ class Runner:
                 if fan_out is None:
                     fan_out = self._fans_out(order, request, batch.expected)
                 found += batch.instances
-                work += [asyncio.create_task(self._for(order, request, i, fan_out)) for i in batch.instances]
+                work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
             return [
                 report(Outcome.FAILED, error=exc.info()),
@@ -114,6 +114,18 @@ class Runner:
         from lib.runner import fanout
 
         return fanout.should_fan_out(self.settings, request, expected, self.deadline)
+
+    async def _guarded(
+        self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool
+    ) -> list[ResultData]:
+        """One instance's work; whatever stops it fails this instance only, never its siblings."""
+        try:
+            return await self._for(order, request, instance, fan_out)
+        except CloudError as exc:
+            return [Report.start(order, self.clock)(Outcome.FAILED, instance=instance, error=exc.info())]
+        except Exception as exc:
+            _log.exception("unexpected error", extra={"dds.instance_id": instance.id})
+            return [Report.start(order, self.clock)(Outcome.FAILED, instance=instance, error=internal_error(exc))]
 
     async def _for(
         self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool

@@ -17,7 +17,16 @@ from lib.cloud.errors import CloudError
 from lib.config import ConfigError, Settings
 from lib.dds.models import Backup, Instance
 from lib.logs import get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
+from lib.models import (
+    BackupOrder,
+    BackupRequest,
+    ErrorInfo,
+    InvocationResult,
+    Outcome,
+    ResultData,
+    ResultEvent,
+    internal_error,
+)
 from lib.results import events
 from lib.results.log_sink import log_result
 from lib.runner.resolve import resolve
@@ -80,8 +89,7 @@ class BackupService:
             return Execution(self._emit([_unserved(o, exc.info()) for o in orders]))
         except Exception as exc:  # a bug of ours: report it, never lose the event silently
             _log.exception("unexpected error")
-            error = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
-            return Execution(self._emit([_result(o, Outcome.FAILED, error) for o in orders]))
+            return Execution(self._emit([_result(o, Outcome.FAILED, internal_error(exc)) for o in orders]))
 
     async def _execute(
         self, orders: list[BackupOrder], deadline: Deadline, wait_deadline: Deadline | None
@@ -181,7 +189,18 @@ async def _run_orders(runner: Runner, orders: list[BackupOrder]) -> list[list[Re
 
     async def run_group(indexes: list[int]) -> None:
         for index in indexes:
-            out[index] = await runner.run(orders[index])
+            out[index] = await _run_one(runner, orders[index])
 
     await asyncio.gather(*(run_group(g) for g in groups.values()))
     return out
+
+
+async def _run_one(runner: Runner, order: BackupOrder) -> list[ResultData]:
+    """One order; whatever stops it fails this order only, while the others run on to their own results."""
+    try:
+        return await runner.run(order)
+    except CloudError as exc:
+        return [_result(order, Outcome.FAILED, exc.info())]
+    except Exception as exc:
+        _log.exception("unexpected error")
+        return [_result(order, Outcome.FAILED, internal_error(exc))]
