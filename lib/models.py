@@ -286,14 +286,22 @@ def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
     return ErrorInfo(code=code, message=message, retryable=False, **details)
 
 
-def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
-    """A backup request from parsed JSON, or a rejection naming every field and rule that failed."""
+#: Fields only the function itself sets, in the requests it hands on through its own fan-out topic.
+INTERNAL_FIELDS = ("watch", "origin")
+
+
+def validate_request(data: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
+    """A backup request from parsed JSON, or a rejection naming every field and rule that failed.
+
+    ``INTERNAL_FIELDS`` are refused unless ``internal``: a caller's ``watch`` would make the function post
+    into a chat of the caller's choosing, an ``origin`` would borrow another event's identity (and backup name).
+    """
     if not isinstance(data, dict):
         return rejected(
             "INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
         )
     try:
-        return BackupRequest.model_validate(data)
+        request = BackupRequest.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc)
         return rejected(
@@ -301,6 +309,13 @@ def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
             f"{where} is not a valid backup request: {describe_field_errors(errors)}",
             details=errors,
         )
+    own = [f for f in INTERNAL_FIELDS if getattr(request, f) is not None]
+    if own and not internal:
+        errors = [FieldError(field=f, message="set by dds-backup itself; not accepted in requests") for f in own]
+        return rejected(
+            "INVALID_REQUEST", f"{where} is not a valid backup request: {describe_field_errors(errors)}", details=errors
+        )
+    return request
 
 
 @dataclass(frozen=True)

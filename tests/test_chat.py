@@ -31,7 +31,7 @@ from dds_backup_dev.signing import (
 from lib import config
 from lib.http.chat import grammar
 from lib.http.signatures import teams_signature, verify_teams
-from tests.conftest import CATALOG, ORDERS, ROOT, Invoke
+from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result
 from tests.fake_chat import FakeChat
 from tests.test_cli import clean_env
 
@@ -368,13 +368,37 @@ def test_a_watch_that_names_another_host_is_refused_when_it_would_post(
             "follow_up": {"platform": "slack", "url": elsewhere.url("/x"), "since": time.time()},
         }
         message = json.dumps({"instance_id": ORDERS, "watch": watch})
-        result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message}}]})
+        result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message, "topic_urn": FANOUT_TOPIC}}]})
         data = result["results"][0]["data"]
         assert data["outcome"] == "completed"
         assert data["follow_up"].startswith("refused")
         assert elsewhere.received == []
     finally:
         elsewhere.stop()
+
+
+def test_a_watch_or_origin_from_anyone_but_the_function_itself_is_refused(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fan-out topic, and requests that carry the function's own fields from elsewhere
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    watch = {"backup_id": "b", "name": "n", "follow_up": {"platform": "slack", "url": "https://hooks.slack.com/x"}}
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    requests = [{"instance_id": ORDERS, "watch": watch}, {"instance_id": ORDERS, "origin": origin}]
+    other_topic = FANOUT_TOPIC.replace("dds-backup-fanout", "dds-backup-requests")
+    for request in requests:
+        message = json.dumps(request)
+        for event in (
+            request,  # a direct invocation
+            {"record": [{"smn": {"message_id": "m-1", "message": message, "topic_urn": other_topic}}]},
+            {"record": [{"smn": {"message_id": "m-2", "message": message}}]},
+            {"version": "v1.0", "time": "2026-11-29T02:00:00+01:00", "trigger_type": "TIMER", "user_event": message},
+        ):
+            # THEN each is rejected, naming the field, and nothing is made or posted
+            data = only_result(invoke(event))
+            assert data["outcome"] == "rejected", event
+            assert "set by dds-backup itself" in data["error"]["message"]
+    assert chat.state.backups == {} and not [r for r in chat.state.requests if "/notifications/" in r.path]
 
 
 def test_a_follow_up_that_cannot_be_posted_never_fails_the_backup(

@@ -66,6 +66,7 @@ def test_a_timer_failure_is_handed_on_and_ends_in_exactly_one_backup(
     monkeypatch.delenv("FANOUT_TOPIC_URN")
     inline = only_result(invoke({**TIMER, "user_event": json.dumps({"instance_id": ORDERS, "dry_run": True})}))
     assert again["name"] == inline["name"]
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
     # AND a second delivery of the same hand-off makes no second backup
     assert only_result(deliver(busy, message, invoke))["outcome"] == "exists"
     assert [b.name for b in busy.state.backups.values()].count(again["name"]) == 1

@@ -297,6 +297,15 @@ def test_field_errors_are_listed(webhooks: EmulatorServer, invoke: Invoke) -> No
     assert fields == {"nmae", "description"}
 
 
+def test_the_functions_own_fields_are_refused_from_webhooks(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    answer = invoke(post_backups({"instance_id": ORDERS, "origin": origin}))
+    assert answer["statusCode"] == 400
+    (detail,) = body_of(answer)["error"]["details"]
+    assert detail == {"field": "origin", "message": "set by dds-backup itself; not accepted in requests"}
+    assert dds_calls(webhooks) == []
+
+
 def test_dds_failures_map_to_502_and_503(webhooks: EmulatorServer, invoke: Invoke) -> None:
     busy = invoke(post_backups({"instance_id": FROZEN}))
     assert busy["statusCode"] == 503 and busy["headers"]["Retry-After"] == "30"

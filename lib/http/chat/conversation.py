@@ -16,7 +16,7 @@ from lib.config import Settings
 from lib.http.chat import grammar
 from lib.http.gateway import HttpRequest
 from lib.http.orders import webhook_order
-from lib.logs import get_logger
+from lib.logs import get_logger, register_secrets
 from lib.models import (
     BackupRequest,
     ChatPlatform,
@@ -78,6 +78,7 @@ def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Setting
     url = form.get("response_url", "")
     if not url:
         return None
+    register_secrets([url], keep_s=hosts.URL_KEEP_S)  # a capability for the conversation: never logged
     follow_up = FollowUp(platform=platform, url=url[:2048], since=time.time())
     if hosts.target(follow_up, settings) is None:
         _log.warning(f"response_url refused: not a {platform} host ({hosts.host_of(url)})")
