@@ -239,6 +239,29 @@ def test_no_secret_configured_fails_closed(configured: EmulatorServer, invoke: I
     assert configured.state.requests == []
 
 
+@pytest.mark.parametrize("route", ["/backups", "/slack", "/teams", "/mattermost"])
+def test_an_invalid_configuration_is_not_described_to_callers(
+    webhooks: EmulatorServer,
+    invoke: Invoke,
+    route: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a configuration that cannot be read (a duplicated key in DEFAULT_REQUEST)
+    monkeypatch.setenv("DEFAULT_REQUEST", '{"instance_id": "a", "instance_id": "b"}')
+    # WHEN anyone, signed or not, calls a route
+    form = route in ("/slack", "/mattermost")
+    body, kind = (b"text=x", "application/x-www-form-urlencoded") if form else (b"{}", "application/json")
+    answer = invoke(apig_event("POST", route, body, {"content-type": kind}))
+    # THEN the answer says only that the configuration is invalid; the log says what is wrong
+    assert answer["statusCode"] == 500
+    error = body_of(answer)["error"]
+    assert error["code"] == "INVALID_CONFIG" and "instance_id" not in error["message"]
+    assert "its log says what to fix" in error["message"]
+    assert "DEFAULT_REQUEST" in capfd.readouterr().err
+    assert webhooks.state.requests == []
+
+
 def test_gateway_auth_mode_trusts_api_gateway(
     configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
 from lib.http.signatures import uses_standard_webhooks, verify_mattermost, verify_slack, verify_teams, verify_webhook
+from lib.logs import get_logger
 from lib.service import BackupService
+
+_log = get_logger("http")
 
 
 @dataclass(frozen=True)
@@ -29,8 +32,11 @@ class Caller:
 
 
 def settings_of(service: BackupService) -> Settings:
+    """The settings, or a 500 that says only that they are invalid: without them no caller can be authenticated,
+    so what is wrong goes to the log, not to whoever asked."""
     if service.settings is None:
-        raise HttpError(500, "INVALID_CONFIG", service.config_failure().message)
+        _log.error(f"invalid configuration: {service.config_failure().message}")
+        raise HttpError(500, "INVALID_CONFIG", "the function's configuration is invalid; its log says what to fix")
     return service.settings
 
 
