@@ -73,5 +73,8 @@ lock: $(STAMP)
 emulator: $(STAMP)
 	$(BIN)/dds-backup emulator
 
+# What make built, never what is yours: dist/terraform/<cloud>/ keeps terraform.tfvars, the Terraform state and
+# .terraform, and dist/ any zip you kept under another name.
 clean:
-	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -f dist/dds-backup.zip dist/dds-backup-layer.zip dist/terraform/*/main.tf.json dist/terraform/*/terraform.tfvars.example

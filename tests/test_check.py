@@ -64,6 +64,9 @@ def test_all_good_exits_0_and_only_reads(
     assert {"DEFAULT_REQUEST", "timer nightly-backup", "timeout", "WEBHOOK_SECRET", "SLACK_SIGNING_SECRET"} <= names
     assert {"topic RESULT_TOPIC_URN", "topic FANOUT_TOPIC_URN", "topic ALERT_TOPIC_URN"} <= names
     assert result["by_name"]["timer nightly-backup"]["detail"] == "2 instance(s): orders-prod, billing-prod"
+    # The audit timer reads only: no readiness for a backup (legacy-frozen is not ready for one) is reported
+    audit = result["by_name"]["timer hourly-audit"]["detail"]
+    assert audit.startswith("4 instance(s): ") and audit.endswith("; an audit (reads only, 26 h)")
     # Read-only: the only write is IAM's token request; nothing was created, deleted or published.
     assert writes(configured) == ["POST /v3/auth/tokens"]
     state = configured.state
