@@ -209,6 +209,8 @@ async def request(dds: DdsClient, name: str, wanted: BackupRequest) -> Check:
         fix = "a name matches exactly, or in part after a leading *; tags (key=value) must be on the instances"
         return fail(name, "the selector matches no instance", fix)
     detail = f"{len(found.instances)} instance(s): {_names([i.name for i in found.instances])}"
+    if wanted.audit is not None:
+        return ok(name, detail + f"; an audit (reads only, {wanted.audit.max_age_hours} h)")
     busy = [i.name for i in found.instances if i.backup_blocker]
     if busy:
         detail += f"; not ready for a backup now: {_names(busy)}"

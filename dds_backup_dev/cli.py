@@ -171,18 +171,31 @@ def cmd_package(args: argparse.Namespace) -> int:
     default = "dds-backup-layer.zip" if args.layer else template.function.code_filename
     out = Path(args.output or Path("dist") / default)
     try:
-        path, size, entries = build(
+        built = build(
             out,
             python=python,
             arch=arch,
             layer=args.layer,
             wheelhouse=Path(args.wheelhouse) if args.wheelhouse else None,
+            python_bin=args.python_bin,
         )
     except PackageError as exc:
         print(f"dds-backup package: {exc}", file=sys.stderr)
         return 2
+    for note in built.notes:
+        print(f"dds-backup package: {note}", file=sys.stderr)
     kind = "dependency layer" if args.layer else "function package"
-    print(f"{path}: {kind} for Python {python}/{arch}, {entries} files, {size} bytes ({size / 1024 / 1024:.1f} MiB)")
+    print(
+        f"{built.path}: {kind} for Python {python}/{arch}, {built.entries} files, {built.size} bytes "
+        f"({built.size / 1024 / 1024:.1f} MiB)"
+    )
+    dropped = sum(built.left_out.values())
+    print(
+        f"  left out: {len(built.left_out)} files, {dropped} bytes ({dropped / 1024:.0f} KiB) the runtime never "
+        "reads (extension sources and headers, type stubs, the dependencies' tests, RECORD)"
+    )
+    if built.interpreter:
+        print(f"  bytecode: {built.compiled} modules compiled by {built.interpreter} (unchecked-hash .pyc)")
     return 0
 
 
@@ -258,6 +271,28 @@ def _secret_size(text: str) -> int:
     return size
 
 
+def _add_packaging(sub: Any) -> None:
+    package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
+    package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")
+    package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
+    package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
+    package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
+    package.add_argument(
+        "--python-bin",
+        help="the CPython X.Y that compiles the bytecode (default: this Python if it is X.Y, else pythonX.Y on "
+        "PATH or in pyenv; with none, the zip ships sources only)",
+    )
+    package.add_argument("--template", default="template.yaml")
+    package.add_argument("--output", help="zip path (default dist/<code_filename>)")
+    package.set_defaults(func=cmd_package)
+
+    wheels = sub.add_parser("wheels", help="download the locked runtime dependencies' wheels into a wheelhouse")
+    wheels.add_argument("--python", action="append", required=True, help="CPython X.Y; repeat for several")
+    wheels.add_argument("--arch", choices=["x86_64", "arm64"])
+    wheels.add_argument("--dest", required=True)
+    wheels.set_defaults(func=cmd_wheels)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dds-backup", description="Local tools for the dds-backup function.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -304,20 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     secret.add_argument("--bytes", type=_secret_size, default=32, help="24-64 random bytes (default 32)")
     secret.set_defaults(func=cmd_secret)
 
-    package = sub.add_parser("package", help="build dist/dds-backup.zip (handler, lib, vendored dependencies)")
-    package.add_argument("--python", help="target CPython X.Y (default: the template's runtime)")
-    package.add_argument("--arch", choices=["x86_64", "arm64"], help="target architecture (default x86_64)")
-    package.add_argument("--layer", action="store_true", help="the dependencies alone, as a FunctionGraph dependency")
-    package.add_argument("--wheelhouse", help="build offline from wheels in this folder (default: PyPI)")
-    package.add_argument("--template", default="template.yaml")
-    package.add_argument("--output", help="zip path (default dist/<code_filename>)")
-    package.set_defaults(func=cmd_package)
-
-    wheels = sub.add_parser("wheels", help="download the runtime dependencies' wheels into a wheelhouse")
-    wheels.add_argument("--python", action="append", required=True, help="CPython X.Y; repeat for several")
-    wheels.add_argument("--arch", choices=["x86_64", "arm64"])
-    wheels.add_argument("--dest", required=True)
-    wheels.set_defaults(func=cmd_wheels)
+    _add_packaging(sub)
 
     _add_check(sub)
     _add_render(sub)

@@ -35,17 +35,22 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
 key_hex=$(printf '%s' "${secret#whsec_}" | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
 [ -n "$key_hex" ] || fail "DDS_BACKUP_WEBHOOK_SECRET is not a whsec_ secret"
 
-signed_curl() {  # method path body -> HTTP status; answer in $work/body, headers in $work/headers
+signed_curl() {  # method path body -> HTTP status (000: no answer); answer in $work/body, headers, curl's error
+  : > "$work/body"; : > "$work/headers"; : > "$work/error"
   ts=$(date +%s)
   if [ "$1" = GET ]; then content="GET $2"; else content="$3"; fi
   sig=$(printf '%s.%s.%s' "$key" "$ts" "$content" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key_hex" -binary | base64)
   left=$(( deadline - $(date +%s) )); [ "$left" -gt 0 ] || left=1
+  # On failure curl still writes 000 for %{http_code}; its message goes to $work/error, not to our stderr.
   curl -sS --max-time "$left" -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$1" "$url$2" \
     -H "Content-Type: application/json" -H "webhook-id: $key" -H "webhook-timestamp: $ts" \
-    -H "webhook-signature: v1,$sig" ${3:+--data "$3"} || echo 000
+    -H "webhook-signature: v1,$sig" ${3:+--data "$3"} 2>"$work/error" || :
 }
 field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$work/body" | head -n 1; }
-summary() { echo "HTTP $1 $(field code): $(field message)"; }
+summary() {
+  if [ "$1" = 000 ]; then echo "no answer from $url ($(tail -n 1 "$work/error"))"; return; fi
+  echo "HTTP $1 $(field code): $(field message)"
+}
 # 503 means "try again": honour Retry-After (seconds), within our own timeout.
 wait_after_503() {
   pause=$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "$work/headers" | head -n 1)
@@ -59,6 +64,7 @@ while :; do
   code=$(signed_curl POST /backups "$body")
   case "$code" in
     200|202) break ;;
+    000) fail "$(summary 000)" ;;
     503) wait_after_503 ;;
     *) fail "request refused: $(summary "$code")" ;;
   esac
@@ -75,6 +81,7 @@ while :; do
   code=$(signed_curl GET "/backups/$backup_id" "")
   case "$code" in
     200) ;;
+    000) fail "$(summary 000)" ;;
     503) wait_after_503 ;;
     *) fail "status check refused: $(summary "$code")" ;;
   esac

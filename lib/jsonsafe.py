@@ -20,7 +20,8 @@ _BRACKET = re.compile(r"[\[\]{}]")
 
 class JsonRejected(ValueError):
     """Why a text is not acceptable JSON; ``code`` is one of INVALID_JSON, JSON_TOO_DEEP, DUPLICATE_KEY,
-    MESSAGE_TOO_LARGE. The message never quotes the input."""
+    MESSAGE_TOO_LARGE. The message never quotes the input's values; DUPLICATE_KEY names the key (its first 80
+    characters), which is what the sender has to find."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import re
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,15 +32,28 @@ _SENSITIVE_KEY = re.compile(
     r"(^|[._-])(sk|token|secret|password|passwd|authorization|signature|security[._-]?token|x[._-]auth[._-]token)$",
     re.IGNORECASE,
 )
-_secrets: set[str] = set()
+#: Each value to mask, with its JSON-escaped form and until when (time.monotonic()) it is kept.
+_secrets: dict[str, tuple[str, float]] = {}
 # JSON keeps these raw (with ensure_ascii off), and line-based readers split lines on them: the C1 controls
 # (U+0085 is "next line"), DEL, and the Unicode line and paragraph separators. Escaped, they stay readable JSON.
 _LINE_BREAKERS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
 
 
-def register_secrets(values: list[str]) -> None:
-    """Values that must never be written. Short values are skipped: masking "a" would garble every line."""
-    _secrets.update(v for v in values if len(v) >= 6)
+def register_secrets(values: list[str], keep_s: float | None = None) -> None:
+    """Values that must never be written. Short values are skipped: masking "a" would garble every line.
+
+    ``keep_s``: how long a value stays dangerous (a temporary token, a chat response URL), after which a warm
+    instance forgets it, so that the values looked for in every line do not pile up over its life. Values
+    without it (the configuration's secrets) are kept. Registering a value again extends its time.
+    """
+    now = time.monotonic()
+    until = now + keep_s if keep_s is not None else math.inf
+    for value in values:
+        if len(value) >= 6:
+            kept = _secrets.get(value)
+            _secrets[value] = (json.dumps(value)[1:-1], max(until, kept[1]) if kept else until)
+    for value in [v for v, (_, ends) in _secrets.items() if ends <= now]:
+        del _secrets[value]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -69,10 +84,9 @@ def mask_keys(value: Any) -> Any:
 
 def scrub(text: str) -> str:
     """Registered secret values out of a finished line (also in their JSON-escaped form)."""
-    for secret in _secrets:
+    for secret, (escaped, _) in tuple(_secrets.items()):
         if secret in text:
             text = text.replace(secret, MASK)
-        escaped = json.dumps(secret)[1:-1]
         if escaped != secret and escaped in text:
             text = text.replace(escaped, MASK)
     return text

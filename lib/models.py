@@ -292,19 +292,34 @@ class ErrorInfo(BaseModel):
     details: list[FieldError] | None = None
 
 
+def internal_error(exc: BaseException) -> ErrorInfo:
+    """A bug of ours while carrying an order out. Retryable, unlike a bug while reading the event (which the same
+    event would hit again): what failed may hang on what the API answered at that moment, and a retry is safe,
+    since backup names come from the event."""
+    return ErrorInfo(code="INTERNAL_ERROR", message=f"{type(exc).__name__} (a bug; see the log)", retryable=True)
+
+
 def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
     """Bad input: trying again without changing it cannot help."""
     return ErrorInfo(code=code, message=message, retryable=False, **details)
 
 
-def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
-    """A backup request from parsed JSON, or a rejection naming every field and rule that failed."""
+#: Fields only the function itself sets, in the requests it hands on through its own fan-out topic.
+INTERNAL_FIELDS = ("watch", "origin")
+
+
+def validate_request(data: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
+    """A backup request from parsed JSON, or a rejection naming every field and rule that failed.
+
+    ``INTERNAL_FIELDS`` are refused unless ``internal``: a caller's ``watch`` would make the function post
+    into a chat of the caller's choosing, an ``origin`` would borrow another event's identity (and backup name).
+    """
     if not isinstance(data, dict):
         return rejected(
             "INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
         )
     try:
-        return BackupRequest.model_validate(data)
+        request = BackupRequest.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc)
         return rejected(
@@ -312,6 +327,13 @@ def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
             f"{where} is not a valid backup request: {describe_field_errors(errors)}",
             details=errors,
         )
+    own = [f for f in INTERNAL_FIELDS if getattr(request, f) is not None]
+    if own and not internal:
+        errors = [FieldError(field=f, message="set by dds-backup itself; not accepted in requests") for f in own]
+        return rejected(
+            "INVALID_REQUEST", f"{where} is not a valid backup request: {describe_field_errors(errors)}", details=errors
+        )
+    return request
 
 
 @dataclass(frozen=True)
@@ -356,6 +378,16 @@ class BackupOrder:
         if self.request is not None and self.request.idempotency_key:
             return self.identified_by(f"key:{self.request.idempotency_key}")
         return self
+
+    def origin(self, handoffs: int = 0) -> Origin:
+        """This order's identity, for a request handed on through SMN: its backup keeps the same name."""
+        return Origin(
+            identity=self.identity,
+            trigger=self.trigger,
+            correlation_id=self.correlation_id,
+            event_time=self.event_time,
+            handoffs=handoffs,
+        )
 
     def with_follow_up(self, follow_up: FollowUp) -> BackupOrder:
         return replace(self, follow_up=follow_up)

@@ -76,6 +76,7 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
             now=datetime.now(timezone.utc),
             default_request=settings.default_request if settings else None,
             config_error=service.config_error,
+            own_topic=settings.fanout_topic_urn if settings else None,
         )
         parsed = parse_event(event, source)
         with logs.bound(**{"faas.trigger": _FAAS_TRIGGER[parsed.trigger], "event.kind": parsed.trigger.value}):

@@ -83,6 +83,10 @@ class Deadline:
         """``seconds``, or less if the deadline comes first."""
         return min(seconds, self.remaining())
 
+    def before(self, seconds: float) -> Deadline:
+        """This deadline moved ``seconds`` earlier: time kept for what must still happen after the work."""
+        return Deadline(at=self.at - seconds, clock=self.clock)
+
     def within(self, seconds: float) -> Deadline:
         """A deadline ``seconds`` from now, or this one if it comes first (a caller with less patience)."""
         return Deadline(at=min(self.at, self.clock() + seconds), clock=self.clock)

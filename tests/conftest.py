@@ -30,6 +30,15 @@ BILLING = "c4b1e6a0f23d4f6e9a8b7c6d5e4f3a2bin02"  # billing-prod, Sharding, env=
 CATALOG = "5e8f7a6b5c4d4e3f2a1b0c9d8e7f6a5bin03"  # catalog-staging, Single
 FROZEN = "9d0c1b2a3f4e4d5c6b7a8f9e0d1c2b3ain02"  # legacy-frozen, status abnormal
 
+# A nightly timer event of FunctionGraph's shape whose user_event backs up orders-prod.
+NIGHTLY_TIMER = {
+    "version": "v1.0",
+    "time": "2026-11-29T02:00:00+01:00",
+    "trigger_type": "TIMER",
+    "trigger_name": "nightly",
+    "user_event": json.dumps({"instance_id": ORDERS}),
+}
+
 _EXTRA_KEYS = ("RUNTIME_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID")
 
 

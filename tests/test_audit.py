@@ -16,6 +16,7 @@ from lib.dds.models import Backup
 from lib.models import Audit
 from lib.planning import audit, naming
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, only_result, parse_cloudevent
+from tests.test_routes import SECRET, body_of, post_backups
 
 HOUR = 3600.0
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
@@ -214,8 +215,42 @@ def test_stale_and_failed_results_page_someone_through_the_alert_topic(
     ] == "dds-backup failed legacy-frozen"
 
 
+def test_a_pipeline_audit_over_post_backups_answers_200_when_fresh_and_409_when_stale(
+    fleet: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the webhook route, as a pre-deployment step uses it (curl --fail stops on 4xx)
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    fresh = invoke(post_backups({"instance_id": ORDERS, "audit": {"max_age_hours": 24}}))
+    assert fresh["statusCode"] == 200
+    assert (body_of(fresh)["status"], body_of(fresh)["outcome"]) == ("FRESH", "fresh")
+    stale = invoke(post_backups({"instance_id": CATALOG, "audit": {"max_age_hours": 24}}))
+    assert stale["statusCode"] == 409
+    assert (body_of(stale)["status"], body_of(stale)["error"]["code"]) == ("STALE", "BACKUP_STALE")
+    # A fleet with one stale instance is a 409 as a whole
+    both = {"instance_ids": [ORDERS, CATALOG], "audit": {"max_age_hours": 24}}
+    assert invoke(post_backups(both))["statusCode"] == 409
+
+
 def test_a_timer_can_audit(fleet: EmulatorServer, invoke: Invoke) -> None:
     event = json.loads((ROOT / "events/audit.json").read_text())
     result = invoke(event)
     assert {r["data"]["outcome"] for r in result["results"]} <= {"fresh", "stale"}
     assert result["results"] and result["_raised"] is False
+
+
+def test_a_large_audit_is_fanned_out_like_a_backup(
+    fleet: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fanout_topic = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
+    monkeypatch.setenv("FANOUT_TOPIC_URN", fanout_topic)
+    monkeypatch.setenv("FANOUT_THRESHOLD", "2")
+    first = invoke({"selector": {"all": True}, "audit": {"max_age_hours": 24}})
+    assert first["summary"]["fanned_out"] == 4
+    assert all(r["data"]["name"] is None for r in first["results"])  # an audit names no backup
+    handed = [m for m in fleet.state.published if m.topic_urn == fanout_topic]
+    verdicts = {}
+    for message in handed:
+        data = only_result(invoke(fleet.state.smn_event(message)))
+        verdicts[data["instance_id"]] = data["outcome"]
+    assert verdicts == {ORDERS: "fresh", BILLING: "fresh", CATALOG: "stale", FROZEN: "stale"}
+    assert not [r for r in fleet.state.requests if r.method == "POST" and r.path.endswith("/backups")]

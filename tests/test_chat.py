@@ -31,7 +31,7 @@ from dds_backup_dev.signing import (
 from lib import config
 from lib.http.chat import grammar
 from lib.http.signatures import teams_signature, verify_teams
-from tests.conftest import CATALOG, ORDERS, ROOT, Invoke
+from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result
 from tests.fake_chat import FakeChat
 from tests.test_cli import clean_env
 
@@ -204,6 +204,24 @@ def test_each_platform_has_its_own_allow_lists(
     assert chat.state.backups == {}
 
 
+def test_a_name_several_instances_share_starts_no_backup(chat: EmulatorServer, invoke: Invoke) -> None:
+    # GIVEN a second instance named orders-prod (DDS does not require unique names)
+    twin = {**chat.state.instances[ORDERS], "id": "0123456789abcdef0123456789abcdefin02"}
+    chat.state.instances[twin["id"]] = twin
+    # WHEN a user asks for a backup of orders-prod THEN the reply asks for the id, and nothing is created
+    assert "`orders-prod` names 2 instances; use the instance id." in said(invoke(slack("orders-prod")))
+    assert chat.state.backups == {}
+    # AND by id it works
+    said(invoke(slack(twin["id"])))
+    assert [b.instance_id for b in chat.state.backups.values()] == [twin["id"]]
+
+
+def test_a_name_pattern_is_not_a_backup_target(chat: EmulatorServer, invoke: Invoke) -> None:
+    text = said(invoke(slack("*-prod")))
+    assert "give its exact name or its id" in text and "Usage" in text
+    assert chat.state.backups == {} and [r for r in chat.state.requests if "/instances" in r.path] == []
+
+
 def test_an_audit_from_chat_lists_each_instance(chat: EmulatorServer, invoke: Invoke) -> None:
     text = said(invoke(slack("audit env=prod 24")))
     lines = text.splitlines()
@@ -211,6 +229,19 @@ def test_an_audit_from_chat_lists_each_instance(chat: EmulatorServer, invoke: In
     assert [line.split("*")[1] for line in lines[1:]] == ["billing-prod", "orders-prod"]
     assert all("stale (newest completed: none)" in line for line in lines[1:])
     assert not [r for r in chat.state.requests if r.method in ("POST", "DELETE") and "/auth/" not in r.path]
+
+
+def test_a_large_audit_from_chat_is_answered_in_the_reply_not_fanned_out(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fan-out topic and 40 instances: more than fit the chat's 2.5 s by the fan-out rule
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    monkeypatch.setenv("MAX_CONCURRENCY", "2")
+    chat.state.add_synthetic_instances(40)
+    # WHEN the fleet is audited from chat THEN every instance has its verdict in the reply
+    lines = said(invoke(slack("audit fleet=bench 24"))).splitlines()[1:]
+    assert len(lines) == 40 and all("stale (newest completed: none)" in line for line in lines), lines[:3]
+    assert not [r for r in chat.state.requests if "/notifications/" in r.path]
 
 
 # -- follow-ups -----------------------------------------------------------------------------------------------
@@ -285,6 +316,28 @@ def test_a_failed_backup_is_posted_with_the_reason(watched: tuple[EmulatorServer
     assert "failed: Backup failed: the emulator was told to fail this instance" in fake.received[0][1]["text"]
 
 
+def test_a_backup_that_outlasts_the_watching_invocation_is_watched_on_until_it_ends(
+    watched: tuple[EmulatorServer, FakeChat], invoke: Invoke
+) -> None:
+    # GIVEN watching invocations of 3 s and a backup that takes 5 s
+    emulator, fake = watched
+    emulator.state.backup_delay = 5.0
+    rounds: list[list[str]] = []
+
+    def short(event: dict[str, Any]) -> None:
+        result = handler.handler(event, LocalContext(timeout_s=3))
+        rounds.append([r["data"]["follow_up"] or "" for r in result["results"]])
+
+    emulator.state.forward = short
+    # WHEN a chat command starts it
+    said(invoke(slack("catalog-staging", response_url=fake.url("/hooks/commands/k3y4"))))
+    # THEN each invocation that runs out of time hands the watch on, and the last one posts the outcome
+    wait_for(lambda: len(fake.received) == 1, seconds=30)
+    assert "completed" in fake.received[0][1]["text"]
+    assert len(rounds) >= 2 and all(r == ["watching"] for r in rounds[:-1]), rounds
+    assert rounds[-1] == ["posted"]
+
+
 def test_a_follow_up_outside_the_platforms_hosts_is_never_contacted(
     watched: tuple[EmulatorServer, FakeChat], invoke: Invoke, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -315,13 +368,37 @@ def test_a_watch_that_names_another_host_is_refused_when_it_would_post(
             "follow_up": {"platform": "slack", "url": elsewhere.url("/x"), "since": time.time()},
         }
         message = json.dumps({"instance_id": ORDERS, "watch": watch})
-        result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message}}]})
+        result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message, "topic_urn": FANOUT_TOPIC}}]})
         data = result["results"][0]["data"]
         assert data["outcome"] == "completed"
         assert data["follow_up"].startswith("refused")
         assert elsewhere.received == []
     finally:
         elsewhere.stop()
+
+
+def test_a_watch_or_origin_from_anyone_but_the_function_itself_is_refused(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a fan-out topic, and requests that carry the function's own fields from elsewhere
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    watch = {"backup_id": "b", "name": "n", "follow_up": {"platform": "slack", "url": "https://hooks.slack.com/x"}}
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    requests = [{"instance_id": ORDERS, "watch": watch}, {"instance_id": ORDERS, "origin": origin}]
+    other_topic = FANOUT_TOPIC.replace("dds-backup-fanout", "dds-backup-requests")
+    for request in requests:
+        message = json.dumps(request)
+        for event in (
+            request,  # a direct invocation
+            {"record": [{"smn": {"message_id": "m-1", "message": message, "topic_urn": other_topic}}]},
+            {"record": [{"smn": {"message_id": "m-2", "message": message}}]},
+            {"version": "v1.0", "time": "2026-11-29T02:00:00+01:00", "trigger_type": "TIMER", "user_event": message},
+        ):
+            # THEN each is rejected, naming the field, and nothing is made or posted
+            data = only_result(invoke(event))
+            assert data["outcome"] == "rejected", event
+            assert "set by dds-backup itself" in data["error"]["message"]
+    assert chat.state.backups == {} and not [r for r in chat.state.requests if "/notifications/" in r.path]
 
 
 def test_a_follow_up_that_cannot_be_posted_never_fails_the_backup(

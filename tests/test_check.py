@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from dds_backup_dev import cli
 from dds_backup_dev.emulator import EmulatorServer
 from lib.config import SECRET_RULES
 from tests.conftest import ORDERS, ROOT
-from tests.test_cli import clean_env
+from tests.test_cli import run
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-%s"
@@ -65,6 +64,9 @@ def test_all_good_exits_0_and_only_reads(
     assert {"DEFAULT_REQUEST", "timer nightly-backup", "timeout", "WEBHOOK_SECRET", "SLACK_SIGNING_SECRET"} <= names
     assert {"topic RESULT_TOPIC_URN", "topic FANOUT_TOPIC_URN", "topic ALERT_TOPIC_URN"} <= names
     assert result["by_name"]["timer nightly-backup"]["detail"] == "2 instance(s): orders-prod, billing-prod"
+    # The audit timer reads only: no readiness for a backup (legacy-frozen is not ready for one) is reported
+    audit = result["by_name"]["timer hourly-audit"]["detail"]
+    assert audit.startswith("4 instance(s): ") and audit.endswith("; an audit (reads only, 26 h)")
     # Read-only: the only write is IAM's token request; nothing was created, deleted or published.
     assert writes(configured) == ["POST /v3/auth/tokens"]
     state = configured.state
@@ -200,29 +202,13 @@ def test_a_timeout_without_room_for_the_webhook_wait_fails(
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("function: {}\n")
     for args in (["check", "--template", str(tmp_path / "bad.yaml")], ["check", "--nope"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "dds_backup_dev.cli", *args],
-            capture_output=True,
-            text=True,
-            env=clean_env(),
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-        )
+        proc = run(*args)
         assert proc.returncode == 2, proc.stderr
         assert proc.stdout == ""
 
 
 def test_with_nothing_configured_it_checks_the_embedded_emulator() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "dds_backup_dev.cli", "check"],
-        capture_output=True,
-        text=True,
-        env=clean_env(),
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
+    proc = run("check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "embedded emulator" in proc.stderr
     assert proc.stdout.splitlines()[-1] == "dds-backup check: all good"

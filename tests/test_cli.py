@@ -115,8 +115,11 @@ def test_generated_events_pass_the_handler() -> None:
         **clean_env(),
         "WEBHOOK_SECRET": "whsec_Z2VuZXJhdGUtZXZlbnQtdGVzdC1zZWNyZXQ=",
         "SLACK_SIGNING_SECRET": "slacksigningsecretfortests0123",
+        "TEAMS_WEBHOOK_TOKEN": "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=",
+        "MATTERMOST_TOKEN": "qzgakf1nx3yt9dr4n8585ihbxy",
     }
-    for kind, expect in (("apig", 202), ("slack", 200), ("timer", None), ("smn", None), ("kafka", None)):
+    kinds = (("apig", 202), ("slack", 200), ("teams", 200), ("mattermost", 200), ("timer", None), ("smn", None))
+    for kind, expect in (*kinds, ("kafka", None)):
         gen = subprocess.run(
             [*CLI, "generate-event", kind], capture_output=True, text=True, env=env, cwd=ROOT, timeout=30, check=True
         )

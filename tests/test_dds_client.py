@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -10,6 +11,7 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.emulator.state import DEMO_AK, DEMO_SK
+from lib.cloud.auth import OutgoingRequest
 from lib.cloud.auth.aksk import AkSkAuth
 from lib.cloud.errors import ApiError, CloudError, TransportError
 from lib.cloud.transport import SignedTransport
@@ -143,6 +145,27 @@ async def test_nothing_is_sent_after_the_deadline(emulator: EmulatorServer) -> N
         with pytest.raises(CloudError) as caught:
             await client.list_instances()
     assert (caught.value.code, caught.value.retryable) == ("DEADLINE_EXCEEDED", True)
+    assert emulator.state.requests == []
+
+
+class _SlowAuth(AkSkAuth):
+    """Signs like AK/SK, after a pause (as fetching a token can take)."""
+
+    async def apply(self, request: OutgoingRequest) -> None:
+        await asyncio.sleep(0.3)
+        await super().apply(request)
+
+
+async def test_nothing_is_sent_when_signing_used_up_the_time_left(emulator: EmulatorServer) -> None:
+    # GIVEN 0.1 s left and an authenticator that takes 0.3 s
+    project_id = emulator.state.project_id
+    auth = _SlowAuth(DEMO_AK, DEMO_SK, None, project_id, source="test")
+    async with aiohttp.ClientSession() as session:
+        client = make_client(session, emulator, auth=auth, deadline=Deadline(at=time.monotonic() + 0.1))
+        # WHEN a call is made THEN it ends with the deadline, sending nothing (no request without a timeout)
+        with pytest.raises(CloudError) as caught:
+            await client.list_instances()
+    assert caught.value.code == "DEADLINE_EXCEEDED"
     assert emulator.state.requests == []
 
 

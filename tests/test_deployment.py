@@ -6,15 +6,21 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from packaging.utils import canonicalize_name
 
+from dds_backup_dev import cli, package
+from dds_backup_dev.bytecode import find_interpreter, pyc_name
 from dds_backup_dev.emulator import EmulatorServer
-from dds_backup_dev.package import build, fetch_wheels, local_arch
+from dds_backup_dev.lock import LockError, for_target, read_lock
+from dds_backup_dev.package import Built, PackageError, build, fetch_wheels, left_out, local_arch
 from dds_backup_dev.template import ROUTES, TemplateError, check_cron, load
 from tests.conftest import ROOT
 
@@ -22,16 +28,23 @@ WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 LOCAL_PYTHON = "{}.{}".format(*sys.version_info[:2])
 
 
+def _has_locked_wheels(python: str) -> bool:
+    names = [p.name for p in WHEELHOUSE.glob("*.whl")]
+    tags = (f"-cp{python.replace('.', '')}-", "-py3-none-", "-abi3-")
+    for pin in for_target(python, local_arch()):
+        prefix = f"{pin.name.replace('-', '_')}-{pin.version}-"
+        if not any(n.startswith(prefix) and any(t in n for t in tags) for n in names):
+            return False
+    return True
+
+
 @pytest.fixture(scope="module")
 def wheelhouse() -> Path:
-    """The runtime dependencies' wheels for this Python and for 3.12. `make` downloads them while setting up
-    .venv (so that the tests themselves stay on loopback); a plain `pytest` on a fresh venv gets the same set-up
-    step here, once."""
-    wanted = {LOCAL_PYTHON, "3.12"}
-    have = {p.name for p in WHEELHOUSE.glob("*.whl")}
-    for python in sorted(wanted):
-        tag = "cp" + python.replace(".", "")
-        if not any(tag in name for name in have):
+    """The locked runtime dependencies' wheels for this Python and for 3.12. `make` downloads them while
+    setting up .venv (so that the tests themselves stay on loopback); a plain `pytest` on a fresh venv gets the
+    same set-up step here, once."""
+    for python in sorted({LOCAL_PYTHON, "3.12"}):
+        if not _has_locked_wheels(python):
             fetch_wheels(python, local_arch(), WHEELHOUSE)
     return WHEELHOUSE
 
@@ -110,32 +123,65 @@ def test_cron_expressions(schedule: str, ok: bool) -> None:
 # -- the package ---------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def local_package(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The function package for this Python (so that a child interpreter can run it), built once."""
+    out = tmp_path_factory.mktemp("package") / "fn.zip"
+    return build(out, python=LOCAL_PYTHON, arch=local_arch(), wheelhouse=wheelhouse)
+
+
+def _unzip(built: Built, where: Path) -> list[str]:
+    with zipfile.ZipFile(built.path) as zf:
+        zf.extractall(where)
+        return zf.namelist()
+
+
+def _dist_infos(names: list[str]) -> set[str]:
+    return {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+
+
 def test_the_package_runs_a_timer_event_in_a_bare_interpreter(
-    wheelhouse: Path, tmp_path: Path, emulator: EmulatorServer
+    local_package: Built, tmp_path: Path, emulator: EmulatorServer
 ) -> None:
-    zip_path, _, _ = build(tmp_path / "fn.zip", python=LOCAL_PYTHON, arch=local_arch(), wheelhouse=wheelhouse)
+    """The zip is lean and still whole: what it leaves out is never needed, neither by the timer event nor by
+    importing any module of ours; every vendored distribution keeps its licence; the versions are the lock's."""
+    built = local_package
     code = tmp_path / "code"
-    with zipfile.ZipFile(zip_path) as zf:
-        names = zf.namelist()
-        zf.extractall(code)
+    names = _unzip(built, code)
     # Only what the function needs: no tests, no emulator, no dev CLI.
     assert "handler.py" in names and "lib/pipeline.py" in names
     assert not [n for n in names if n.startswith(("tests/", "dds_backup_dev/", "bench/"))]
+    # Lean: what the runtime never reads was left out, and said so.
+    assert not [n for n in names if left_out(n)]
+    for gone in ("aiohttp/_http_parser.pyx", "aiohttp/pytest_plugin.py", "attr/__init__.pyi", "pydantic/py.typed"):
+        assert gone in built.left_out and gone not in names
+    assert any(n.startswith("multidict/_testcapi.") for n in built.left_out)
+    # Licences stay, one or more per distribution; the distributions are exactly the lock's.
+    for dist in _dist_infos(names):
+        assert [n for n in names if n.startswith(dist + "/") and re.search("LICEN[CS]E|COPYING", n)], dist
+        assert f"{dist}/METADATA" in names
+    locked = {(p.name, p.version) for p in for_target(LOCAL_PYTHON, local_arch())}
+    shipped = [d.removesuffix(".dist-info").split("-") for d in _dist_infos(names)]
+    assert {(canonicalize_name(name), version) for name, version in shipped} == locked
     event = json.dumps(json.loads((ROOT / "events/timer.json").read_text()))
     probe = f"""
-import sys, json
+import sys, json, pkgutil, importlib
 sys.path.insert(0, {str(code)!r})
 import handler, aiohttp, pydantic
 assert handler.__file__.startswith({str(code)!r}) and aiohttp.__file__.startswith({str(code)!r}), sys.path
 class Ctx:
     def getRequestID(self): return "pkg-test"
     def getRunningTimeInSeconds(self): return 30
-print(json.dumps(handler.handler(json.loads({event!r}), Ctx())))
+result = handler.handler(json.loads({event!r}), Ctx())
+import lib
+for info in pkgutil.walk_packages(lib.__path__, "lib."):
+    importlib.import_module(info.name)
+print(json.dumps(result))
 """
     env = {**emulator.env("aksk"), "PATH": "/usr/bin:/bin"}
-    # -I: isolated (no site-packages, no user site, no PYTHON* variables): only the unzipped package counts.
+    # -I: isolated (no user site, no PYTHON* variables); -S: no site-packages either: only the unzipped package.
     proc = subprocess.run(
-        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+        [sys.executable, "-I", "-S", "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -144,20 +190,114 @@ print(json.dumps(handler.handler(json.loads({event!r}), Ctx())))
     assert len(emulator.state.backups) == 1
 
 
-def test_the_package_is_reproducible_and_lists_cp312_manylinux_binaries(wheelhouse: Path, tmp_path: Path) -> None:
-    first, _, _ = build(tmp_path / "a.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse)
-    second, _, _ = build(tmp_path / "b.zip", python="3.12", arch="x86_64", wheelhouse=wheelhouse)
-    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
-    with zipfile.ZipFile(first) as zf:
-        binaries = [n for n in zf.namelist() if n.endswith(".so")]
+_NO_COMPILE_PROBE = """
+import importlib, json, os, pkgutil, sys
+import _frozen_importlib_external as external
+
+code = sys.argv[1]
+compiled = []
+compile_from_source = external.SourceLoader.source_to_code
+
+
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(path)
+    return compile_from_source(self, data, path, *args, **kwargs)
+
+
+external.SourceLoader.source_to_code = counting
+sys.path.insert(0, code)
+import handler
+
+
+class Ctx:
+    def getRequestID(self): return "pyc-test"
+    def getRunningTimeInSeconds(self): return 30
+
+
+result = handler.handler(json.loads(sys.argv[2]), Ctx())
+import lib
+for info in pkgutil.walk_packages(lib.__path__, "lib."):
+    importlib.import_module(info.name)
+ours = [m for m in list(sys.modules.values()) if (getattr(m, "__file__", None) or "").startswith(code)]
+sources = [m for m in ours if m.__file__.endswith(".py")]
+print(json.dumps({
+    "ok": result["ok"],
+    "compiled": [p for p in compiled if p.startswith(code)],
+    "modules": len(sources),
+    "without_pyc": [m.__name__ for m in sources if not (m.__cached__ and os.path.exists(m.__cached__))],
+}))
+"""
+
+
+def _no_compile_probe(code: Path, env: dict[str, str]) -> dict[str, Any]:
+    event = json.dumps(json.loads((ROOT / "events/timer.json").read_text()))
+    # -I -S: only the package on the path; -B: nothing written, whatever the directory allows.
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-B", "-c", _NO_COMPILE_PROBE, str(code), event],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_no_module_of_the_package_is_compiled_at_import(
+    local_package: Built, tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """The proof is the compiler itself. In a fresh interpreter with only the unzipped package on its path, the
+    probe replaces ``SourceLoader.source_to_code``, the one place where the import system compiles a module
+    from source (a .pyc that is missing, for another Python or rejected all end there), with a counter; then it
+    imports the handler, serves a timer event against the emulator and imports every module of lib. No call may
+    name a file of the package, and every module loaded from it must name an existing .pyc. The directory is
+    read-only, as on the platform; as root the mode bits do not stop writes, which is why the proof is the
+    counter rather than the absence of new files. The same probe on the same files without their
+    ``__pycache__`` counts every module: the counter does count."""
+    code = tmp_path / "code"
+    names = _unzip(local_package, code)
+    sources = [n for n in names if n.endswith(".py")]
+    assert local_package.interpreter is not None and local_package.compiled == len(sources)
+    assert {pyc_name(n, LOCAL_PYTHON) for n in sources} <= set(names)
+    bare = tmp_path / "sources-only"
+    shutil.copytree(code, bare, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**emulator.env("aksk"), "PATH": "/usr/bin:/bin"}
+    subprocess.run(["chmod", "-R", "a-w", str(code)], check=True)
+    try:
+        packaged = _no_compile_probe(code, env)
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(code)], check=True)
+    assert packaged["ok"] is True
+    assert packaged["compiled"] == [] and packaged["without_pyc"] == []
+    assert packaged["modules"] > 100  # aiohttp, pydantic, ours: the check looked at them all
+    control = _no_compile_probe(bare, env)
+    assert len(control["compiled"]) == control["modules"] == packaged["modules"]
+
+
+@pytest.mark.parametrize("python", sorted({LOCAL_PYTHON, "3.12"}))
+def test_the_package_is_reproducible_with_its_bytecode(wheelhouse: Path, tmp_path: Path, python: str) -> None:
+    first = build(tmp_path / "a.zip", python=python, arch="x86_64", wheelhouse=wheelhouse)
+    second = build(tmp_path / "b.zip", python=python, arch="x86_64", wheelhouse=wheelhouse)
+    assert hashlib.sha256(first.path.read_bytes()).digest() == hashlib.sha256(second.path.read_bytes()).digest()
+    with zipfile.ZipFile(first.path) as zf:
+        names = zf.namelist()
         dates = {i.date_time for i in zf.infolist()}
-    assert binaries and all("cpython-312-x86_64-linux-gnu" in n for n in binaries), binaries
-    assert any(n.startswith("pydantic_core/") for n in binaries)
     assert dates == {(1980, 1, 1, 0, 0, 0)}
+    pycs = {n for n in names if n.endswith(".pyc")}
+    if find_interpreter(python):  # always for this Python; for 3.12 where one is installed
+        assert first.interpreter and pycs == {pyc_name(n, python) for n in names if n.endswith(".py")}
+    else:
+        assert first.interpreter is None and not pycs and first.notes
+    if python == "3.12":
+        binaries = [n for n in names if n.endswith(".so")]
+        assert binaries and all("cpython-312-x86_64-linux-gnu" in n for n in binaries), binaries
+        assert any(n.startswith("pydantic_core/") for n in binaries)
 
 
 def test_the_layer_holds_the_dependencies_alone(wheelhouse: Path, tmp_path: Path) -> None:
-    layer, _, _ = build(tmp_path / "layer.zip", python="3.12", arch="x86_64", layer=True, wheelhouse=wheelhouse)
+    layer = build(tmp_path / "layer.zip", python="3.12", arch="x86_64", layer=True, wheelhouse=wheelhouse).path
     names = zipfile.ZipFile(layer).namelist()
     assert "handler.py" not in names and not [n for n in names if n.startswith("lib/")]
     assert any(n.startswith("aiohttp/") for n in names)
@@ -187,6 +327,86 @@ def test_a_target_without_wheels_is_refused(wheelhouse: Path, tmp_path: Path) ->
     )
     assert proc.returncode == 2
     assert "no wheels for Python 3.12/arm64" in proc.stderr
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def test_a_python_of_the_target_version_is_found_past_a_broken_shim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pyenv shim on PATH names a version that is not the active one: it runs, fails, and is passed over.
+    _write(tmp_path / "bin" / "python3.99", "#!/bin/sh\necho 'pyenv: python3.99: command not found' >&2\nexit 127\n")
+    real = tmp_path / "pyenv" / "versions" / "3.99.1" / "bin" / "python3.99"
+    _write(real, "#!/bin/sh\necho cpython 3.99\n")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+    assert find_interpreter("3.99") == str(real)
+    real.unlink()
+    assert find_interpreter("3.99") is None
+    assert find_interpreter(LOCAL_PYTHON) == sys.executable
+
+
+def test_without_an_interpreter_the_package_ships_sources_and_says_so(
+    wheelhouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(package, "find_interpreter", lambda python: None)
+    out = tmp_path / "fn.zip"
+    args = ["package", "--python", "3.12", "--arch", "x86_64", "--wheelhouse", str(wheelhouse), "--output", str(out)]
+    assert cli.main([*args, "--template", str(ROOT / "template.yaml")]) == 0
+    printed = capfd.readouterr()
+    assert "no CPython 3.12 found" in printed.err and "ships sources only" in printed.err
+    assert "left out:" in printed.out and "bytecode:" not in printed.out
+    assert not [n for n in zipfile.ZipFile(out).namelist() if n.endswith(".pyc")]
+
+
+def test_a_python_bin_of_another_version_is_refused(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    other = "3.10" if LOCAL_PYTHON != "3.10" else "3.11"
+    args = ["package", "--python", other, "--python-bin", sys.executable, "--output", str(tmp_path / "x.zip")]
+    assert cli.main([*args, "--template", str(ROOT / "template.yaml")]) == 2
+    assert f"is cpython {LOCAL_PYTHON}, not CPython {other}" in capfd.readouterr().err
+    assert not (tmp_path / "x.zip").exists()
+
+
+# -- the lock -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.11", "3.12"])
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_the_lock_pins_every_runtime_requirement_for_every_target(python: str, arch: str) -> None:
+    pins = for_target(python, arch)
+    names = [p.name for p in pins]
+    assert len(names) == len(set(names)), "one version per package and target"
+    assert {"aiohttp", "pydantic", "python-json-logger", "pydantic-core"} <= set(names)
+    assert all(p.hashes and all(h.startswith("sha256:") for h in p.hashes) for p in pins)
+    # Only the targets that need it get it (aiohttp needs async-timeout before 3.11).
+    assert ("async-timeout" in names) == (python == "3.10")
+
+
+def test_a_lock_behind_requirements_txt_is_refused(tmp_path: Path) -> None:
+    wanted = tmp_path / "requirements.txt"
+    wanted.write_text("aiohttp>=99\npydantic>=2.6,<3\n")
+    with pytest.raises(LockError, match=r"out of date: requirements.txt asks for aiohttp>=99.*make lock"):
+        for_target("3.12", "x86_64", wanted=wanted)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "aiohttp>=3.9 --hash=sha256:00",  # not pinned
+        "aiohttp==3.9.5",  # no hashes
+    ],
+)
+def test_a_lock_line_without_pin_or_hashes_is_refused(tmp_path: Path, line: str) -> None:
+    lock = tmp_path / "requirements.lock"
+    lock.write_text(f"# comment\n{line}\n")
+    with pytest.raises(LockError, match="not pinned with == and hashes"):
+        read_lock(lock)
+    with pytest.raises(PackageError, match="not pinned"):
+        fetch_wheels("3.12", "x86_64", tmp_path / "wheels", lock=lock)
 
 
 # -- the deployment guide ------------------------------------------------------------------------------------

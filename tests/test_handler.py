@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
+from lib.dds.models import Instance
+from lib.models import BackupOrder, BackupRequest, ResultData
+from lib.runner.runner import Runner
 from tests.conftest import (
     BILLING,
     CATALOG,
@@ -189,6 +193,29 @@ def test_unknown_instance_is_rejected_and_others_still_run(configured: EmulatorS
     assert by_id["doesnotexist0000in02"]["error"]["code"] == "INSTANCE_NOT_FOUND"
     assert by_id[ORDERS]["outcome"] == "created"
     assert result["ok"] is False and result["_raised"] is False  # permanent: no platform retry
+
+
+def test_a_bug_on_one_instance_fails_that_instance_only(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a bug of ours that strikes while backing up orders-prod, after billing-prod's backup has started
+    original = Runner._backup_one
+
+    async def buggy(self: Runner, order: BackupOrder, request: BackupRequest, instance: Instance) -> ResultData:
+        if instance.id == ORDERS:
+            await asyncio.sleep(0.05)
+            raise KeyError("a bug")
+        return await original(self, order, request, instance)
+
+    monkeypatch.setattr(Runner, "_backup_one", buggy)
+    # WHEN both are asked for in one request, and in two orders of one batch
+    one = invoke({"instance_ids": [ORDERS, BILLING]})
+    by_id = {r["data"]["instance_id"]: r["data"] for r in one["results"]}
+    # THEN orders-prod fails as a bug (retryable: the platform may try again), billing-prod is reported as made
+    assert by_id[ORDERS]["outcome"] == "failed" and by_id[ORDERS]["error"]["code"] == "INTERNAL_ERROR"
+    assert by_id[ORDERS]["error"]["message"] == "KeyError (a bug; see the log)" and one["_raised"] is True
+    assert by_id[BILLING]["outcome"] == "created"
+    assert [b.instance_id for b in configured.state.backups.values()] == [BILLING]
 
 
 def test_instance_not_in_normal_state_fails_retryably_without_a_create_call(

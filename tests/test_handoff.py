@@ -12,17 +12,11 @@ from dds_backup_dev.emulator.state import Published
 from lib.delivery import HUAWEICLOUD, OTC, TABLE, Retry, retry_of
 from lib.models import Trigger
 from lib.runner import handoff
-from tests.conftest import ORDERS, Invoke, only_result
+from tests.conftest import NIGHTLY_TIMER, ORDERS, Invoke, only_result
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 FANOUT_TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
-TIMER = {
-    "version": "v1.0",
-    "time": "2026-11-29T02:00:00+01:00",
-    "trigger_type": "TIMER",
-    "trigger_name": "nightly",
-    "user_event": json.dumps({"instance_id": ORDERS}),
-}
+TIMER = NIGHTLY_TIMER
 
 
 def test_every_trigger_has_a_documented_cell_for_each_cloud() -> None:
@@ -72,6 +66,7 @@ def test_a_timer_failure_is_handed_on_and_ends_in_exactly_one_backup(
     monkeypatch.delenv("FANOUT_TOPIC_URN")
     inline = only_result(invoke({**TIMER, "user_event": json.dumps({"instance_id": ORDERS, "dry_run": True})}))
     assert again["name"] == inline["name"]
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
     # AND a second delivery of the same hand-off makes no second backup
     assert only_result(deliver(busy, message, invoke))["outcome"] == "exists"
     assert [b.name for b in busy.state.backups.values()].count(again["name"]) == 1

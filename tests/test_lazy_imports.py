@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
-from tests.conftest import ORDERS, ROOT
+from tests.conftest import NIGHTLY_TIMER, ORDERS, ROOT
 from tests.test_cli import clean_env
 
 PROBE = """
@@ -23,13 +23,7 @@ result = handler.handler(json.loads(sys.argv[1]), LocalContext(timeout_s=60))
 from pydantic.plugin import _loader
 print(json.dumps({"result": result, "modules": sorted(sys.modules), "plugins_scanned": _loader._plugins is not None}))
 """
-TIMER = {
-    "version": "v1.0",
-    "time": "2026-11-29T02:00:00+01:00",
-    "trigger_type": "TIMER",
-    "trigger_name": "nightly",
-    "user_event": json.dumps({"instance_id": ORDERS}),
-}
+TIMER = NIGHTLY_TIMER
 NOT_FOR_A_TIMER = [
     "lib.http",  # the webhook stack: routes, Slack, Teams, Mattermost, signature checks
     "lib.smn",

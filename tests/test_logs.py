@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 
 import pytest
 
@@ -90,3 +91,22 @@ def test_bound_context_reaches_records_and_is_removed_after() -> None:
     inside, outside = log_lines(stream.getvalue())
     assert inside["correlation_id"] == "c-1"
     assert "correlation_id" not in outside
+
+
+def test_temporary_values_are_forgotten_once_they_expire_and_kept_while_in_use() -> None:
+    # GIVEN a configured secret, and a temporary value registered for a moment
+    logs.register_secrets(["configured-secret"])
+    logs.register_secrets(["https://hooks.slack.com/commands/T1/1/abc"], keep_s=0.05)
+    assert logs.scrub("a https://hooks.slack.com/commands/T1/1/abc b") == "a *** b"
+    # WHEN its time has passed and anything else is registered (a warm instance's next invocation)
+    time.sleep(0.06)
+    logs.register_secrets(["agency-token-2"], keep_s=60)
+    # THEN it is no longer looked for, while the configured one and the new one still are
+    assert logs.scrub("https://hooks.slack.com/commands/T1/1/abc") == "https://hooks.slack.com/commands/T1/1/abc"
+    assert logs.scrub("configured-secret agency-token-2") == "*** ***"
+    # AND registering a value again extends its time
+    logs.register_secrets(["in-use-token"], keep_s=0.05)
+    logs.register_secrets(["in-use-token"], keep_s=60)
+    time.sleep(0.06)
+    logs.register_secrets(["x-" * 4])
+    assert logs.scrub("in-use-token") == "***"

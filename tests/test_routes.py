@@ -239,6 +239,29 @@ def test_no_secret_configured_fails_closed(configured: EmulatorServer, invoke: I
     assert configured.state.requests == []
 
 
+@pytest.mark.parametrize("route", ["/backups", "/slack", "/teams", "/mattermost"])
+def test_an_invalid_configuration_is_not_described_to_callers(
+    webhooks: EmulatorServer,
+    invoke: Invoke,
+    route: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN a configuration that cannot be read (a duplicated key in DEFAULT_REQUEST)
+    monkeypatch.setenv("DEFAULT_REQUEST", '{"instance_id": "a", "instance_id": "b"}')
+    # WHEN anyone, signed or not, calls a route
+    form = route in ("/slack", "/mattermost")
+    body, kind = (b"text=x", "application/x-www-form-urlencoded") if form else (b"{}", "application/json")
+    answer = invoke(apig_event("POST", route, body, {"content-type": kind}))
+    # THEN the answer says only that the configuration is invalid; the log says what is wrong
+    assert answer["statusCode"] == 500
+    error = body_of(answer)["error"]
+    assert error["code"] == "INVALID_CONFIG" and "instance_id" not in error["message"]
+    assert "its log says what to fix" in error["message"]
+    assert "DEFAULT_REQUEST" in capfd.readouterr().err
+    assert webhooks.state.requests == []
+
+
 def test_gateway_auth_mode_trusts_api_gateway(
     configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,6 +318,15 @@ def test_field_errors_are_listed(webhooks: EmulatorServer, invoke: Invoke) -> No
     answer = invoke(post_backups({"instance_id": ORDERS, "nmae": "x", "description": "a=b"}))
     fields = {d["field"] for d in body_of(answer)["error"]["details"]}
     assert fields == {"nmae", "description"}
+
+
+def test_the_functions_own_fields_are_refused_from_webhooks(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    answer = invoke(post_backups({"instance_id": ORDERS, "origin": origin}))
+    assert answer["statusCode"] == 400
+    (detail,) = body_of(answer)["error"]["details"]
+    assert detail == {"field": "origin", "message": "set by dds-backup itself; not accepted in requests"}
+    assert dds_calls(webhooks) == []
 
 
 def test_dds_failures_map_to_502_and_503(webhooks: EmulatorServer, invoke: Invoke) -> None:

@@ -159,6 +159,18 @@ def test_documented_shell_snippet_fails_on_a_refused_request(server: str, tmp_pa
     assert line.startswith("dds-backup: request refused: HTTP 401 UNAUTHENTICATED: ")
 
 
+def test_the_snippet_says_in_one_line_when_nothing_answers(tmp_path: Path) -> None:
+    # GIVEN a URL where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = run_snippet(snippet_env(f"http://127.0.0.1:{port}", tmp_path, DDS_BACKUP_KEY="deploy-nothing"))
+    # THEN it fails with one line that says so, curl's reason included
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"dds-backup: no answer from http://127.0.0.1:{port} (curl: (7) ")
+
+
 def test_a_503_is_retried_after_its_retry_after_within_the_scripts_timeout(
     server: str, emulator: EmulatorServer, tmp_path: Path
 ) -> None:

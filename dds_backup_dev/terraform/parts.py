@@ -65,7 +65,7 @@ def policy_pieces() -> list[tuple[Cond, tuple[str, ...]]]:
     """The agency's actions: the DDS actions the code calls (deleting only with retention), SMN publishing
     when a topic is used, and what the platform needs for the alert destination and the Kafka trigger."""
     delete = IAM_ACTIONS["delete_manual_backup"]
-    always = tuple(a for a in IAM_ACTIONS.values() if a != delete)
+    always = tuple(dict.fromkeys(a for a in IAM_ACTIONS.values() if a != delete))  # one entry per action
     s = SWITCHES
     return [
         (ALWAYS, always),

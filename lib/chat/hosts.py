@@ -17,6 +17,9 @@ from urllib.parse import SplitResult, urlsplit
 from lib.config import TEAMS_WEBHOOK_HOSTS, TEST_ORIGINS, Settings, origin_of
 from lib.models import FollowUp
 
+#: A response_url takes posts for 30 minutes (Slack, Mattermost); it is masked in the logs for twice that.
+URL_KEEP_S = 3600.0
+
 SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 _MATTERMOST_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]+")
 

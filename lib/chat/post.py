@@ -46,12 +46,15 @@ class ChatPoster:
                 extra={"chat.platform": follow_up.platform},
             )
             return f"refused: the follow-up URL is not on {follow_up.platform}'s own hosts"
-        register_secrets([url])  # a response_url (or a Workflow URL's sig=) is a capability: never logged
+        register_secrets([url], keep_s=hosts.URL_KEEP_S)  # a response_url (or a Workflow URL's sig=) is a capability
+        timeout = self.deadline.bound(self.timeout)
+        if timeout <= 0:  # aiohttp reads a total of 0 as "no timeout"
+            return self._failed(follow_up, "no time left in this invocation")
         try:
             async with self.session.post(
                 url,
                 json=payload(follow_up.platform, text),
-                timeout=aiohttp.ClientTimeout(total=self.deadline.bound(self.timeout)),
+                timeout=aiohttp.ClientTimeout(total=timeout),
                 allow_redirects=False,
             ) as resp:
                 status = resp.status

@@ -95,6 +95,8 @@ class SignedTransport:
         qs = canonical_query(request.query)
         url = URL(f"{self._base.scheme}://{self._host}{request.path}" + (f"?{qs}" if qs else ""), encoded=True)
         timeout = self._deadline.bound(self._timeout)
+        if timeout <= 0:  # signing may have used the last of it; aiohttp reads a total of 0 as "no timeout"
+            raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
         try:
             async with self._session.request(
                 request.method,

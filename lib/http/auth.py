@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
 from lib.http.signatures import uses_standard_webhooks, verify_mattermost, verify_slack, verify_teams, verify_webhook
+from lib.logs import get_logger
 from lib.service import BackupService
+
+_log = get_logger("http")
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,11 @@ class Caller:
 
 
 def settings_of(service: BackupService) -> Settings:
+    """The settings, or a 500 that says only that they are invalid: without them no caller can be authenticated,
+    so what is wrong goes to the log, not to whoever asked."""
     if service.settings is None:
-        raise HttpError(500, "INVALID_CONFIG", service.config_failure().message)
+        _log.error(f"invalid configuration: {service.config_failure().message}")
+        raise HttpError(500, "INVALID_CONFIG", "the function's configuration is invalid; its log says what to fix")
     return service.settings
 
 
@@ -61,31 +68,27 @@ def require_webhook_signature(request: HttpRequest, service: BackupService) -> C
     return Caller(settings, "github:" + hashlib.sha256(request.body).hexdigest()[:32])
 
 
-def require_slack_signature(request: HttpRequest, service: BackupService) -> Settings:
+def _chat(service: BackupService, variable: str, check: Callable[[Settings, str], str | None]) -> Settings:
+    """A chat route: its own secret (``variable``), checked by ``check``; the gateway's auth when so configured."""
     settings = settings_of(service)
     if settings.webhook_auth == "gateway":
         return settings
-    if settings.slack_signing_secret is None:
-        raise _unconfigured("SLACK_SIGNING_SECRET")
-    _refuse(verify_slack(settings.slack_signing_secret.get_secret_value(), request.headers, request.body, time.time()))
+    secret = getattr(settings, variable.lower())
+    if secret is None:
+        raise _unconfigured(variable)
+    _refuse(check(settings, secret.get_secret_value()))
     return settings
+
+
+def require_slack_signature(request: HttpRequest, service: BackupService) -> Settings:
+    return _chat(
+        service, "SLACK_SIGNING_SECRET", lambda _, s: verify_slack(s, request.headers, request.body, time.time())
+    )
 
 
 def require_teams_signature(request: HttpRequest, service: BackupService) -> Settings:
-    settings = settings_of(service)
-    if settings.webhook_auth == "gateway":
-        return settings
-    if settings.teams_webhook_token is None:
-        raise _unconfigured("TEAMS_WEBHOOK_TOKEN")
-    _refuse(verify_teams(settings.teams_webhook_token.get_secret_value(), request.headers, request.body))
-    return settings
+    return _chat(service, "TEAMS_WEBHOOK_TOKEN", lambda _, token: verify_teams(token, request.headers, request.body))
 
 
 def require_mattermost_token(request: HttpRequest, service: BackupService, form_token: str | None) -> Settings:
-    settings = settings_of(service)
-    if settings.webhook_auth == "gateway":
-        return settings
-    if settings.mattermost_token is None:
-        raise _unconfigured("MATTERMOST_TOKEN")
-    _refuse(verify_mattermost(settings.mattermost_token.get_secret_value(), request.headers, form_token))
-    return settings
+    return _chat(service, "MATTERMOST_TOKEN", lambda _, token: verify_mattermost(token, request.headers, form_token))

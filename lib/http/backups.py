@@ -3,7 +3,9 @@
 
 ``POST /backups`` answers 202 + ``Location: /backups/{backup_id}`` while the backup builds (or when a
 ``wait`` ran out of budget), 200 when it is completed or already existed, 400/404 for bad requests and
-502/503 when DDS failed (503 + Retry-After when trying again can help).
+502/503 when DDS failed (503 + Retry-After when trying again can help). An audit request answers 200 when every
+instance it names is fresh and 409 when one is stale, so that a pipeline step such as ``curl --fail`` stops on
+a missing backup.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ async def post_backups(request: HttpRequest, service: BackupService) -> dict[str
 
 def _status_of(event: ResultEvent) -> str:
     data = event.data
+    if data.outcome in (Outcome.FRESH, Outcome.STALE):  # an audit's verdict, not its newest backup's status
+        return "FRESH" if data.outcome is Outcome.FRESH else "STALE"
     if data.backup_status:
         return data.backup_status
     known = {
@@ -61,14 +65,16 @@ def _http_status(event: ResultEvent) -> int:
     data = event.data
     if data.outcome in (Outcome.CREATED, Outcome.FANNED_OUT):
         return 202
-    if data.outcome in (Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN, Outcome.PRUNED):
+    if data.outcome in (Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN, Outcome.PRUNED, Outcome.FRESH):
         return 200
-    assert data.error is not None
-    if data.outcome is Outcome.REJECTED:
-        return 404 if data.error.code in _NOT_FOUND else 400
-    if data.error.code == "INVALID_CONFIG":
+    if data.outcome is Outcome.STALE:
+        return 409
+    error = data.error
+    if error is None or error.code in ("INVALID_CONFIG", "INTERNAL_ERROR"):
         return 500
-    return 503 if data.error.retryable else 502
+    if data.outcome is Outcome.REJECTED:
+        return 404 if error.code in _NOT_FOUND else 400
+    return 503 if error.retryable else 502
 
 
 def backups_answer(results: list[ResultEvent], request_id: str) -> dict[str, Any]:

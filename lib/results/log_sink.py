@@ -8,7 +8,7 @@ from lib.logs import get_logger
 from lib.models import Outcome, ResultEvent
 
 _log = get_logger("results")
-_FAILURE = {Outcome.FAILED, Outcome.REJECTED}
+_FAILURE = {Outcome.FAILED, Outcome.REJECTED, Outcome.STALE}
 
 
 def log_result(event: ResultEvent) -> None:
@@ -20,7 +20,7 @@ def log_result(event: ResultEvent) -> None:
         + (f": {data.name}" if data.name else "")
         + (f" ({data.error.code}: {data.error.message})" if data.error else ""),
         extra={
-            "event.action": "dds.backup.create",
+            "event.action": "dds.backup.audit" if data.audit is not None else "dds.backup.create",
             "event.outcome": "failure" if failed else "success",
             "event.duration_ms": data.duration_ms,
             "dds.instance_id": data.instance_id,

@@ -9,7 +9,7 @@ from typing import Any
 from lib.cloud.errors import CloudError
 from lib.config import Settings
 from lib.dds.models import Instance
-from lib.models import BackupOrder, BackupRequest, Origin, Outcome, ResultData
+from lib.models import BackupOrder, BackupRequest, Outcome, ResultData
 from lib.runner.report import Report
 from lib.runtime import Deadline
 from lib.smn.client import SmnClient
@@ -30,12 +30,7 @@ def single_request(order: BackupOrder, request: BackupRequest, instance: Instanc
             "selector": None,
             "instance_id": instance.id,
             "idempotency_key": None,
-            "origin": Origin(
-                identity=order.identity,
-                trigger=order.trigger,
-                correlation_id=order.correlation_id,
-                event_time=order.event_time,
-            ),
+            "origin": order.origin(),
         }
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from lib.cloud.errors import CloudError
-from lib.models import MAX_HANDOFFS, BackupOrder, BackupRequest, Origin, Outcome, ResultData
+from lib.models import MAX_HANDOFFS, BackupOrder, BackupRequest, Outcome, ResultData
 from lib.runtime import Deadline
 from lib.smn.client import SmnClient
 
@@ -41,13 +41,7 @@ def next_request(order: BackupOrder, request: BackupRequest, instance_id: str | 
     """The request for one more attempt: one instance when the failure was one instance's, else the whole request."""
     update: dict[str, object] = {
         "idempotency_key": None,
-        "origin": Origin(
-            identity=order.identity,
-            trigger=order.trigger,
-            correlation_id=order.correlation_id,
-            event_time=order.event_time,
-            handoffs=handoffs_of(request) + 1,
-        ),
+        "origin": order.origin(handoffs=handoffs_of(request) + 1),
     }
     if instance_id is not None:
         update.update(instance_ids=None, selector=None, instance_id=instance_id, name=request.name)

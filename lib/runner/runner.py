@@ -21,7 +21,7 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error
 from lib.planning import naming
 from lib.runner.create import create_once
 from lib.runner.report import Report
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 _log = get_logger("runner")
 _SUCCESS = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
+_CHAT = (Trigger.SLACK, Trigger.TEAMS, Trigger.MATTERMOST)
 
 
 @dataclass
@@ -94,9 +95,9 @@ class Runner:
         try:
             async for batch in stream(self.client, request):
                 if fan_out is None:
-                    fan_out = self._fans_out(request, batch.expected)
+                    fan_out = self._fans_out(order, request, batch.expected)
                 found += batch.instances
-                work += [asyncio.create_task(self._for(order, request, i, fan_out)) for i in batch.instances]
+                work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
             return [
                 report(Outcome.FAILED, error=exc.info()),
@@ -105,12 +106,26 @@ class Runner:
         out = self._unresolved(report, settle(request, found))
         return out + [d for done in await asyncio.gather(*work) for d in done]
 
-    def _fans_out(self, request: BackupRequest, expected: int) -> bool:
+    def _fans_out(self, order: BackupOrder, request: BackupRequest, expected: int) -> bool:
         if self.smn is None or self.settings.fanout_topic_urn is None:
+            return False
+        if order.trigger in _CHAT:  # the reply to the command must say what became of every instance
             return False
         from lib.runner import fanout
 
         return fanout.should_fan_out(self.settings, request, expected, self.deadline)
+
+    async def _guarded(
+        self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool
+    ) -> list[ResultData]:
+        """One instance's work; whatever stops it fails this instance only, never its siblings."""
+        try:
+            return await self._for(order, request, instance, fan_out)
+        except CloudError as exc:
+            return [Report.start(order, self.clock)(Outcome.FAILED, instance=instance, error=exc.info())]
+        except Exception as exc:
+            _log.exception("unexpected error", extra={"dds.instance_id": instance.id})
+            return [Report.start(order, self.clock)(Outcome.FAILED, instance=instance, error=internal_error(exc))]
 
     async def _for(
         self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool

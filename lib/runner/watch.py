@@ -14,7 +14,7 @@ from lib.chat.style import STYLES
 from lib.cloud.errors import CloudError
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Origin, Outcome, ResultData, Watch
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
 from lib.runner.report import Report
 from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
@@ -23,6 +23,9 @@ from lib.smn.client import SmnClient
 # Slack's response_url takes posts for 30 minutes (docs.slack.dev "Handling user interaction"); Mattermost's too
 # (mattermost server: CommandWebhookLifetime). A minute is kept for the last post.
 POST_WINDOW_S = 30 * 60 - 60
+# Kept from the waiting for what comes after it: handing the watch on (an SMN publish) or the post. A quarter of
+# a short invocation, at most the post's own timeout.
+_AFTER_WAIT_S = 10.0
 WATCHING = "watching"
 
 
@@ -45,8 +48,9 @@ async def carry_out(
         "backup_id": seen.backup_id,
         "job_id": seen.job_id,
     }
+    keep = min(_AFTER_WAIT_S, deadline.remaining() / 4)
     try:
-        finished = await wait_for_backup(client, seen.job_id, seen.backup_id, deadline)
+        finished = await wait_for_backup(client, seen.job_id, seen.backup_id, deadline.before(keep))
     except CloudError as exc:
         return report(Outcome.FAILED, error=exc.info(), **fields)
     label = instance.name or instance.id
@@ -76,13 +80,7 @@ def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
     if order.follow_up is None or not building or not (data.backup_id and data.name and data.instance_id):
         return None
     watch = Watch(backup_id=data.backup_id, job_id=data.job_id, name=data.name, follow_up=order.follow_up)
-    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=_origin(order))
-
-
-def _origin(order: BackupOrder) -> Origin:
-    return Origin(
-        identity=order.identity, trigger=order.trigger, correlation_id=order.correlation_id, event_time=order.event_time
-    )
+    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=order.origin())
 
 
 async def hand_on(smn: SmnClient | None, topic: str | None, request: BackupRequest) -> str:

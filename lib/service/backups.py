@@ -8,16 +8,28 @@ unreachable endpoints and our own bugs all end as result events that say what ha
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from lib.cloud.errors import CloudError
 from lib.config import ConfigError, Settings
-from lib.dds.models import Backup
+from lib.dds.models import Backup, Instance
 from lib.logs import get_logger
-from lib.models import BackupOrder, ErrorInfo, InvocationResult, Outcome, ResultData, ResultEvent
+from lib.models import (
+    BackupOrder,
+    BackupRequest,
+    ErrorInfo,
+    InvocationResult,
+    Outcome,
+    ResultData,
+    ResultEvent,
+    internal_error,
+)
 from lib.results import events
 from lib.results.log_sink import log_result
+from lib.runner.resolve import resolve
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
 from lib.service.clients import Clients, open_clients
@@ -77,8 +89,7 @@ class BackupService:
             return Execution(self._emit([_unserved(o, exc.info()) for o in orders]))
         except Exception as exc:  # a bug of ours: report it, never lose the event silently
             _log.exception("unexpected error")
-            error = ErrorInfo(code="INTERNAL_ERROR", message=type(exc).__name__, retryable=True)
-            return Execution(self._emit([_result(o, Outcome.FAILED, error) for o in orders]))
+            return Execution(self._emit([_result(o, Outcome.FAILED, internal_error(exc)) for o in orders]))
 
     async def _execute(
         self, orders: list[BackupOrder], deadline: Deadline, wait_deadline: Deadline | None
@@ -122,14 +133,25 @@ class BackupService:
 
     async def find_backup(self, backup_id: str, deadline: Deadline) -> Backup | None:
         """The backup with this id in the project, or None. Raises ServiceError when the API cannot tell."""
+        async with self._reading(deadline) as clients:
+            found = await clients.dds.list_backups(backup_id=backup_id)
+        return next((b for b in found if b.id == backup_id), None)
+
+    async def find_instances(self, request: BackupRequest, deadline: Deadline) -> list[Instance]:
+        """The instances a request means, without doing anything to them. Raises ServiceError as above."""
+        async with self._reading(deadline) as clients:
+            return (await resolve(clients.dds, request)).instances
+
+    @contextlib.asynccontextmanager
+    async def _reading(self, deadline: Deadline) -> AsyncIterator[Clients]:
+        """Clients for a query; what stops it becomes a ServiceError that says why."""
         try:
             async with open_clients(self._settings(), self.invocation, deadline) as clients:
-                found = await clients.dds.list_backups(backup_id=backup_id)
+                yield clients
         except ConfigError as exc:
             raise ServiceError(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)) from None
         except CloudError as exc:
             raise ServiceError(exc.info()) from None
-        return next((b for b in found if b.id == backup_id), None)
 
     def _settings(self) -> Settings:
         if self.settings is None:
@@ -167,7 +189,18 @@ async def _run_orders(runner: Runner, orders: list[BackupOrder]) -> list[list[Re
 
     async def run_group(indexes: list[int]) -> None:
         for index in indexes:
-            out[index] = await runner.run(orders[index])
+            out[index] = await _run_one(runner, orders[index])
 
     await asyncio.gather(*(run_group(g) for g in groups.values()))
     return out
+
+
+async def _run_one(runner: Runner, order: BackupOrder) -> list[ResultData]:
+    """One order; whatever stops it fails this order only, while the others run on to their own results."""
+    try:
+        return await runner.run(order)
+    except CloudError as exc:
+        return [_result(order, Outcome.FAILED, exc.info())]
+    except Exception as exc:
+        _log.exception("unexpected error")
+        return [_result(order, Outcome.FAILED, internal_error(exc))]

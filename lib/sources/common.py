@@ -17,6 +17,8 @@ class SourceContext:
     default_request: BackupRequest | None
     #: Why the configuration could not be read (then ``default_request`` is unknown, not absent).
     config_error: str | None = None
+    #: FANOUT_TOPIC_URN: its messages are the function's own and may carry ``INTERNAL_FIELDS``.
+    own_topic: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,19 +50,19 @@ def event_rejection(
     return BackupOrder(trigger, f"rejected:{where}", where, ctx.now, rejection=rejected(code, message))
 
 
-def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:
-    """At most 256 KiB of JSON (jsonsafe's limits) holding one backup request."""
+def parse_json_request(text: str, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
+    """At most 256 KiB of JSON (jsonsafe's limits) holding one backup request (``internal``: the function's own)."""
     try:
         data = jsonsafe.loads(text, max_bytes=MAX_MESSAGE_BYTES)
     except jsonsafe.JsonRejected as exc:
         return rejected(
             exc.code, f"{where} is {exc.message}" if exc.code == "MESSAGE_TOO_LARGE" else f"{where}: {exc.message}"
         )
-    return validate_request(data, where)
+    return validate_request(data, where, internal=internal)
 
 
-def parse_message(message: Any, where: str) -> BackupRequest | ErrorInfo:
+def parse_message(message: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
     """A queue message: a string holding one JSON request."""
     if not isinstance(message, str):
         return rejected("INVALID_REQUEST", f"{where} must be a string holding a JSON request")
-    return parse_json_request(message, where)
+    return parse_json_request(message, where, internal=internal)

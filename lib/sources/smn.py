@@ -32,6 +32,7 @@ def _record(index: int, raw: Any, ctx: SourceContext) -> BackupOrder:
         problem = describe_field_errors(field_errors(exc))
         return event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", f"SMN record {index} is malformed: {problem}", index)
     message_id = smn.message_id or f"{ctx.request_id}#{index}"
-    result = parse_message(smn.message, f"SMN message {message_id}")
+    own = ctx.own_topic is not None and smn.topic_urn == ctx.own_topic
+    result = parse_message(smn.message, f"SMN message {message_id}", internal=own)
     when = parse_time(smn.timestamp) or ctx.now
     return BackupOrder.of(Trigger.SMN, f"smn:{message_id}", message_id, when, result)

@@ -20,6 +20,9 @@ from lib.cloud.auth.aksk import AkSkAuth
 from lib.config import ConfigError, Settings
 from lib.runtime import Invocation
 
+#: Temporary credentials and IAM tokens are valid for at most 24 hours; they are masked for twice that.
+TEMPORARY_KEEP_S = 48 * 3600.0
+
 
 @dataclass(frozen=True)
 class Access:
@@ -57,7 +60,7 @@ async def resolve_access(
     security_token = invocation.get("getSecurityToken")
     agency_token = invocation.get("getToken")
     # Whatever is used to authenticate joins the values the log redactor masks.
-    logs.register_secrets([v for v in (sk, security_token, agency_token) if v])
+    logs.register_secrets([v for v in (sk, security_token, agency_token) if v], keep_s=TEMPORARY_KEEP_S)
     if ak and sk and security_token:
         auth = AkSkAuth(ak, sk, security_token, project_id, source="agency temporary AK/SK")
     elif agency_token:

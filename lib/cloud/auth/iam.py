@@ -104,9 +104,15 @@ def _refusal(status: int, text: str, request_id: str | None) -> CloudError:
     return ApiError.from_response(status, code, message, request_id)
 
 
+#: IAM tokens are valid for 24 hours; masked for twice that after their last use.
+TOKEN_KEEP_S = 48 * 3600.0
+
+
 async def fetch_password_token(
     session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
 ) -> IamToken:
+    if deadline.expired:  # aiohttp reads a total of 0 as "no timeout"
+        raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
     try:
         async with session.post(
             f"{who.iam_endpoint}/v3/auth/tokens",
@@ -166,8 +172,9 @@ class PasswordTokenAuth:
             cached = _TOKENS.get(self._who.cache_key)
             if cached is None or not cached.fresh(datetime.now(timezone.utc)):
                 cached = await fetch_password_token(self._session, self._who, self._deadline, self._timeout)
-                logs.register_secrets([cached.value])
                 _TOKENS[self._who.cache_key] = cached
+            # On every invocation that uses it, a cached one too: the redactor forgets values after a while.
+            logs.register_secrets([cached.value], keep_s=TOKEN_KEEP_S)
             self._current = cached
             return cached
 

@@ -16,7 +16,7 @@ from lib.config import Settings
 from lib.http.chat import grammar
 from lib.http.gateway import HttpRequest
 from lib.http.orders import webhook_order
-from lib.logs import get_logger
+from lib.logs import get_logger, register_secrets
 from lib.models import (
     BackupRequest,
     ChatPlatform,
@@ -28,6 +28,7 @@ from lib.models import (
     validate_request,
 )
 from lib.runner.watch import WATCHING
+from lib.runtime import Deadline
 from lib.service import BackupService, ServiceError
 
 _log = get_logger("http.chat")
@@ -53,11 +54,31 @@ class ChatRequest:
         return STYLES[self.platform]
 
 
+def slash_command(
+    http: HttpRequest, form: dict[str, str], platform: ChatPlatform, settings: Settings, text: str, budget_s: float
+) -> ChatRequest:
+    """Slack's and Mattermost's slash commands share their form fields."""
+    trigger_id = form.get("trigger_id")
+    return ChatRequest(
+        platform=platform,
+        trigger=Trigger(platform),
+        invoke_as=form.get("command") or "/dds-backup",
+        user=form.get("user_id", ""),
+        channel=form.get("channel_id", ""),
+        text=text,
+        delivery=f"{platform}:{trigger_id}" if trigger_id else None,
+        follow_up=follow_up_of(form, platform, settings),
+        budget_s=budget_s,
+        http=http,
+    )
+
+
 def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:
     """The command's response_url, when it is on the platform's own hosts (else it is never contacted)."""
     url = form.get("response_url", "")
     if not url:
         return None
+    register_secrets([url], keep_s=hosts.URL_KEEP_S)  # a capability for the conversation: never logged
     follow_up = FollowUp(platform=platform, url=url[:2048], since=time.time())
     if hosts.target(follow_up, settings) is None:
         _log.warning(f"response_url refused: not a {platform} host ({hosts.host_of(url)})")
@@ -108,29 +129,47 @@ async def _status(chat: ChatRequest, service: BackupService, backup_id: str | No
     )
 
 
-async def _run(chat: ChatRequest, service: BackupService, data: dict[str, Any]) -> list[ResultEvent] | str:
-    """The request's results, or the reply that says why it is not a request."""
+def _request(chat: ChatRequest, data: dict[str, Any]) -> BackupRequest | str:
+    """The command as a backup request, or the reply that says why it is not one."""
     result = validate_request(data, "the command")
-    if not isinstance(result, BackupRequest):
-        return f":warning: {chat.style.escape(result.message)}"
-    order = webhook_order(chat.http, result, chat.trigger, chat.delivery)
+    return result if isinstance(result, BackupRequest) else f":warning: {chat.style.escape(result.message)}"
+
+
+async def _run(
+    chat: ChatRequest, service: BackupService, request: BackupRequest, deadline: Deadline
+) -> list[ResultEvent]:
+    order = webhook_order(chat.http, request, chat.trigger, chat.delivery)
     if chat.follow_up is not None:
         order = order.with_follow_up(chat.follow_up)
-    return (await service.execute([order], service.invocation.deadline.within(chat.budget_s))).results
+    return (await service.execute([order], deadline)).results
 
 
 async def _backup(chat: ChatRequest, service: BackupService, command: grammar.Backup, usage: str) -> str:
     s, target = chat.style, command.target
+    deadline = service.invocation.deadline.within(chat.budget_s)
     data = grammar.one_instance(target)
     if command.description is not None:
         data["description"] = command.description
-    results = await _run(chat, service, data)
-    if isinstance(results, str):
-        return f"{results}\n{usage}"
+    request = _request(chat, data)
+    if isinstance(request, str):
+        return f"{request}\n{usage}"
+    if request.selector is not None:
+        # A backup is of one instance: the name is looked up first, so that a name several instances share
+        # starts nothing (names need not be unique), and a "*" pattern is not a name.
+        if target.startswith("*"):
+            return f"A backup is of one instance: give its exact name or its id, not {s.code(target)}.\n{usage}"
+        try:
+            named = await service.find_instances(request, deadline)
+        except ServiceError as exc:
+            return f":warning: Could not look up {s.code(target)}: {exc.error.code}: {s.escape(exc.error.message)}"
+        if not named:
+            return f"No DDS instance is named {s.code(target)}.\n{usage}"
+        if len(named) > 1:
+            return f"{s.code(target)} names {len(named)} instances; use the instance id."
+        request = request.model_copy(update={"selector": None, "instance_id": named[0].id})
+    results = await _run(chat, service, request, deadline)
     pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
-    (event, *more) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
-    if more:  # a name selector is exact, but names need not be unique
-        return f"{s.code(target)} names {len(more) + 1} instances; use the instance id."
+    (event, *_) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
     return _backup_reply(chat, event.data, len(pruned), usage, target)
 
 
@@ -161,9 +200,10 @@ def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, usage: str, tar
 async def _audit(chat: ChatRequest, service: BackupService, command: grammar.Audit, usage: str) -> str:
     s = chat.style
     data = {**grammar.selection(command.target), "audit": {"max_age_hours": command.hours}}
-    results = await _run(chat, service, data)
-    if isinstance(results, str):
-        return f"{results}\n{usage}"
+    request = _request(chat, data)
+    if isinstance(request, str):
+        return f"{request}\n{usage}"
+    results = await _run(chat, service, request, service.invocation.deadline.within(chat.budget_s))
     lines = [f"Audit: a completed backup from the last {command.hours} hours?"]
     for r in sorted(results, key=lambda e: e.data.instance_name or e.data.instance_id or ""):
         lines.append(_audit_line(s, r.data))

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from lib.http.auth import require_mattermost_token
-from lib.http.chat.conversation import ChatRequest, answer, follow_up_of
+from lib.http.chat.conversation import answer, slash_command
 from lib.http.chat.forms import parse_form
 from lib.http.gateway import HttpRequest, response
-from lib.models import Trigger
 from lib.service import BackupService
 
 # Mattermost waits 30 s by default, but its guide asks for an answer within 3.
@@ -27,17 +26,5 @@ def reply(text: str) -> dict[str, Any]:
 async def post_mattermost(request: HttpRequest, service: BackupService) -> dict[str, Any]:
     form = parse_form(request.body)
     settings = require_mattermost_token(request, service, form.get("token"))
-    trigger_id = form.get("trigger_id")
-    chat = ChatRequest(
-        platform="mattermost",
-        trigger=Trigger.MATTERMOST,
-        invoke_as=form.get("command") or "/dds-backup",
-        user=form.get("user_id", ""),
-        channel=form.get("channel_id", ""),
-        text=form.get("text", ""),
-        delivery=f"mattermost:{trigger_id}" if trigger_id else None,
-        follow_up=follow_up_of(form, "mattermost", settings),
-        budget_s=BUDGET_S,
-        http=request,
-    )
+    chat = slash_command(request, form, "mattermost", settings, form.get("text", ""), BUDGET_S)
     return reply(await answer(chat, service, settings.mattermost_allowed_users, settings.mattermost_allowed_channels))

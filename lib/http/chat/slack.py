@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from lib.http.auth import require_slack_signature
-from lib.http.chat.conversation import ChatRequest, answer, follow_up_of
+from lib.http.chat.conversation import answer, slash_command
 from lib.http.chat.forms import parse_form
 from lib.http.gateway import HttpRequest, response
-from lib.models import Trigger
 from lib.service import BackupService
 
 # Slack waits 3 s for the answer, DDS calls included.
@@ -32,17 +31,5 @@ def unescape(text: str) -> str:
 async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, Any]:
     settings = require_slack_signature(request, service)
     form = parse_form(request.body)
-    trigger_id = form.get("trigger_id")
-    chat = ChatRequest(
-        platform="slack",
-        trigger=Trigger.SLACK,
-        invoke_as=form.get("command") or "/dds-backup",
-        user=form.get("user_id", ""),
-        channel=form.get("channel_id", ""),
-        text=unescape(form.get("text", "")),
-        delivery=f"slack:{trigger_id}" if trigger_id else None,
-        follow_up=follow_up_of(form, "slack", settings),
-        budget_s=BUDGET_S,
-        http=request,
-    )
+    chat = slash_command(request, form, "slack", settings, unescape(form.get("text", "")), BUDGET_S)
     return reply(await answer(chat, service, settings.slack_allowed_users, settings.slack_allowed_channels))
