@@ -305,10 +305,20 @@ def test_a_route_without_its_secret_refuses_everything(route: Callable[..., obje
     ],
     ids=["webhook", "slack", "teams", "mattermost"],
 )
-def test_an_invalid_configuration_is_a_500_on_every_route(route: Callable[..., object]) -> None:
+def test_an_invalid_configuration_is_a_500_on_every_route(
+    route: Callable[..., object], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a function whose configuration is invalid: no caller can be authenticated
     invocation = Invocation.from_context(LocalContext(), time.monotonic())
     svc = BackupService(invocation, None, config_error="WEBHOOK_SECRET is too short")
-    assert refused(lambda: route(request({}), svc)) == (500, "INVALID_CONFIG", "WEBHOOK_SECRET is too short")
+    # WHEN any route is called THEN it is a 500 that tells the caller nothing of the configuration
+    assert refused(lambda: route(request({}), svc)) == (
+        500,
+        "INVALID_CONFIG",
+        "the function's configuration is invalid; its log says what to fix",
+    )
+    # AND the log says what to fix
+    assert "invalid configuration: WEBHOOK_SECRET is too short" in caplog.messages
 
 
 def test_in_gateway_mode_the_delivery_headers_are_the_callers_word() -> None:
