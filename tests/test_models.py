@@ -16,12 +16,14 @@ from lib.models import (
     FieldError,
     FollowUp,
     InvocationResult,
+    Origin,
     Outcome,
     ResultData,
     ResultEvent,
     Trigger,
     describe_field_errors,
     field_errors,
+    internal_error,
     validate_request,
 )
 
@@ -295,6 +297,26 @@ def test_validation_returns_the_request_or_a_rejection_naming_each_field() -> No
     assert isinstance(two, ErrorInfo) and "; wait: " in two.message
 
 
+ORIGIN = {"identity": "smn:m1", "trigger": "smn", "correlation_id": "m1"}
+WATCH = {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}
+
+
+@pytest.mark.parametrize(("field", "value"), [("origin", ORIGIN), ("watch", WATCH)])
+def test_the_functions_own_fields_are_refused_unless_the_message_is_its_own(field: str, value: Any) -> None:
+    data = {"instance_id": "a", field: value}
+    # GIVEN a request from anyone but the function's own topic WHEN it carries watch or origin THEN it is refused
+    rejection = validate_request(data, "SMN message m1")
+    assert isinstance(rejection, ErrorInfo)
+    assert (rejection.code, rejection.retryable) == ("INVALID_REQUEST", False)
+    assert rejection.message == (
+        f"SMN message m1 is not a valid backup request: {field}: set by dds-backup itself; not accepted in requests"
+    )
+    assert rejection.details == [FieldError(field=field, message="set by dds-backup itself; not accepted in requests")]
+    # AND from the function's own topic it is a request
+    own = validate_request(data, "SMN message m1", internal=True)
+    assert isinstance(own, BackupRequest) and getattr(own, field) is not None
+
+
 @pytest.mark.parametrize(("data", "kind"), [([], "list"), ("text", "str"), (None, "NoneType"), (3, "int")])
 def test_anything_but_an_object_is_rejected_naming_its_type(data: Any, kind: str) -> None:
     rejection = validate_request(data, "the timer's user_event")
@@ -339,6 +361,21 @@ def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
         "timer:nightly:1",
         "nightly@1",
         WHEN,
+    )
+
+
+def test_an_order_handed_on_carries_its_whole_identity_and_the_count_of_hand_offs() -> None:
+    order = BackupOrder.of(Trigger.TIMER, "timer:nightly:1", "nightly@1", WHEN, BackupRequest(instance_id="a"))
+    assert order.origin(handoffs=2) == Origin(
+        identity="timer:nightly:1", trigger=Trigger.TIMER, correlation_id="nightly@1", event_time=WHEN, handoffs=2
+    )
+    assert order.origin().handoffs == 0
+
+
+def test_a_bug_of_ours_is_a_retryable_internal_error_that_names_only_the_exception_type() -> None:
+    # the exception's text may hold anything (a URL, a token): only its type reaches a result
+    assert internal_error(KeyError("sk=secret")) == ErrorInfo(
+        code="INTERNAL_ERROR", message="KeyError (a bug; see the log)", retryable=True
     )
 
 

@@ -133,6 +133,16 @@ def test_within_takes_whichever_comes_first_and_keeps_the_clock() -> None:
     assert shorter.remaining() == 2.0
 
 
+def test_before_moves_the_deadline_earlier_and_keeps_the_clock() -> None:
+    # GIVEN a deadline 10 s away WHEN 3 s are kept back for what must follow the work
+    clock = Clock()
+    kept = Deadline(at=1010.0, clock=clock).before(3)
+    # THEN the work's deadline is 7 s away and follows the same clock
+    assert kept.at == 1007.0
+    clock.now = 1005.0
+    assert kept.remaining() == 2.0
+
+
 def test_the_invocation_reads_the_context_once_with_local_defaults() -> None:
     ctx = Ctx(getRequestID="req-9", getFunctionName="backup-fn", getUserData="from-user-data")
     inv = Invocation.from_context(ctx, 0.0)

@@ -175,6 +175,32 @@ def test_an_smn_message_that_is_no_request_is_rejected_naming_the_message() -> N
     assert order.identity == "smn:m-9"
 
 
+FANOUT = "urn:smn:eu-de:p1:dds-backup-fanout"
+
+
+def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
+    # GIVEN the function's own fan-out topic, and a message that carries an origin
+    ctx = SourceContext(request_id="req-1", now=NOW, default_request=None, own_topic=FANOUT)
+    origin = {"identity": "timer:nightly:1", "trigger": "timer", "correlation_id": "nightly@1"}
+    message = json.dumps({"instance_id": ORDERS, "origin": origin})
+    own, other, unknown = smn.parse(
+        smn_event(
+            {"message": message, "message_id": "m-1", "topic_urn": FANOUT},
+            {"message": message, "message_id": "m-2", "topic_urn": FANOUT + "-other"},
+            {"message": message, "message_id": "m-3"},
+        ),
+        ctx,
+    ).orders
+    # THEN on the own topic it is the origin's order, on any other (or none) it is refused
+    assert own.request is not None and own.identity == "timer:nightly:1"
+    for order in (other, unknown):
+        code, text = rejection(order)
+        assert code == "INVALID_REQUEST" and "origin: set by dds-backup itself" in text
+    # AND without a fan-out topic configured nothing is the function's own
+    (alone,) = smn.parse(smn_event({"message": message, "message_id": "m-1", "topic_urn": FANOUT}), CTX).orders
+    assert rejection(alone)[0] == "INVALID_REQUEST"
+
+
 def test_a_malformed_smn_record_is_rejected_alone() -> None:
     event = {"record": [{"smn": "text"}, {"smn": {"message": REQUEST, "message_id": "m-2"}}]}
     bad, good = smn.parse(event, CTX).orders

@@ -68,7 +68,7 @@ def require_webhook_signature(request: HttpRequest, service: BackupService) -> C
     return Caller(settings, "github:" + hashlib.sha256(request.body).hexdigest()[:32])
 
 
-def _chat(service: BackupService, variable: str, check: Callable[[Settings, str], str | None]) -> Settings:
+def _chat(service: BackupService, variable: str, check: Callable[[str], str | None]) -> Settings:
     """A chat route: its own secret (``variable``), checked by ``check``; the gateway's auth when so configured."""
     settings = settings_of(service)
     if settings.webhook_auth == "gateway":
@@ -76,19 +76,17 @@ def _chat(service: BackupService, variable: str, check: Callable[[Settings, str]
     secret = getattr(settings, variable.lower())
     if secret is None:
         raise _unconfigured(variable)
-    _refuse(check(settings, secret.get_secret_value()))
+    _refuse(check(secret.get_secret_value()))
     return settings
 
 
 def require_slack_signature(request: HttpRequest, service: BackupService) -> Settings:
-    return _chat(
-        service, "SLACK_SIGNING_SECRET", lambda _, s: verify_slack(s, request.headers, request.body, time.time())
-    )
+    return _chat(service, "SLACK_SIGNING_SECRET", lambda s: verify_slack(s, request.headers, request.body, time.time()))
 
 
 def require_teams_signature(request: HttpRequest, service: BackupService) -> Settings:
-    return _chat(service, "TEAMS_WEBHOOK_TOKEN", lambda _, token: verify_teams(token, request.headers, request.body))
+    return _chat(service, "TEAMS_WEBHOOK_TOKEN", lambda token: verify_teams(token, request.headers, request.body))
 
 
 def require_mattermost_token(request: HttpRequest, service: BackupService, form_token: str | None) -> Settings:
-    return _chat(service, "MATTERMOST_TOKEN", lambda _, token: verify_mattermost(token, request.headers, form_token))
+    return _chat(service, "MATTERMOST_TOKEN", lambda token: verify_mattermost(token, request.headers, form_token))
