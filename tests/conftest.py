@@ -7,6 +7,7 @@ import json
 import os
 import pathlib
 import sys
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -88,6 +89,22 @@ def _no_secret_leaks(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixtu
         assert secret not in returned, "a secret reached a result or an HTTP answer"
     sys.stdout.write(out)
     sys.stderr.write(err)
+
+
+@pytest.fixture
+def east_of_utc() -> Iterator[None]:
+    """The machine's zone is Asia/Tokyo (UTC+9 all year) during the test: what we write must stay in UTC."""
+    zone = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Tokyo"
+    time.tzset()
+    try:
+        yield
+    finally:
+        if zone is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = zone
+        time.tzset()
 
 
 @pytest.fixture
