@@ -99,11 +99,9 @@ class Runner:
                 found += batch.instances
                 work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
-            return [
-                report(Outcome.FAILED, error=exc.info()),
-                *[d for done in await asyncio.gather(*work) for d in done],
-            ]
-        out = self._unresolved(report, settle(request, found))
+            out = [report(Outcome.FAILED, error=exc.info())]
+        else:
+            out = self._unresolved(report, settle(request, found))
         return out + [d for done in await asyncio.gather(*work) for d in done]
 
     def _fans_out(self, order: BackupOrder, request: BackupRequest, expected: int) -> bool:

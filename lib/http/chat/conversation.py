@@ -170,10 +170,10 @@ async def _backup(chat: ChatRequest, service: BackupService, command: grammar.Ba
     results = await _run(chat, service, request, deadline)
     pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
     (event, *_) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
-    return _backup_reply(chat, event.data, len(pruned), usage, target)
+    return _backup_reply(chat, event.data, len(pruned), target)
 
 
-def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, usage: str, target: str) -> str:
+def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, target: str) -> str:
     s = chat.style
     if d.outcome in (Outcome.CREATED, Outcome.EXISTS, Outcome.COMPLETED):
         verb = "started" if d.outcome is Outcome.CREATED else "already exists"
@@ -191,8 +191,6 @@ def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, usage: str, tar
             + (f"\nRetention: {pruned} old backup(s) deleted" if pruned else "")
         )
     assert d.error is not None
-    if d.error.code == "NO_MATCHING_INSTANCE":
-        return f"No DDS instance is named {s.code(target)}.\n{usage}"
     again = " Try again in a minute." if d.error.retryable else ""
     return f":warning: Backup of {s.code(target)} failed: {s.escape(d.error.message)} ({d.error.code}).{again}"
 
