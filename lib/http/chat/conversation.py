@@ -14,7 +14,7 @@ from lib.chat import hosts
 from lib.chat.style import STYLES, Style
 from lib.config import Settings
 from lib.http.chat import grammar
-from lib.http.gateway import HttpRequest
+from lib.http.gateway import HttpRequest, response
 from lib.http.orders import webhook_order
 from lib.logs import get_logger, register_secrets
 from lib.models import (
@@ -71,6 +71,11 @@ def slash_command(
         budget_s=budget_s,
         http=http,
     )
+
+
+def slash_reply(text: str) -> dict[str, Any]:
+    """The answer to a slash command, on both platforms: seen only by whoever gave it."""
+    return response(200, {"response_type": "ephemeral", "text": text})
 
 
 def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:

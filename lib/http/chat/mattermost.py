@@ -10,21 +10,19 @@ from __future__ import annotations
 from typing import Any
 
 from lib.http.auth import require_mattermost_token
-from lib.http.chat.conversation import answer, slash_command
+from lib.http.chat.conversation import answer, slash_command, slash_reply
 from lib.http.chat.forms import parse_form
-from lib.http.gateway import HttpRequest, response
+from lib.http.gateway import HttpRequest
 from lib.service import BackupService
 
 # Mattermost waits 30 s by default, but its guide asks for an answer within 3.
 BUDGET_S = 2.5
 
 
-def reply(text: str) -> dict[str, Any]:
-    return response(200, {"response_type": "ephemeral", "text": text})
-
-
 async def post_mattermost(request: HttpRequest, service: BackupService) -> dict[str, Any]:
     form = parse_form(request.body)
     settings = require_mattermost_token(request, service, form.get("token"))
     chat = slash_command(request, form, "mattermost", settings, form.get("text", ""), BUDGET_S)
-    return reply(await answer(chat, service, settings.mattermost_allowed_users, settings.mattermost_allowed_channels))
+    return slash_reply(
+        await answer(chat, service, settings.mattermost_allowed_users, settings.mattermost_allowed_channels)
+    )

@@ -10,17 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from lib.http.auth import require_slack_signature
-from lib.http.chat.conversation import answer, slash_command
+from lib.http.chat.conversation import answer, slash_command, slash_reply
 from lib.http.chat.forms import parse_form
-from lib.http.gateway import HttpRequest, response
+from lib.http.gateway import HttpRequest
 from lib.service import BackupService
 
 # Slack waits 3 s for the answer, DDS calls included.
 BUDGET_S = 2.5
-
-
-def reply(text: str) -> dict[str, Any]:
-    return response(200, {"response_type": "ephemeral", "text": text})
 
 
 def unescape(text: str) -> str:
@@ -32,4 +28,4 @@ async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, 
     settings = require_slack_signature(request, service)
     form = parse_form(request.body)
     chat = slash_command(request, form, "slack", settings, unescape(form.get("text", "")), BUDGET_S)
-    return reply(await answer(chat, service, settings.slack_allowed_users, settings.slack_allowed_channels))
+    return slash_reply(await answer(chat, service, settings.slack_allowed_users, settings.slack_allowed_channels))
