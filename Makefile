@@ -7,7 +7,7 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])
 STAMP := $(VENV)/.installed-$(PYVER)
 WHEELS := $(VENV)/.wheelhouse-$(PYVER)
 
-.PHONY: demo test lint typecheck unit mutate bench emulator package terraform lock clean python-check
+.PHONY: demo test lint typecheck unit browser mutate bench emulator package terraform lock clean python-check
 
 python-check:
 	@case "$(PYVER)" in \
@@ -48,8 +48,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-unit: $(WHEELS)
+unit: $(WHEELS) browser
 	$(BIN)/pytest
+
+# The browser the report's page tests drive (tests/test_report_page.py): Debian's Chromium, installed where it is
+# missing (a test tool's own browser download does not work everywhere; the distribution's package does).
+export CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
+	else echo "make: the page tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium', or set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; \
+	if ! command -v apt-get >/dev/null; then \
+	  echo "make: the page tests need Chromium at $(CHROMIUM); install it with your package manager, or set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; \
+	echo "make: installing Debian's chromium for the page tests (once)"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
 
 # Mutation testing of the modules that protect users (docs/testing.md): too slow for every `make test`.
 # Each run starts from nothing: a verdict kept from an earlier run could hide a test weakened since.
