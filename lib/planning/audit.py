@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from lib.models import Audit, AuditReport, BackupSeen, ErrorInfo
+from lib.planning import naming
 from lib.planning.retention import BackupLike, begin
 
 STALE = "BACKUP_STALE"
@@ -59,3 +60,15 @@ def evaluate(
         message = f"the newest {kinds} began {report.newest_completed.age_hours} hours ago"  # type: ignore[union-attr]
     limit = f"; the limit is {policy.max_age_hours} hours"
     return report, ErrorInfo(code=STALE, message=message + limit, retryable=False)
+
+
+def verdict(
+    backups: Sequence[BackupLike], policy: Audit, template: str, now: datetime
+) -> tuple[AuditReport, ErrorInfo | None]:
+    """``evaluate`` with this tool's own backups told by the backup name template: what an audit request and the
+    fleet report both decide by."""
+    try:
+        ours = naming.ours_pattern(template)
+    except ValueError:
+        ours = None  # a template without a recognisable prefix: our failed backups cannot be told apart
+    return evaluate(backups, policy, ours, now)
