@@ -11,6 +11,7 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,21 @@ def _read_event(path: str) -> Any:
     return jsonsafe.loads(text, max_bytes=MAX_EVENT_BYTES)
 
 
-def _embedded_emulator_if_unconfigured(backup_delay: float) -> EmulatorServer | None:
+def _embedded_emulator_if_unconfigured(
+    backup_delay: float, history: Callable[[EmulatorState], None] | None = None
+) -> EmulatorServer | None:
+    """``history`` seeds the demo instances' backups (the report's demo)."""
     if any(os.environ.get(k) for k in _CONFIGURED):
         return None
-    emulator = EmulatorServer(EmulatorState.with_fixture(backup_delay=backup_delay)).start()
+    state = EmulatorState.with_fixture(backup_delay=backup_delay)
+    if history is not None:
+        history(state)
+    emulator = EmulatorServer(state).start()
     os.environ.update(emulator.env())
+    seeded = ", 30 days of demo backups" if history is not None else ""
     print(
         f"dds-backup: no DDS_ENDPOINT or credentials configured; using the embedded emulator at "
-        f"{emulator.endpoint} (demo instances, demo credentials)",
+        f"{emulator.endpoint} (demo instances{seeded}, demo credentials)",
         file=sys.stderr,
     )
     return emulator
@@ -81,7 +89,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_emulator(args: argparse.Namespace) -> int:
     state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency)
-    state.add_synthetic_instances(args.instances)
+    synthetic = state.add_synthetic_instances(args.instances)
+    if args.backups_per_instance:
+        from dds_backup_dev.emulator.history import synthetic_history
+
+        synthetic_history(state, synthetic, args.backups_per_instance)
     try:
         server = EmulatorServer(state, host=args.host, port=args.port).start()
     except (OSError, ValueError) as exc:
@@ -243,6 +255,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from dds_backup_dev.emulator.history import demo_history
+    from dds_backup_dev.report.command import run
+
+    return run(args, lambda: _embedded_emulator_if_unconfigured(backup_delay=2.0, history=demo_history))
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from dds_backup_dev.terraform import CLOUD_NAMES, build
     from dds_backup_dev.terraform.tfvars import example
@@ -313,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--instances", type=int, default=0, help="also seed N instances bench-0000.. tagged fleet=bench"
     )
+    emulator.add_argument(
+        "--backups-per-instance",
+        type=int,
+        default=0,
+        metavar="N",
+        help="and N backups of each of them over the last 30 days, by a mix of makers (for the fleet report)",
+    )
     emulator.set_defaults(func=cmd_emulator)
     serve = sub.add_parser("serve", help="play API Gateway locally: HTTP requests -> APIG events -> handler")
     serve.add_argument("--host", default="127.0.0.1")
@@ -342,8 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_packaging(sub)
 
     _add_check(sub)
+    _add_report(sub)
     _add_render(sub)
     return parser
+
+
+def _add_report(sub: Any) -> None:
+    from dds_backup_dev.report.command import add_parser
+
+    add_parser(sub)
+    sub.choices["report"].set_defaults(func=cmd_report)
 
 
 def _add_render(sub: Any) -> None:

@@ -1,0 +1,261 @@
+"""Building the fleet report: list the selected instances and every backup of each through the function's own
+clients (reads only), then judge each instance with the audit's verdict (``lib/planning/audit.py``).
+
+``list_fleet`` is all the calls; ``judge`` is a pure function of what they returned, the policy and the time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TextIO
+
+from dds_backup_dev.report.model import BackupEntry, FleetReport, Freshness, InstanceReport, Summary
+from dds_backup_dev.report.who import user_description, who_made
+from lib.cloud import regions
+from lib.cloud.errors import CloudError
+from lib.config import Settings, load_settings
+from lib.dds.client import DdsClient
+from lib.dds.models import Backup, Instance
+from lib.models import Audit, BackupRequest, ErrorInfo, Selector
+from lib.planning import audit
+from lib.planning.retention import begin
+from lib.runner.resolve import resolve
+from lib.runtime import Invocation
+from lib.service.clients import open_clients
+
+WINDOW_DAYS = 30
+EVERYTHING = BackupRequest(selector=Selector(all=True))
+
+
+class Progress:
+    """Plain lines on a stream (stderr) while the fleet is listed: never JSON, so they stand apart from log
+    lines. A line when the instances are known, then how far the backups are, at most every ``every_s``
+    seconds, and when they are all listed."""
+
+    def __init__(
+        self, out: TextIO | None = None, every_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.out = out if out is not None else sys.stderr
+        self.every_s = every_s
+        self.clock = clock
+        self.total = 0
+        self.done = 0
+        self.backups = 0
+        self._last = clock()
+
+    def say(self, text: str) -> None:
+        print(f"dds-backup report: {text}", file=self.out, flush=True)
+
+    def found(self, instances: int) -> None:
+        self.total = instances
+        self._last = self.clock()
+        self.say(f"{instances} instance(s) selected; listing their backups")
+
+    def listed(self, backups: int) -> None:
+        self.done += 1
+        self.backups += backups
+        now = self.clock()
+        if self.done == self.total or now - self._last >= self.every_s:
+            self._last = now
+            self.say(f"backups of {self.done}/{self.total} instances listed ({self.backups} backups)")
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the API answered: the instances, and for each its backups or why they could not be listed."""
+
+    project_id: str
+    instances: list[Instance]
+    backups: dict[str, list[Backup] | ErrorInfo]
+    #: Requested ids that the API does not know.
+    missing: list[str] = field(default_factory=list)
+    #: A selector that matched no instance.
+    empty_selector: bool = False
+
+
+async def list_fleet(dds: DdsClient, request: BackupRequest, progress: Progress) -> Listing:
+    """The instances the request selects, then every backup of each, concurrently (MAX_CONCURRENCY bounds the
+    calls in flight). An instance whose backups cannot be listed is kept, with the error."""
+    found = await resolve(dds, request)
+    progress.found(len(found.instances))
+
+    async def backups_of(instance: Instance) -> list[Backup] | ErrorInfo:
+        try:
+            listed: list[Backup] | ErrorInfo = await dds.list_backups(instance_id=instance.id)
+        except CloudError as exc:
+            listed = exc.info()
+        progress.listed(len(listed) if isinstance(listed, list) else 0)
+        return listed
+
+    answers = await asyncio.gather(*(backups_of(i) for i in found.instances))
+    return Listing(
+        project_id=dds.project_id,
+        instances=found.instances,
+        backups={i.id: a for i, a in zip(found.instances, answers, strict=True)},
+        missing=found.missing,
+        empty_selector=found.empty_selector,
+    )
+
+
+# -- judging ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What the report is about besides the listing: the policy, the selection, where and when."""
+
+    policy: Audit
+    request: BackupRequest
+    template: str
+    now: datetime
+    region: str | None = None
+    endpoint: str = ""
+    window_days: int = WINDOW_DAYS
+
+
+def _hours(since: datetime, now: datetime) -> float | None:
+    return round((now - since).total_seconds() / 3600, 1) if since.year > 1 else None
+
+
+def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
+    return BackupEntry(
+        id=backup.id,
+        name=backup.name,
+        type=backup.type,
+        status=backup.status,
+        begin_time=backup.begin_time,
+        end_time=backup.end_time,
+        age_hours=_hours(began, now),
+        size_kb=backup.size,
+        who=who_made(backup),
+        description=user_description(backup),
+    )
+
+
+def _unknown(instance: Instance, error: ErrorInfo) -> InstanceReport:
+    return InstanceReport(
+        id=instance.id,
+        name=instance.name,
+        mode=instance.mode,
+        status=instance.status,
+        freshness="unknown",
+        verdict=f"its backups could not be listed: {error.message}",
+        error=error,
+    )
+
+
+def judge_instance(instance: Instance, backups: Sequence[Backup], scope: Scope) -> InstanceReport:
+    found, stale = audit.verdict(backups, scope.policy, scope.template, scope.now)
+    newest = found.newest_completed
+    freshness: Freshness = "fresh" if stale is None else ("never" if newest is None else "stale")
+    if stale is None:
+        assert newest is not None  # fresh means a completed backup within the window
+        kind = "completed backup" if scope.policy.include_automated else "completed manual backup"
+        limit = scope.policy.max_age_hours
+        verdict = f"the newest {kind} began {newest.age_hours} hours ago; the limit is {limit} hours"
+    else:
+        verdict = stale.message
+    start = scope.now - timedelta(days=scope.window_days)
+    dated = sorted(((begin(b), b) for b in backups), key=lambda pair: pair[0], reverse=True)
+    window = [_entry(b, began, scope.now) for began, b in dated if start <= began <= scope.now]
+    failed = [e for e in window if e.status == "FAILED"]
+    return InstanceReport(
+        id=instance.id,
+        name=instance.name,
+        mode=instance.mode,
+        status=instance.status,
+        freshness=freshness,
+        verdict=verdict,
+        age_hours=newest.age_hours if newest else None,
+        audit=found,
+        failed_in_window=len(failed),
+        last_failure=failed[0] if failed else None,
+        backups_listed=len(backups),
+        size_kb=sum(b.size or 0 for b in backups if b.status == "COMPLETED"),
+        backups=window,
+    )
+
+
+_RANK = {"unknown": 0, "never": 1, "stale": 2, "fresh": 3}
+
+
+def worst_first(row: InstanceReport) -> tuple[int, int, float, str, str]:
+    age = row.age_hours if row.age_hours is not None else float("inf")
+    return (_RANK[row.freshness], -row.failed_in_window, -age, row.name, row.id)
+
+
+def summarise(rows: Sequence[InstanceReport]) -> Summary:
+    def count(freshness: str) -> int:
+        return sum(r.freshness == freshness for r in rows)
+
+    return Summary(
+        instances=len(rows),
+        fresh=count("fresh"),
+        stale=count("stale"),
+        never=count("never"),
+        unknown=count("unknown"),
+        failed_in_window=sum(r.failed_in_window for r in rows),
+        building=sum(len(r.audit.building) for r in rows if r.audit is not None),
+        backups_in_window=sum(len(r.backups) for r in rows),
+        size_kb=sum(r.size_kb for r in rows),
+    )
+
+
+def selection(request: BackupRequest) -> dict[str, object]:
+    return request.model_dump(include={"instance_id", "instance_ids", "selector"}, exclude_none=True)
+
+
+def judge(listing: Listing, scope: Scope) -> FleetReport:
+    rows = []
+    for instance in listing.instances:
+        backups = listing.backups[instance.id]
+        rows.append(
+            _unknown(instance, backups) if isinstance(backups, ErrorInfo) else judge_instance(instance, backups, scope)
+        )
+    rows.sort(key=worst_first)
+    return FleetReport(
+        generated_at=scope.now,
+        project_id=listing.project_id,
+        region=scope.region,
+        endpoint=scope.endpoint,
+        policy=scope.policy,
+        selection=selection(scope.request),
+        window_days=scope.window_days,
+        summary=summarise(rows),
+        instances=rows,
+    )
+
+
+# -- the whole report --------------------------------------------------------------------------------------------
+
+
+def endpoint(settings: Settings) -> str:
+    if settings.dds_endpoint:
+        return settings.dds_endpoint
+    found = regions.dds_endpoint(settings.region) if settings.region else None
+    return found or "from the IAM catalog"
+
+
+async def make_report(
+    invocation: Invocation, request: BackupRequest, policy: Audit, progress: Progress
+) -> tuple[FleetReport, Listing]:
+    """List and judge with the function's configuration. Raises ConfigError (configuration, credentials) or
+    CloudError (IAM, the instances listing)."""
+    settings = load_settings(invocation.lookup)
+    async with open_clients(settings, invocation, invocation.deadline) as clients:
+        progress.say(f"listing the instances of project {clients.dds.project_id}")
+        listing = await list_fleet(clients.dds, request, progress)
+    scope = Scope(
+        policy=policy,
+        request=request,
+        template=settings.backup_name_template,
+        now=datetime.now(timezone.utc),
+        region=settings.region,
+        endpoint=endpoint(settings),
+    )
+    return judge(listing, scope), listing

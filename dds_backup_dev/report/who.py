@@ -1,0 +1,36 @@
+"""Who made a backup: the one place the report decides it."""
+
+from __future__ import annotations
+
+import enum
+
+from lib.dds.models import Backup
+
+
+class Who(str, enum.Enum):
+    """The function's sources (from its mark on the backup), the automated policy, or a person."""
+
+    TIMER = "timer"
+    WEBHOOK = "webhook"
+    CHAT = "chat"
+    QUEUE = "queue"
+    CLOUDEVENTS = "cloudevents"
+    DIRECT = "direct"
+    #: The instance's automated backup policy (backup type ``Auto``; Huawei Cloud's ``Incremental`` too).
+    AUTOMATED = "automated"
+    #: No valid mark of this tool: a person (console, API, another tool).
+    BY_HAND = "by_hand"
+
+
+def who_made(backup: Backup) -> Who:
+    """Only the automated policy makes backups of another type than ``Manual``. A manual backup is the
+    function's when its description carries this tool's mark, valid for this backup's own name and instance;
+    the mark says which source asked for it. Anything else was made by hand."""
+    if backup.type.lower() != "manual":
+        return Who.AUTOMATED
+    return Who.BY_HAND
+
+
+def user_description(backup: Backup) -> str:
+    """The description as a person wrote it, without this tool's mark."""
+    return backup.description
