@@ -140,7 +140,7 @@ def test_the_audit_part_is_what_an_audit_request_returns(fleet: EmulatorServer, 
 
 
 def test_a_selection_reports_only_its_instances(fleet: EmulatorServer) -> None:
-    report, _ = build(BackupRequest(selector={"tags": {"env": "prod"}}))  # type: ignore[arg-type]
+    report, _ = build(BackupRequest(selector={"tags": {"env": "prod"}}))
     assert {r.id for r in report.instances} == {ORDERS, BILLING}
     assert report.selection == {"selector": {"tags": {"env": "prod"}, "all": False}}
     unknown = "0" * 32 + "in02"
