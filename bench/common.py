@@ -32,9 +32,10 @@ def require_loopback(url: str) -> None:
 class Emulator:
     """``dds-backup emulator`` in its own process, so that its CPU counts for neither side."""
 
-    def __init__(self, latency: float, instances: int) -> None:
+    def __init__(self, latency: float, instances: int, backups_per_instance: int = 0) -> None:
         cmd = [sys.executable, "-m", "dds_backup_dev.cli", "emulator", "--port", "0", "--backup-delay", "0"]
         cmd += ["--latency", str(latency), "--instances", str(instances)]
+        cmd += ["--backups-per-instance", str(backups_per_instance)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         self.info: dict[str, str] = json.loads(self.proc.stdout.readline())

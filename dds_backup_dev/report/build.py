@@ -7,18 +7,21 @@ clients (reads only), then judge each instance with the audit's verdict (``lib/p
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
+import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TextIO
 
+from dds_backup_dev.check import endpoint
 from dds_backup_dev.report.model import BackupEntry, FleetReport, Freshness, InstanceReport, Summary
 from dds_backup_dev.report.who import user_description, who_made
-from lib.cloud import regions
 from lib.cloud.errors import CloudError
-from lib.config import Settings, load_settings
+from lib.config import load_settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.models import Audit, BackupRequest, ErrorInfo, Selector
@@ -122,6 +125,20 @@ def _hours(since: datetime, now: datetime) -> float | None:
     return round((now - since).total_seconds() / 3600, 1) if since.year > 1 else None
 
 
+_API_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+
+
+def began(backup: Backup) -> datetime:
+    """``retention.begin``, ten times faster for the API's own shape (``fromisoformat`` instead of ``strptime``):
+    a large fleet has tens of thousands of backups. Any other shape goes to ``begin`` itself."""
+    if _API_TIME.fullmatch(backup.begin_time):
+        try:
+            return datetime.fromisoformat(backup.begin_time).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return begin(backup)
+
+
 def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
     return BackupEntry(
         id=backup.id,
@@ -161,7 +178,7 @@ def judge_instance(instance: Instance, backups: Sequence[Backup], scope: Scope) 
     else:
         verdict = stale.message
     start = scope.now - timedelta(days=scope.window_days)
-    dated = sorted(((begin(b), b) for b in backups), key=lambda pair: pair[0], reverse=True)
+    dated = sorted(((began(b), b) for b in backups), key=lambda pair: pair[0], reverse=True)
     window = [_entry(b, began, scope.now) for began, b in dated if start <= began <= scope.now]
     failed = [e for e in window if e.status == "FAILED"]
     return InstanceReport(
@@ -234,11 +251,21 @@ def judge(listing: Listing, scope: Scope) -> FleetReport:
 # -- the whole report --------------------------------------------------------------------------------------------
 
 
-def endpoint(settings: Settings) -> str:
-    if settings.dds_endpoint:
-        return settings.dds_endpoint
-    found = regions.dds_endpoint(settings.region) if settings.region else None
-    return found or "from the IAM catalog"
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a large fleet is read, judged and written (a short-lived command).
+    The objects made then (models of every backup) all live until the files are written, and each full
+    collection walks all of them again: for 50,000 backups that took longer than the listing itself. At the end
+    the survivors are frozen (left to reference counting), so that the collection put off does not come due at
+    once. Reference counting frees everything else all along."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if was:
+            gc.enable()
 
 
 async def make_report(
@@ -259,3 +286,18 @@ async def make_report(
         endpoint=endpoint(settings),
     )
     return judge(listing, scope), listing
+
+
+def report_now(
+    invocation: Invocation, request: BackupRequest, policy: Audit, progress: Progress
+) -> tuple[FleetReport, Listing]:
+    """``make_report`` from synchronous code. The result is handed out beside ``asyncio.run``, not as its
+    return value: when ``asyncio.run`` puts back the SIGINT handler, CPython (3.10, 3.11) writes out the repr
+    of the task it ran, result included, which for a fleet of 50,000 backups took a second."""
+    made: list[tuple[FleetReport, Listing]] = []
+
+    async def main() -> None:
+        made.append(await make_report(invocation, request, policy, progress))
+
+    asyncio.run(main())
+    return made[0]

@@ -8,7 +8,6 @@ does not know, a selector that matched nothing); 2 on bad usage.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dds_backup_dev.emulator import EmulatorServer
-from dds_backup_dev.report.build import EVERYTHING, Listing, Progress, make_report
+from dds_backup_dev.report.build import EVERYTHING, Listing, Progress, paused_gc, report_now
 from dds_backup_dev.report.model import FleetReport
 from dds_backup_dev.report.page import render
 from lib.cloud.errors import CloudError
@@ -157,23 +156,24 @@ def run(args: argparse.Namespace, embedded: Callable[[], EmulatorServer | None])
     logs.configure("WARNING")  # the files are the output; only trouble goes to the log on stderr
     context = LocalContext(timeout_s=args.timeout, project_id=os.environ.get("RUNTIME_PROJECT_ID", ""))
     invocation = Invocation.from_context(context, time.monotonic())
-    try:
-        report, listing = asyncio.run(make_report(invocation, request, policy, Progress()))
-    except ConfigError as exc:
-        return _fail(f"{exc} (the same configuration as dds-backup check; run it for a checklist)", 1)
-    except CloudError as exc:
-        return _fail(f"the instances could not be listed: {exc.message}", 1)
-    finally:
-        if emulator is not None:
-            emulator.stop()
-    try:
-        write(args.html, render(report))
-        if args.json == "-":
-            print(report.model_dump_json(indent=2))
-        elif args.json:
-            write(args.json, report.model_dump_json(indent=2) + "\n")
-    except OSError as exc:
-        return _fail(f"cannot write the report: {exc}", 1)
+    with paused_gc():
+        try:
+            report, listing = report_now(invocation, request, policy, Progress())
+        except ConfigError as exc:
+            return _fail(f"{exc} (the same configuration as dds-backup check; run it for a checklist)", 1)
+        except CloudError as exc:
+            return _fail(f"the instances could not be listed: {exc.message}", 1)
+        finally:
+            if emulator is not None:
+                emulator.stop()
+        try:
+            write(args.html, render(report))
+            if args.json == "-":
+                print(report.model_dump_json())
+            elif args.json:
+                write(args.json, report.model_dump_json() + "\n")
+        except OSError as exc:
+            return _fail(f"cannot write the report: {exc}", 1)
     written = " and ".join(p for p in (args.html, args.json) if p and p != "-")
     print(f"dds-backup report: wrote {written}: {_said(report)}", file=sys.stderr)
     problems = _problems(request, report, listing)

@@ -1,5 +1,5 @@
 """The fleet report as data: what ``--json`` writes and what the page shows. These models are its schema
-(``docs/report.schema.json`` is generated from ``FleetReport``)."""
+(``docs/report.schema.json`` is generated from ``FleetReport``, with the docstrings below as descriptions)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ Freshness = Literal["fresh", "stale", "never", "unknown"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class BackupEntry(_Model):
@@ -23,83 +23,95 @@ class BackupEntry(_Model):
 
     id: str
     name: str
-    #: ``Manual`` or ``Auto`` (Huawei Cloud also lists ``Incremental``).
     type: str
-    #: ``BUILDING``, ``COMPLETED``, ``FAILED`` or ``DISABLED`` (being deleted).
+    """``Manual`` or ``Auto`` (Huawei Cloud also lists ``Incremental``)."""
     status: str
-    #: When it began and ended, ``yyyy-mm-dd hh:mm:ss`` in UTC as the API gives it (``end_time`` empty while
-    #: it is being made).
+    """``BUILDING``, ``COMPLETED``, ``FAILED`` or ``DISABLED`` (being deleted)."""
     begin_time: str
+    """When it began, ``yyyy-mm-dd hh:mm:ss`` in UTC, as the API gives it."""
     end_time: str = ""
-    #: Hours from ``begin_time`` to the report's ``generated_at``.
+    """When it ended, likewise; empty while it is being made."""
     age_hours: float | None = None
-    #: In KB, as the API gives it (null: not given).
+    """Hours from ``begin_time`` to the report's ``generated_at`` (null: the API's time could not be read)."""
     size_kb: int | None = None
+    """In KB, as the API gives it (null: not given)."""
     who: Who
-    #: The description a person gave it, without this tool's mark.
+    """Who made it: one of the function's sources (``timer``, ``webhook``, ``chat``, ``queue``, ``cloudevents``,
+    ``direct``) when its description carries the function's mark, valid for this backup; ``automated`` for the
+    instance's automated backup policy (type ``Auto``); ``by_hand`` for anything else."""
     description: str = ""
+    """The description a person gave it, without the function's mark."""
 
 
 class InstanceReport(_Model):
+    """One instance: its verdict, the numbers of its row, and its backups of the window."""
+
     id: str
     name: str
-    #: ``Sharding``, ``ReplicaSet`` or ``Single``.
     mode: str
-    #: The instance's own status (``normal``, ``abnormal``, ...).
+    """``Sharding``, ``ReplicaSet`` or ``Single``."""
     status: str
-    #: ``fresh``: a completed backup that counts began within the policy's hours; ``stale``: the newest one is
-    #: older; ``never``: none at all; ``unknown``: its backups could not be listed (``error`` says why).
+    """The instance's own status (``normal``, ``abnormal``, ...)."""
     freshness: Freshness
-    #: One sentence: the audit's verdict (``BACKUP_STALE``'s message when not fresh), or why it is unknown.
+    """``fresh``: a completed backup that counts began within the policy's hours; ``stale``: the newest one is
+    older; ``never``: there is none; ``unknown``: its backups could not be listed (``error`` says why)."""
     verdict: str
-    #: Age of the newest completed backup that counts, in hours (null: there is none, or unknown).
+    """One sentence: the audit's verdict (``BACKUP_STALE``'s message when not fresh), or why it is unknown."""
     age_hours: float | None = None
-    #: The audit's own report of the instance, exactly as an audit request returns it in ``data.audit``.
+    """Age of the newest completed backup that counts, in hours (null: there is none, or unknown)."""
     audit: AuditReport | None = None
-    #: Backups that ended ``FAILED`` within the window, by anyone.
+    """The audit's own report of the instance, as an audit request returns it in ``data.audit`` (null: unknown)."""
     failed_in_window: int = 0
-    #: The newest of them. The backup list says that a backup failed, not why.
+    """Backups that began within the window and ended ``FAILED``, by anyone."""
     last_failure: BackupEntry | None = None
-    #: How many backups the API listed for the instance, and the size of the completed ones (KB).
+    """The newest of them. The backup list says that a backup failed, not why."""
     backups_listed: int = 0
+    """How many backups the API listed for the instance (all of them, not only the window's)."""
     size_kb: int = 0
-    #: The backups that began within the window, newest first.
+    """The size of its completed backups, in KB."""
     backups: list[BackupEntry] = Field(default_factory=list)
+    """The backups that began within the window, newest first."""
     error: ErrorInfo | None = None
+    """Why its backups could not be listed (``freshness`` is then ``unknown``)."""
 
 
 class Summary(_Model):
+    """The fleet in numbers."""
+
     instances: int
     fresh: int
     stale: int
     never: int
     unknown: int
-    #: Backups that ended ``FAILED`` within the window, over the fleet.
     failed_in_window: int
-    #: Backups still being made.
+    """Backups that began within the window and ended ``FAILED``, over the fleet."""
     building: int
+    """Backups being made when the report was made."""
     backups_in_window: int
-    #: Size of every completed backup listed, in KB.
     size_kb: int
+    """The size of every completed backup listed, in KB."""
 
 
 class FleetReport(_Model):
-    #: The version of this schema: it changes when a field is renamed, removed or changes its meaning.
+    """``dds-backup report --json``: the selected instances of one project, their backups and the audit's
+    verdict on each, worst first."""
+
     version: Literal[1] = 1
-    #: When the backups were judged (UTC): ages and the window are measured from here.
+    """The version of this schema: it changes when a field is renamed, removed or changes its meaning."""
     generated_at: datetime
+    """When the backups were judged (UTC): ages and the window are measured from here."""
     project_id: str
-    #: The configured region (null when only endpoints are configured).
     region: str | None = None
-    #: The DDS endpoint the listing used.
+    """The configured region (null when only endpoints are configured)."""
     endpoint: str
-    #: The audit's policy: how old the newest completed backup may be, and whether automated backups count.
+    """The DDS endpoint the listing used."""
     policy: Audit
-    #: Which instances: the selection of the request the report was made for (``{"selector": {"all": true}}``
-    #: by default).
+    """The audit's policy: how old the newest completed backup may be, and whether automated backups count."""
     selection: dict[str, object]
-    #: The timeline's length in days, ending at ``generated_at``.
+    """Which instances: the selection of the request the report was made for (``{"selector": {"all": true}}``
+    by default)."""
     window_days: int
+    """The timeline's length in days, ending at ``generated_at``."""
     summary: Summary
-    #: Worst first: unknown, never, stale, fresh; then more failures in the window, then older.
     instances: list[InstanceReport]
+    """Worst first: unknown, never, stale, fresh; then more failures in the window, then older."""
