@@ -92,8 +92,7 @@ def judging_alone(runs: int) -> list[float]:
     listing = asyncio.run(fetch())
     out = []
     for _ in range(runs):
-        scope = Scope(policy=POLICY, request=FLEET, template="ddsb-{instance}-{time}-{hash}",
-                      now=datetime.now(timezone.utc))  # fmt: skip
+        scope = Scope(policy=POLICY, request=FLEET, now=datetime.now(timezone.utc))
         with paused_gc():
             start = time.perf_counter()
             judge(listing, scope)  # type: ignore[arg-type]

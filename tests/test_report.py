@@ -23,7 +23,7 @@ from dds_backup_dev.report.model import FleetReport
 from dds_backup_dev.report.who import Who
 from lib.models import Audit, BackupRequest
 from lib.runtime import Invocation
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, marked
 from tests.test_cli import run as run_cli
 
 SCHEMA = ROOT / "docs" / "report.schema.json"
@@ -110,6 +110,36 @@ def test_who_made_each_backup_hand_made_and_automated(fleet: EmulatorServer) -> 
     assert orders["Manual"].who is Who.BY_HAND and orders["Manual"].description == "before the upgrade"
     assert orders["Auto"].who is Who.AUTOMATED
     assert {b.who for b in rows[CATALOG].backups} == {Who.AUTOMATED}
+
+
+def test_who_made_each_backup_by_the_functions_mark(configured: EmulatorServer) -> None:
+    # GIVEN backups the function made for each kind of source (as its runner marks them), and one made by hand
+    makers = ["timer", "webhook", "chat", "queue", "cloudevents", "direct", "hand"]
+    seed(configured.state, [Seeded(ORDERS, maker, (n + 1) * HOUR, description="why") for n, maker in enumerate(makers)])
+    backups = by_id(build()[0])[ORDERS].backups
+    assert [b.who.value for b in backups] == ["timer", "webhook", "chat", "queue", "cloudevents", "direct", "by_hand"]
+    # the mark is not part of what a person reads
+    assert {b.description for b in backups} == {"why"}
+
+
+def test_a_look_alike_or_a_copied_mark_is_by_hand(configured: EmulatorServer) -> None:
+    # GIVEN a backup named exactly as the function names its own, without the mark...
+    state = configured.state
+    ours = "ddsb-orders-prod-20261201T010000-0123abcd"
+    state.seed_backup(ORDERS, ours, age_s=HOUR)
+    # ...and one carrying a mark written for another backup's name
+    state.seed_backup(ORDERS, "before-upgrade", description=marked(ours, ORDERS, description="copied"), age_s=2 * HOUR)
+    # ...and one the function made under that name
+    state.seed_backup(
+        BILLING,
+        ours.replace("orders", "billing"),
+        description=marked(ours.replace("orders", "billing"), BILLING),
+        age_s=HOUR,
+    )
+    rows = by_id(build()[0])
+    assert [b.who for b in rows[ORDERS].backups] == [Who.BY_HAND, Who.BY_HAND]
+    assert rows[ORDERS].backups[1].description == marked(ours, ORDERS, description="copied")  # not ours: kept whole
+    assert [b.who for b in rows[BILLING].backups] == [Who.TIMER]
 
 
 def test_rows_are_worst_first_and_the_summary_adds_up(fleet: EmulatorServer) -> None:
@@ -272,7 +302,9 @@ def test_the_command_takes_the_policy_from_the_request_unless_told_otherwise(
     printed = FleetReport.model_validate_json(out)
     assert printed.policy == Audit(max_age_hours=31, include_automated=False)
     assert by_id(printed)[BILLING].freshness == "fresh" and by_id(printed)[CATALOG].freshness == "never"
-    code, out, _ = report_cli(capfd, "--request", request, "--max-age-hours", "2", "--include-automated", "--json", "-")
+    code, out, _ = report_cli(
+        capfd, "--request", request, "--max-age-hours", "2", "--include-automated", "--html", html, "--json", "-"
+    )
     assert FleetReport.model_validate_json(out).policy == Audit(max_age_hours=2, include_automated=True)
 
 

@@ -10,17 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import random
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from dds_backup_dev.emulator.state import EmuBackup, EmulatorState
+from dds_backup_dev.emulator.state import EmulatorState
+from lib.planning import ownership
 
 HOUR = 3600.0
 DAY = 24 * HOUR
 #: Who made a seeded backup: a source of the function, the automated policy ("auto") or a person ("hand").
 MAKERS = ("timer", "webhook", "chat", "queue", "cloudevents", "direct", "auto", "hand")
+
+
+#: The source each of the function's backups was made for (what its mark's scope digests).
+SCOPES = {
+    ownership.Maker.TIMER: "timer:nightly",
+    ownership.Maker.WEBHOOK: "webhook:/backups",
+    ownership.Maker.CHAT: "chat:slack:T0DEMO",
+    ownership.Maker.QUEUE: "queue:dds-backup-requests",
+    ownership.Maker.CLOUDEVENTS: "cloudevents:/demo/source",
+    ownership.Maker.DIRECT: "direct",
+}
 
 
 @dataclass(frozen=True)
@@ -30,23 +41,6 @@ class Seeded:
     age_s: float
     fails: bool = False
     description: str = ""
-
-
-def _seed(
-    state: EmulatorState,
-    instance_id: str,
-    name: str,
-    *,
-    description: str = "",
-    age_s: float = 0.0,
-    type: str = "Manual",
-    fails: bool = False,
-) -> None:
-    inst = state.instances[instance_id]
-    backup = EmuBackup(
-        uuid.uuid4().hex + "br02", name, instance_id, inst["name"], description, state.clock() - age_s, type, fails
-    )
-    state.backups[backup.id] = backup
 
 
 def _stamp(state: EmulatorState, age_s: float) -> str:
@@ -67,15 +61,21 @@ def name_for(state: EmulatorState, item: Seeded) -> str:
 
 
 def description_for(item: Seeded, name: str) -> str:
-    """The description the maker writes (the function's carries its mark)."""
-    return item.description
+    """The description the maker writes: the function's ends with its mark, for the source that asked."""
+    if item.maker in ("auto", "hand"):
+        return item.description
+    maker = ownership.Maker(item.maker)
+    scope = ownership.scope_digest(SCOPES[maker])
+    digest = ownership.request_digest(
+        instance_id=item.instance_id, name=None, description=item.description, retention=None
+    )
+    return ownership.Mark(maker, scope, digest).describe(item.description, name, item.instance_id)
 
 
 def seed(state: EmulatorState, items: Sequence[Seeded]) -> None:
     for item in items:
         name = name_for(state, item)
-        _seed(
-            state,
+        state.seed_backup(
             item.instance_id,
             name,
             description=description_for(item, name),

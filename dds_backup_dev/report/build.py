@@ -114,7 +114,6 @@ class Scope:
 
     policy: Audit
     request: BackupRequest
-    template: str
     now: datetime
     region: str | None = None
     endpoint: str = ""
@@ -167,7 +166,7 @@ def _unknown(instance: Instance, error: ErrorInfo) -> InstanceReport:
 
 
 def judge_instance(instance: Instance, backups: Sequence[Backup], scope: Scope) -> InstanceReport:
-    found, stale = audit.verdict(backups, scope.policy, scope.template, scope.now)
+    found, stale = audit.evaluate(backups, scope.policy, scope.now)
     newest = found.newest_completed
     freshness: Freshness = "fresh" if stale is None else ("never" if newest is None else "stale")
     if stale is None:
@@ -280,7 +279,6 @@ async def make_report(
     scope = Scope(
         policy=policy,
         request=request,
-        template=settings.backup_name_template,
         now=datetime.now(timezone.utc),
         region=settings.region,
         endpoint=endpoint(settings),

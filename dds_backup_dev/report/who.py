@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from lib.dds.models import Backup
+from lib.planning import ownership
 
 
 class Who(str, enum.Enum):
@@ -24,13 +25,15 @@ class Who(str, enum.Enum):
 
 def who_made(backup: Backup) -> Who:
     """Only the automated policy makes backups of another type than ``Manual``. A manual backup is the
-    function's when its description carries this tool's mark, valid for this backup's own name and instance;
-    the mark says which source asked for it. Anything else was made by hand."""
+    function's when its description ends with the function's mark, valid for this backup's own name and
+    instance (``lib/planning/ownership.py``); the mark says which kind of source asked for it. Anything else,
+    a look-alike name included, was made by hand."""
     if backup.type.lower() != "manual":
         return Who.AUTOMATED
-    return Who.BY_HAND
+    mark = ownership.read(backup.description, backup.name, backup.instance_id)
+    return Who.BY_HAND if mark is None else Who(mark.maker.value)
 
 
 def user_description(backup: Backup) -> str:
-    """The description as a person wrote it, without this tool's mark."""
-    return backup.description
+    """The description as a person wrote it, without the function's mark."""
+    return ownership.user_description(backup.description, backup.name, backup.instance_id)

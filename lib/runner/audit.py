@@ -13,14 +13,12 @@ from lib.planning import audit
 from lib.runner.report import Report
 
 
-async def audit_instance(
-    client: DdsClient, report: Report, instance: Instance, policy: Audit, template: str
-) -> ResultData:
+async def audit_instance(client: DdsClient, report: Report, instance: Instance, policy: Audit) -> ResultData:
     try:
         backups = await client.list_backups(instance_id=instance.id)
     except CloudError as exc:
         return report(Outcome.FAILED, instance=instance, error=exc.info())
-    found, stale = audit.verdict(backups, policy, template, datetime.now(timezone.utc))
+    found, stale = audit.evaluate(backups, policy, datetime.now(timezone.utc))
     if stale is not None:
         return report(Outcome.STALE, instance=instance, audit=found, error=stale)
     newest = found.newest_completed
