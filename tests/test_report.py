@@ -18,11 +18,13 @@ from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from dds_backup_dev.emulator.history import DAY, HOUR, Seeded, seed
 from dds_backup_dev.report import page, schema
-from dds_backup_dev.report.build import EVERYTHING, Progress, make_report
+from dds_backup_dev.report.build import EVERYTHING, Progress, Scope, judge, list_fleet, make_report
 from dds_backup_dev.report.model import FleetReport
 from dds_backup_dev.report.who import Who
+from lib.config import load_settings
 from lib.models import Audit, BackupRequest
 from lib.runtime import Invocation
+from lib.service.clients import open_clients
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, marked
 from tests.test_cli import run as run_cli
 
@@ -176,6 +178,18 @@ def test_a_selection_reports_only_its_instances(fleet: EmulatorServer) -> None:
     unknown = "0" * 32 + "in02"
     ids, listing = build(BackupRequest(instance_ids=[CATALOG, unknown]))
     assert [r.id for r in ids.instances] == [CATALOG] and listing.missing == [unknown]
+
+
+def test_judged_as_the_backups_arrive_is_judged_as_a_whole(fleet: EmulatorServer) -> None:
+    made, _ = build()
+
+    async def listed() -> Any:
+        invocation = Invocation.from_context(LocalContext(timeout_s=60), time.monotonic())
+        async with open_clients(load_settings(invocation.lookup), invocation, invocation.deadline) as clients:
+            return await list_fleet(clients.dds, EVERYTHING, Progress(io.StringIO()))
+
+    scope = Scope(policy=POLICY, request=EVERYTHING, now=made.generated_at, endpoint=made.endpoint)
+    assert judge(asyncio.run(listed()), scope) == made
 
 
 def test_it_only_reads(fleet: EmulatorServer) -> None:

@@ -1,7 +1,9 @@
 """Building the fleet report: list the selected instances and every backup of each through the function's own
-clients (reads only), then judge each instance with the audit's verdict (``lib/planning/audit.py``).
+clients (reads only), and judge each instance with the audit's verdict (``lib/planning/audit.py``) as soon as
+its backups arrive.
 
-``list_fleet`` is all the calls; ``judge`` is a pure function of what they returned, the policy and the time.
+``list_fleet`` is the calls alone; ``judge`` is a pure function of what they returned, the policy and the time;
+``make_report`` does both at once.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 from dds_backup_dev.check import endpoint
 from dds_backup_dev.report.model import BackupEntry, FleetReport, Freshness, InstanceReport, Summary
-from dds_backup_dev.report.who import user_description, who_made
+from dds_backup_dev.report.who import who_made
 from lib.cloud.errors import CloudError
 from lib.config import load_settings
 from lib.dds.client import DdsClient
@@ -27,7 +29,7 @@ from lib.dds.models import Backup, Instance
 from lib.models import Audit, BackupRequest, ErrorInfo, Selector
 from lib.planning import audit
 from lib.planning.retention import begin
-from lib.runner.resolve import resolve
+from lib.runner.resolve import Resolution, resolve
 from lib.runtime import Invocation
 from lib.service.clients import open_clients
 
@@ -81,21 +83,33 @@ class Listing:
     empty_selector: bool = False
 
 
-async def list_fleet(dds: DdsClient, request: BackupRequest, progress: Progress) -> Listing:
+T = TypeVar("T")
+Answer = list[Backup] | ErrorInfo
+
+
+async def each_instance(
+    dds: DdsClient, request: BackupRequest, progress: Progress, then: Callable[[Instance, Answer], T]
+) -> tuple[Resolution, list[T]]:
     """The instances the request selects, then every backup of each, concurrently (MAX_CONCURRENCY bounds the
-    calls in flight). An instance whose backups cannot be listed is kept, with the error."""
+    calls in flight). ``then`` takes each instance's backups, or why they could not be listed, as soon as they
+    arrive, so that its work overlaps the calls still in flight; its results come back in the instances' order."""
     found = await resolve(dds, request)
     progress.found(len(found.instances))
 
-    async def backups_of(instance: Instance) -> list[Backup] | ErrorInfo:
+    async def one(instance: Instance) -> T:
         try:
-            listed: list[Backup] | ErrorInfo = await dds.list_backups(instance_id=instance.id)
+            listed: Answer = await dds.list_backups(instance_id=instance.id)
         except CloudError as exc:
             listed = exc.info()
         progress.listed(len(listed) if isinstance(listed, list) else 0)
-        return listed
+        return then(instance, listed)
 
-    answers = await asyncio.gather(*(backups_of(i) for i in found.instances))
+    return found, list(await asyncio.gather(*(one(i) for i in found.instances)))
+
+
+async def list_fleet(dds: DdsClient, request: BackupRequest, progress: Progress) -> Listing:
+    """The listing calls alone, every answer kept: what the report cannot do without."""
+    found, answers = await each_instance(dds, request, progress, lambda _, answer: answer)
     return Listing(
         project_id=dds.project_id,
         instances=found.instances,
@@ -121,7 +135,8 @@ class Scope:
 
 
 def _hours(since: datetime, now: datetime) -> float | None:
-    return round((now - since).total_seconds() / 3600, 1) if since.year > 1 else None
+    """Hours from ``since`` to ``now``; a backup that began while the report was listing is 0 hours old."""
+    return max(0.0, round((now - since).total_seconds() / 3600, 1)) if since.year > 1 else None
 
 
 _API_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
@@ -139,6 +154,7 @@ def began(backup: Backup) -> datetime:
 
 
 def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
+    who, description = who_made(backup)
     return BackupEntry(
         id=backup.id,
         name=backup.name,
@@ -148,8 +164,8 @@ def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
         end_time=backup.end_time,
         age_hours=_hours(began, now),
         size_kb=backup.size,
-        who=who_made(backup),
-        description=user_description(backup),
+        who=who,
+        description=description,
     )
 
 
@@ -178,7 +194,7 @@ def judge_instance(instance: Instance, backups: Sequence[Backup], scope: Scope) 
         verdict = stale.message
     start = scope.now - timedelta(days=scope.window_days)
     dated = sorted(((began(b), b) for b in backups), key=lambda pair: pair[0], reverse=True)
-    window = [_entry(b, began, scope.now) for began, b in dated if start <= began <= scope.now]
+    window = [_entry(b, began, scope.now) for began, b in dated if start <= began]
     failed = [e for e in window if e.status == "FAILED"]
     return InstanceReport(
         id=instance.id,
@@ -226,17 +242,15 @@ def selection(request: BackupRequest) -> dict[str, object]:
     return request.model_dump(include={"instance_id", "instance_ids", "selector"}, exclude_none=True)
 
 
-def judge(listing: Listing, scope: Scope) -> FleetReport:
-    rows = []
-    for instance in listing.instances:
-        backups = listing.backups[instance.id]
-        rows.append(
-            _unknown(instance, backups) if isinstance(backups, ErrorInfo) else judge_instance(instance, backups, scope)
-        )
-    rows.sort(key=worst_first)
+def judge_one(instance: Instance, answer: Answer, scope: Scope) -> InstanceReport:
+    return _unknown(instance, answer) if isinstance(answer, ErrorInfo) else judge_instance(instance, answer, scope)
+
+
+def assemble(rows: list[InstanceReport], project_id: str, scope: Scope) -> FleetReport:
+    rows = sorted(rows, key=worst_first)
     return FleetReport(
         generated_at=scope.now,
-        project_id=listing.project_id,
+        project_id=project_id,
         region=scope.region,
         endpoint=scope.endpoint,
         policy=scope.policy,
@@ -245,6 +259,12 @@ def judge(listing: Listing, scope: Scope) -> FleetReport:
         summary=summarise(rows),
         instances=rows,
     )
+
+
+def judge(listing: Listing, scope: Scope) -> FleetReport:
+    """The report of a listing already made (a pure function of it, the policy and the time)."""
+    rows = [judge_one(i, listing.backups[i.id], scope) for i in listing.instances]
+    return assemble(rows, listing.project_id, scope)
 
 
 # -- the whole report --------------------------------------------------------------------------------------------
@@ -269,30 +289,31 @@ def paused_gc() -> Iterator[None]:
 
 async def make_report(
     invocation: Invocation, request: BackupRequest, policy: Audit, progress: Progress
-) -> tuple[FleetReport, Listing]:
-    """List and judge with the function's configuration. Raises ConfigError (configuration, credentials) or
-    CloudError (IAM, the instances listing)."""
+) -> tuple[FleetReport, Resolution]:
+    """List and judge with the function's configuration, each instance as soon as its backups arrive; ages
+    are measured from when the listing began. Raises ConfigError (configuration, credentials) or CloudError
+    (IAM, the instances listing)."""
     settings = load_settings(invocation.lookup)
     async with open_clients(settings, invocation, invocation.deadline) as clients:
         progress.say(f"listing the instances of project {clients.dds.project_id}")
-        listing = await list_fleet(clients.dds, request, progress)
-    scope = Scope(
-        policy=policy,
-        request=request,
-        now=datetime.now(timezone.utc),
-        region=settings.region,
-        endpoint=endpoint(settings),
-    )
-    return judge(listing, scope), listing
+        scope = Scope(
+            policy=policy,
+            request=request,
+            now=datetime.now(timezone.utc),
+            region=settings.region,
+            endpoint=endpoint(settings),
+        )
+        found, rows = await each_instance(clients.dds, request, progress, lambda i, a: judge_one(i, a, scope))
+    return assemble(rows, clients.dds.project_id, scope), found
 
 
 def report_now(
     invocation: Invocation, request: BackupRequest, policy: Audit, progress: Progress
-) -> tuple[FleetReport, Listing]:
+) -> tuple[FleetReport, Resolution]:
     """``make_report`` from synchronous code. The result is handed out beside ``asyncio.run``, not as its
     return value: when ``asyncio.run`` puts back the SIGINT handler, CPython (3.10, 3.11) writes out the repr
     of the task it ran, result included, which for a fleet of 50,000 backups took a second."""
-    made: list[tuple[FleetReport, Listing]] = []
+    made: list[tuple[FleetReport, Resolution]] = []
 
     async def main() -> None:
         made.append(await make_report(invocation, request, policy, progress))

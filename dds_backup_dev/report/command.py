@@ -16,12 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dds_backup_dev.emulator import EmulatorServer
-from dds_backup_dev.report.build import EVERYTHING, Listing, Progress, paused_gc, report_now
+from dds_backup_dev.report.build import EVERYTHING, Progress, paused_gc, report_now
 from dds_backup_dev.report.model import FleetReport
 from dds_backup_dev.report.page import render
 from lib.cloud.errors import CloudError
 from lib.config import ConfigError
 from lib.models import Audit, BackupRequest, ErrorInfo
+from lib.runner.resolve import Resolution
 from lib.runtime import Invocation
 from lib.sources.common import parse_json_request
 
@@ -116,7 +117,7 @@ def write(path: str, text: str) -> None:
     os.replace(tmp.name, target)
 
 
-def _problems(request: BackupRequest, report: FleetReport, listing: Listing) -> list[str]:
+def _problems(request: BackupRequest, report: FleetReport, listing: Resolution) -> list[str]:
     out = []
     if listing.missing:
         shown = ", ".join(listing.missing[:10]) + (" and more" if len(listing.missing) > 10 else "")

@@ -99,7 +99,8 @@ class FleetReport(_Model):
     version: Literal[1] = 1
     """The version of this schema: it changes when a field is renamed, removed or changes its meaning."""
     generated_at: datetime
-    """When the backups were judged (UTC): ages and the window are measured from here."""
+    """When the listing began (UTC): ages and the window are measured from here (a backup that began while the
+    report was listing is 0 hours old)."""
     project_id: str
     region: str | None = None
     """The configured region (null when only endpoints are configured)."""
