@@ -76,10 +76,11 @@ mutate: $(MUTATE_STAMP)
 	$(BIN)/mutmut run
 	$(BIN)/python -m dds_backup_dev.mutation
 
-bench: $(WHEELS)
+bench: $(WHEELS) browser
 	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/report.py
 
 package: $(STAMP)
 	$(BIN)/dds-backup package
