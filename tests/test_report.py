@@ -18,11 +18,13 @@ from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from dds_backup_dev.emulator.history import DAY, HOUR, Seeded, seed
 from dds_backup_dev.report import page, schema
-from dds_backup_dev.report.build import EVERYTHING, Progress, Scope, judge, list_fleet, make_report
+from dds_backup_dev.report.build import EVERYTHING, Progress, Scope, began, judge, list_fleet, make_report
 from dds_backup_dev.report.model import FleetReport
 from dds_backup_dev.report.who import Who
 from lib.config import load_settings
+from lib.dds.models import Backup
 from lib.models import Audit, BackupRequest
+from lib.planning.retention import begin
 from lib.runtime import Invocation
 from lib.service.clients import open_clients
 from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, marked
@@ -211,6 +213,16 @@ def test_an_instance_whose_backups_cannot_be_listed_is_unknown_not_lost(fleet: E
     assert report.summary.unknown == 1 and report.summary.instances == 4
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["2026-12-01 01:02:03", "2026-1-5 1:2:3", "2026-13-01 00:00:00", "2026-02-30 00:00:00", "2026-12-01T01:02:03",
+     "2026-12-01 01:02:03+08:00", " 2026-12-01 01:02:03", ""],
+)  # fmt: skip
+def test_backup_times_are_read_as_the_audit_reads_them(text: str) -> None:
+    backup = Backup(id="b", name="n", begin_time=text)
+    assert began(backup) == begin(backup)
+
+
 def test_progress_is_plain_lines_at_most_every_interval() -> None:
     ticks = iter([0.0, 0.0, 0.3, 1.2, 1.5, 2.3, 2.4])  # made, found, then one per instance
     out = io.StringIO()
@@ -257,6 +269,23 @@ def test_one_row_per_instance_with_its_id_and_freshness(fleet: EmulatorServer) -
     report, _ = build()
     rows = re.findall(r'<tr data-instance-id="([^"]+)" data-freshness="([^"]+)">', page.render(report))
     assert rows == [(r.id, r.freshness) for r in report.instances]
+
+
+def test_the_header_says_where_when_which_and_by_what_policy(fleet: EmulatorServer, monkeypatch) -> None:
+    monkeypatch.setenv("REGION", "eu-de")
+    request = BackupRequest(selector={"tags": {"env": "prod"}, "mode": "Sharding"})
+    report, _ = build(request, Audit(max_age_hours=26, include_automated=False))
+    html = page.render(report)
+    generated = report.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    for shown in (
+        f"<dt>Project</dt><dd><code>{report.project_id}</code></dd>",
+        "<dt>Region</dt><dd>eu-de</dd>",
+        f"<dt>Generated</dt><dd>{generated}</dd>",
+        "<dt>Policy</dt><dd>a completed backup within 26 hours; only manual backups count</dd>",
+        "<dt>Instances</dt><dd>selected by tag env=prod, mode Sharding</dd>",
+    ):
+        assert shown in html
+    assert [r.id for r in report.instances] == [BILLING]
 
 
 def test_sizes_and_ages_read_as_people_say_them() -> None:

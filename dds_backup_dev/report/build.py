@@ -153,7 +153,7 @@ def began(backup: Backup) -> datetime:
     return begin(backup)
 
 
-def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
+def _entry(backup: Backup, at: datetime, now: datetime) -> BackupEntry:
     who, description = who_made(backup)
     return BackupEntry(
         id=backup.id,
@@ -162,7 +162,7 @@ def _entry(backup: Backup, began: datetime, now: datetime) -> BackupEntry:
         status=backup.status,
         begin_time=backup.begin_time,
         end_time=backup.end_time,
-        age_hours=_hours(began, now),
+        age_hours=_hours(at, now),
         size_kb=backup.size,
         who=who,
         description=description,
@@ -194,7 +194,7 @@ def judge_instance(instance: Instance, backups: Sequence[Backup], scope: Scope) 
         verdict = stale.message
     start = scope.now - timedelta(days=scope.window_days)
     dated = sorted(((began(b), b) for b in backups), key=lambda pair: pair[0], reverse=True)
-    window = [_entry(b, began, scope.now) for began, b in dated if start <= began]
+    window = [_entry(b, at, scope.now) for at, b in dated if start <= at]
     failed = [e for e in window if e.status == "FAILED"]
     return InstanceReport(
         id=instance.id,

@@ -32,12 +32,12 @@ def _css() -> str:
 
 def size(kb: int) -> str:
     """KB (as the API counts) in the largest unit that keeps a number of at least 1."""
-    value = float(kb)
-    for unit in ("KB", "MB", "GB", "TB"):
-        if value < 1024 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "KB" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+    value, unit = float(kb), "KB"
+    for bigger in ("MB", "GB", "TB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{value:.0f} {unit}" if unit == "KB" else f"{value:.1f} {unit}"
 
 
 def age(hours: float) -> str:
