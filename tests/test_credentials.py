@@ -172,6 +172,7 @@ def test_missing_project_id_is_a_clear_error(
     assert "PROJECT_ID" in data["error"]["message"]
 
 
+@pytest.mark.servers  # an emulator of its own
 def test_swiss_region_reads_the_dds_endpoint_from_the_token_catalog(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
