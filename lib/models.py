@@ -94,6 +94,8 @@ class Trigger(str, enum.Enum):
     SMN = "smn"
     KAFKA = "kafka"
     ROCKETMQ = "rocketmq"
+    #: CloudEvents 1.0 (Huawei Cloud's EventGrid: RocketMQ and custom event sources).
+    CLOUDEVENTS = "cloudevents"
     APIG = "apig"
     SLACK = "slack"
     TEAMS = "teams"
