@@ -239,7 +239,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for check in checks:
             print(check.line())
         failed = sum(c.status == "fail" for c in checks)
-        print(f"dds-backup check: {'all good' if not failed else f'{failed} check(s) failed'}")
+        warned = sum(c.status == "warn" for c in checks)
+        verdict = f"{failed} check(s) failed" if failed else "all good"
+        print(f"dds-backup check: {verdict}" + (f", {warned} warning(s)" if warned else ""))
     return 0 if result["ok"] else 1
 
 
