@@ -331,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate-event", help="print a sample event, signed with the configured secret")
     kinds = ["apig", "apig-status", "slack", "teams", "mattermost", "timer", "direct", "smn", "kafka", "rocketmq"]
+    kinds += ["cloudevents", "eventgrid-rocketmq"]
     gen.add_argument("kind", choices=kinds)
     gen.add_argument("--request", help="backup request JSON (default: a request for a demo instance)")
     gen.add_argument("--text", default="orders-prod before the release", help="chat kinds: the command text")

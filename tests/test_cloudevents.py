@@ -142,6 +142,11 @@ def test_cloud_service_events_and_our_own_results_are_unsupported(event: dict[st
     assert message.startswith(what) and "dds-backup does not act on these" in message
 
 
+def test_only_our_result_types_are_taken_for_results() -> None:
+    (order,) = cloudevents.parse(custom_event(type="dds-backup.request"), CTX).orders
+    assert order.request == BackupRequest(instance_id=ORDERS)
+
+
 # -- the batch of the publish API: each event on its own ---------------------------------------------------------
 
 

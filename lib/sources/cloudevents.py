@@ -33,6 +33,7 @@ from lib.models import (
     rejected,
     validate_request,
 )
+from lib.results.events import TYPE_PREFIX as RESULT_TYPE_PREFIX
 from lib.sources.common import (
     ParsedEvent,
     SourceContext,
@@ -49,8 +50,6 @@ TRIGGER = Trigger.CLOUDEVENTS
 REQUIRED = ("specversion", "id", "source", "type")
 #: EventGrid's cloud service event sources (HC.OBS, HC.ECS, ...): their events are about the services, not requests.
 CLOUD_SERVICE_PREFIX = "HC."
-#: The function's own result events (``dds-backup.backup.<outcome>``).
-OWN_RESULT_PREFIX = "dds-backup."
 
 
 def is_event(event: dict[str, Any]) -> bool:
@@ -89,7 +88,7 @@ def _order(raw: Any, ctx: SourceContext, part: int | None) -> BackupOrder:
     if event.source.startswith(CLOUD_SERVICE_PREFIX):
         what = f"a {event.source} event ({event.type}) of a cloud service, from EventGrid"
         return event_rejection(TRIGGER, ctx, "UNSUPPORTED_EVENT", unsupported(what), part)
-    if event.type.startswith(OWN_RESULT_PREFIX):
+    if event.type.startswith(RESULT_TYPE_PREFIX):
         what = f"a result event of dds-backup itself ({event.type}): results are not requests"
         return event_rejection(TRIGGER, ctx, "UNSUPPORTED_EVENT", unsupported(what), part)
     return _backup_order(event, _request(event))
