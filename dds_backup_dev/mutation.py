@@ -20,9 +20,10 @@ from pathlib import Path
 
 # mutmut's statuses (``mutmut results --all true``). A timeout is a mutant that made the tests hang: detected.
 KILLED = frozenset({"killed", "timeout", "caught by type check"})
-#: Mutants whose every change must be caught: names and identities, retention, authentication.
+#: Mutants whose every change must be caught: names, identities and ownership, retention, authentication.
 STRICT = (
     "lib.planning.naming.*",
+    "lib.planning.ownership.*",
     "lib.rules.*",
     "lib.sources.*",
     "lib.http.orders.*",

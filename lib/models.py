@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -47,6 +47,12 @@ def _check_name(value: str) -> str:
 
 def _check_description(value: str) -> str:
     problems = rules.description_violations(value)
+    room = rules.DESCRIPTION_MAX - rules.MARK_ROOM
+    if not problems and len(value) > room:
+        problems.append(
+            f"must be at most {room} characters long (got {len(value)}): dds-backup ends every description with "
+            f"its own mark ({rules.MARK_ROOM} characters), which tells its backups apart"
+        )
     if problems:
         raise ValueError("backup description " + "; ".join(problems))
     return value
@@ -97,6 +103,7 @@ class Trigger(str, enum.Enum):
     #: CloudEvents 1.0 (Huawei Cloud's EventGrid: RocketMQ and custom event sources).
     CLOUDEVENTS = "cloudevents"
     APIG = "apig"
+    CLOUDEVENTS = "cloudevents"
     SLACK = "slack"
     TEAMS = "teams"
     MATTERMOST = "mattermost"
@@ -186,6 +193,8 @@ class Origin(BaseModel):
 
     identity: str = Field(min_length=1, max_length=1024)
     trigger: Trigger
+    #: The source it was made for (its retention and its idempotency keys are that source's own).
+    scope: str = Field(min_length=1, max_length=1024)
     correlation_id: str = Field(max_length=1024)
     event_time: datetime | None = None
     #: How many times a retryable failure of this request was handed on through SMN for another attempt.
@@ -239,6 +248,8 @@ def _check_request(req: BackupRequest) -> None:
         creating += [f for f in ("wait", "dry_run") if getattr(req, f)]
         if creating:
             raise ValueError(f"audit only reads; it cannot be combined with {', '.join(creating)}")
+    if req.name is not None and req.idempotency_key is not None:
+        raise ValueError("give name or idempotency_key, not both: the key decides the backup's name")
     if req.name is not None and req.instance_id is None:
         # A name is unique per project, so an explicit one can only ever name a single backup.
         raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
@@ -342,8 +353,11 @@ def validate_request(data: Any, where: str, *, internal: bool = False) -> Backup
 class BackupOrder:
     """One request of an event, ready to be carried out, or the reason why there is nothing to carry out.
 
-    ``identity`` keys the deterministic backup name (README: "Names and idempotency"). ``event_time`` is None
-    when the name must not depend on time: an order identified by a key is the same backup whenever it comes.
+    ``identity`` keys the deterministic backup name (README: "Names and idempotency"), read from the event itself.
+    ``event_time`` is None when the event carries no time, or when the name must not depend on it (an order
+    identified by a key is the same backup whenever it comes). ``scope`` is the source the order came from (a
+    timer, the webhook route, a chat team, a topic, a CloudEvents source, direct invocations): its idempotency keys
+    and its retention are its own.
     """
 
     trigger: Trigger
@@ -354,6 +368,7 @@ class BackupOrder:
     rejection: ErrorInfo | None = None
     #: A chat command's conversation: the outcome is posted there when the backup ends.
     follow_up: FollowUp | None = None
+    scope: str = field(kw_only=True)
 
     @classmethod
     def of(
@@ -363,22 +378,30 @@ class BackupOrder:
         correlation_id: str,
         event_time: datetime | None,
         result: BackupRequest | ErrorInfo,
+        *,
+        scope: str,
     ) -> BackupOrder:
         """An order from a validation result; the request's own identity (origin, idempotency_key) wins."""
         if isinstance(result, BackupRequest):
-            return cls(trigger, identity, correlation_id, event_time, request=result).with_request_identity()
-        return cls(trigger, identity, correlation_id, event_time, rejection=result)
+            order = cls(trigger, identity, correlation_id, event_time, request=result, scope=scope)
+            return order.with_request_identity()
+        return cls(trigger, identity, correlation_id, event_time, rejection=result, scope=scope)
 
     def with_request_identity(self) -> BackupOrder:
-        """A fanned-out request keeps the identity of the event it came from; otherwise an ``idempotency_key``
-        overrides the event identity, whatever the source."""
+        """A fanned-out request keeps the identity (and source) of the event it came from; otherwise an
+        ``idempotency_key`` overrides the event identity, within its source."""
         if self.request is not None and self.request.origin is not None:
             o = self.request.origin
             return replace(
-                self, trigger=o.trigger, identity=o.identity, correlation_id=o.correlation_id, event_time=o.event_time
+                self,
+                trigger=o.trigger,
+                scope=o.scope,
+                identity=o.identity,
+                correlation_id=o.correlation_id,
+                event_time=o.event_time,
             )
         if self.request is not None and self.request.idempotency_key:
-            return self.identified_by(f"key:{self.request.idempotency_key}")
+            return self.identified_by(f"key:{self.scope}:{self.request.idempotency_key}")
         return self
 
     def origin(self, handoffs: int = 0) -> Origin:
@@ -386,6 +409,7 @@ class BackupOrder:
         return Origin(
             identity=self.identity,
             trigger=self.trigger,
+            scope=self.scope,
             correlation_id=self.correlation_id,
             event_time=self.event_time,
             handoffs=handoffs,

@@ -8,7 +8,6 @@ result events (or, for API Gateway, as an HTTP answer) that say what happened. `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from lib import logs
@@ -74,7 +73,6 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
         settings = service.settings
         source = SourceContext(
             request_id=invocation.request_id,
-            now=datetime.now(timezone.utc),
             default_request=settings.default_request if settings else None,
             config_error=service.config_error,
             own_topic=settings.fanout_topic_urn if settings else None,

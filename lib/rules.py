@@ -13,6 +13,9 @@ NAME_MIN = 4
 NAME_MAX = 64
 DESCRIPTION_MAX = 256
 DESCRIPTION_FORBIDDEN = ">!<\"&'="
+#: What dds-backup keeps of every description for its own mark and the space before it (lib/planning/ownership.py):
+#: a user's description may hold the rest.
+MARK_ROOM = 38
 _NAME_CHARS = re.compile(r"[A-Za-z0-9_-]*")
 
 

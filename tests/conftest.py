@@ -16,10 +16,11 @@ import pytest
 import handler
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
-from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK
+from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK, EmuBackup
 from lib import logs
 from lib.cloud.auth import iam
 from lib.config import CONFIG_KEYS, SECRET_KEYS
+from lib.planning import ownership
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Oracle fixtures: platform sample events and published signing vectors (see tests/fixtures/README.md).
@@ -41,6 +42,26 @@ NIGHTLY_TIMER = {
 }
 
 _EXTRA_KEYS = ("RUNTIME_PROJECT_ID", "HUAWEICLOUD_SDK_PROJECT_ID")
+
+
+def marked(
+    name: str,
+    instance_id: str,
+    scope: str = "timer:timer",
+    maker: ownership.Maker = ownership.Maker.TIMER,
+    description: str = "",
+    request: str = "0123abcd",
+) -> str:
+    """The description of a backup this tool made for ``scope`` (by default the sample timer events' own:
+    ``timer:timer``), as the emulator would list it."""
+    mark = ownership.Mark(maker, ownership.scope_digest(scope), request)
+    return mark.describe(description, name, instance_id)
+
+
+def user_text(backup: EmuBackup) -> str:
+    """What the user wrote in a backup's description; the backup must carry this tool's valid mark."""
+    assert ownership.read(backup.description, backup.name, backup.instance_id) is not None, backup.description
+    return ownership.user_description(backup.description, backup.name, backup.instance_id)
 
 
 def load_json(path: pathlib.Path) -> Any:

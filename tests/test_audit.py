@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
-from dds_backup_dev.emulator.state import EmuBackup
-from lib.config import DEFAULT_NAME_TEMPLATE
 from lib.dds.models import Backup
 from lib.models import Audit
-from lib.planning import audit, naming
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, only_result, parse_cloudevent
+from lib.planning import audit
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, ROOT, Invoke, marked, only_result, parse_cloudevent
 from tests.test_routes import SECRET, body_of, post_backups
 
 HOUR = 3600.0
@@ -28,14 +25,25 @@ NOW = datetime(2026, 11, 29, 12, tzinfo=timezone.utc)
 # -- the verdict, as a pure function ------------------------------------------------------------------------
 
 
-def listed(n: int, hours_old: float, status: str = "COMPLETED", type_: str = "Manual", name: str = "") -> Backup:
+def listed(
+    n: int, hours_old: float, status: str = "COMPLETED", type_: str = "Manual", name: str = "", ours: bool = True
+) -> Backup:
+    """Backup ``b<n>``, made by this tool (marked) unless ``ours`` is false."""
     begin = (NOW - timedelta(hours=hours_old)).strftime("%Y-%m-%d %H:%M:%S")
-    return Backup(id=f"b{n}", name=name or f"ddsb-orders-prod-{n:08x}", type=type_, status=status, begin_time=begin)
+    name = name or f"ddsb-orders-prod-{n:08x}"
+    return Backup(
+        id=f"b{n}",
+        name=name,
+        instance_id=ORDERS,
+        type=type_,
+        status=status,
+        begin_time=begin,
+        description=marked(name, ORDERS) if ours else "",
+    )
 
 
 def verdict(backups: list[Backup], hours: int = 24, automated: bool = True) -> tuple[Any, Any]:
-    ours = naming.ours_pattern(DEFAULT_NAME_TEMPLATE)
-    return audit.evaluate(backups, Audit(max_age_hours=hours, include_automated=automated), ours, NOW)
+    return audit.evaluate(backups, Audit(max_age_hours=hours, include_automated=automated), NOW)
 
 
 def test_fresh_exactly_at_the_limit_and_stale_just_past_it() -> None:
@@ -67,7 +75,8 @@ def test_our_recent_failures_are_listed_even_on_a_fresh_instance() -> None:
         listed(1, 1),
         listed(2, 2, status="FAILED"),
         listed(3, 30, status="FAILED"),
-        listed(4, 3, status="FAILED", name="by-hand"),
+        listed(4, 3, status="FAILED", name="by-hand", ours=False),
+        listed(5, 3, status="FAILED", name="ddsb-orders-prod-00000005", ours=False),  # our format, by hand
     ]
     report, stale = verdict(backups)
     assert stale is None
@@ -79,9 +88,8 @@ def test_a_failure_exactly_at_the_window_is_listed_and_one_just_past_it_is_not()
     assert [b.id for b in report.recent_failed] == ["b2"]
 
 
-def test_without_a_name_template_no_failure_is_claimed_as_ours() -> None:
-    policy = Audit(max_age_hours=24)
-    report, fresh = audit.evaluate([listed(1, 1), listed(2, 2, status="FAILED")], policy, None, NOW)
+def test_a_failure_without_the_mark_is_never_claimed_as_ours() -> None:
+    report, fresh = verdict([listed(1, 1), listed(2, 2, status="FAILED", ours=False)])
     assert (fresh, report.recent_failed) == (None, [])
 
 
@@ -145,9 +153,9 @@ def test_an_explicit_name_with_an_audit_is_rejected(configured: EmulatorServer, 
 # -- end to end ---------------------------------------------------------------------------------------------
 
 
-def seed(state: EmulatorState, instance: str, name: str, hours_old: float, **kw: Any) -> None:
-    backup = EmuBackup(f"{name}-id", name, instance, "", "", time.time() - hours_old * HOUR, **kw)
-    state.backups[backup.id] = backup
+def seed(state: EmulatorState, instance: str, name: str, hours_old: float, ours: bool = True, **kw: Any) -> None:
+    description = marked(name, instance) if ours else ""
+    state.seed_backup(instance, name, description=description, age_s=hours_old * HOUR, **kw)
 
 
 @pytest.fixture
@@ -159,7 +167,7 @@ def fleet(configured: EmulatorServer) -> EmulatorServer:
     s.backup_delay = 600  # "now - created < delay" is BUILDING: the seeded ages below are older
     seed(s, ORDERS, "ddsb-orders-prod-20261129T000000-11111111", 3)
     seed(s, ORDERS, "ddsb-orders-prod-20261129T060000-22222222", 2, fails=True)
-    seed(s, BILLING, "billing-prod-auto", 5, type="Auto")
+    seed(s, BILLING, "billing-prod-auto", 5, ours=False, type="Auto")
     seed(s, CATALOG, "ddsb-catalog-staging-20261101T000000-33333333", 28 * 24)
     seed(s, CATALOG, "ddsb-catalog-staging-20261129T110000-44444444", 0.01)
     return configured

@@ -31,7 +31,7 @@ from dds_backup_dev.signing import (
 from lib import config
 from lib.http.chat import grammar
 from lib.http.signatures import teams_signature, verify_teams
-from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result
+from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result, user_text
 from tests.fake_chat import FakeChat
 from tests.test_cli import clean_env
 
@@ -153,7 +153,7 @@ def test_teams_starts_a_backup_from_a_mention(chat: EmulatorServer, invoke: Invo
     assert body["type"] == "message"
     assert "Backup started for **orders-prod**" in body["text"]
     (backup,) = chat.state.backups.values()
-    assert backup.description == "before the release"  # the <at>mention</at> is not part of the command
+    assert user_text(backup) == "before the release"  # the <at>mention</at> is not part of the command
 
 
 def test_teams_replays_are_one_backup(chat: EmulatorServer, invoke: Invoke) -> None:
@@ -383,7 +383,8 @@ def test_a_watch_or_origin_from_anyone_but_the_function_itself_is_refused(
     # GIVEN a fan-out topic, and requests that carry the function's own fields from elsewhere
     monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
     watch = {"backup_id": "b", "name": "n", "follow_up": {"platform": "slack", "url": "https://hooks.slack.com/x"}}
-    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "scope": "timer:nightly"}
+    origin["correlation_id"] = "c"
     requests = [{"instance_id": ORDERS, "watch": watch}, {"instance_id": ORDERS, "origin": origin}]
     other_topic = FANOUT_TOPIC.replace("dds-backup-fanout", "dds-backup-requests")
     for request in requests:

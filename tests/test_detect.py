@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from lib.sources import timer as timer_source
 from lib.sources.common import TRIGGERS_DOC
 from tests.conftest import PLATFORM_EVENTS, Invoke, load_json, only_result
 
-CTX = SourceContext(request_id="req-1", now=datetime(2026, 11, 29, tzinfo=timezone.utc), default_request=None)
+CTX = SourceContext(request_id="req-1", default_request=None)
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,11 @@ from dds_backup_dev.emulator import EmulatorServer, EmulatorState, Fault
 from dds_backup_dev.emulator.state import EmuBackup
 from lib.cloud.errors import ApiError
 from lib.config import load_settings
+from lib.planning import ownership
 from lib.runtime import Invocation
 from lib.service.clients import open_clients
-from tests.conftest import CATALOG, ORDERS, Invoke, parse_cloudevent
+from tests.conftest import CATALOG, ORDERS, Invoke, marked, parse_cloudevent
+from tests.test_routes import SECRET, post_backups
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 RESULTS_TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-results"
@@ -26,18 +28,13 @@ FANOUT_TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-fanout"
 DAY = 86400.0
 
 
-def seed(state: EmulatorState, instance_id: str, name: str, age_days: float, **kw: Any) -> EmuBackup:
-    backup = EmuBackup(
-        id=f"{name}-id",
-        name=name,
-        instance_id=instance_id,
-        instance_name="orders-prod",
-        description="",
-        created=time.time() - age_days * DAY,
-        **kw,
-    )
-    state.backups[backup.id] = backup
-    return backup
+def seed(
+    state: EmulatorState, instance_id: str, name: str, age_days: float, scope: str | None = "direct", **kw: Any
+) -> EmuBackup:
+    """A backup ``age_days`` old, made by this tool for ``scope`` (direct invocations, as ``invoke`` sends them),
+    or by hand (``scope=None``: no mark)."""
+    description = marked(name, instance_id, scope, ownership.Maker.DIRECT) if scope is not None else "by hand"
+    return state.seed_backup(instance_id, name, description=description, age_s=age_days * DAY, **kw)
 
 
 @pytest.fixture
@@ -51,8 +48,9 @@ def mixed(configured: EmulatorServer) -> EmulatorServer:
     seed(s, ORDERS, "ddsb-orders-prod-20261117T000000-bbbbbbbb", 10)
     seed(s, ORDERS, "ddsb-orders-prod-20261101T000000-aaaaaaaa", 26)
     seed(s, ORDERS, "ddsb-orders-prod-20261018T000000-cccccccc", 40)
-    seed(s, ORDERS, "before-the-upgrade", 100)  # by hand
-    seed(s, ORDERS, "orders-prod-auto-20260927", 60, type="Auto")  # by the automatic policy
+    seed(s, ORDERS, "before-the-upgrade", 100, scope=None)  # by hand
+    seed(s, ORDERS, "ddsb-orders-prod-20261001T000000-99999999", 100, scope=None)  # by hand, named like ours
+    seed(s, ORDERS, "orders-prod-auto-20260927", 60, scope=None, type="Auto")  # by the automatic policy
     seed(s, CATALOG, "ddsb-catalog-staging-20261001T000000-ffffffff", 57)  # another instance
     return configured
 
@@ -72,7 +70,8 @@ def test_retention_deletes_only_our_backups_beyond_the_policy(mixed: EmulatorSer
     assert "before-the-upgrade" in left and "orders-prod-auto-20260927" in left
     assert "ddsb-catalog-staging-20261001T000000-ffffffff" in left
     assert "ddsb-orders-prod-20261122T000000-eeeeeeee" in left
-    assert len(left) == 9 - 2
+    assert "ddsb-orders-prod-20261001T000000-99999999" in left  # our format, but not our mark
+    assert len(left) == 10 - 2
     for r in result["results"]:
         parse_cloudevent(r)
     assert result["summary"]["pruned"] == 2
@@ -135,22 +134,63 @@ def test_a_refused_delete_is_judged_by_whether_the_backup_is_still_there(
         assert "still there" in prune["error"]["message"]
 
 
-def test_default_retention_from_the_configuration(
-    mixed: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+def nightly(request: dict[str, Any], time: str = "2026-12-01T01:00:00Z") -> dict[str, Any]:
+    return {"trigger_type": "TIMER", "trigger_name": "nightly", "time": time, "user_event": json.dumps(request)}
+
+
+def test_default_retention_is_the_timers_own(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN four backups the "nightly" timer made, and DEFAULT_RETENTION keep_last 3
+    s = configured.state
+    s.backup_delay = 0  # each new backup is complete at once (the instance is free for the next)
+    for n, age in enumerate((1, 2, 3, 4)):
+        seed(s, ORDERS, f"ddsb-orders-prod-2026112{n}T010000-0000000{n}", age, scope="timer:nightly")
     monkeypatch.setenv("DEFAULT_RETENTION", '{"keep_last": 3}')
-    result = invoke({"instance_id": ORDERS})
-    assert pruned(result) == ["ddsb-orders-prod-20261018T000000-cccccccc"]
+    # WHEN a direct invocation makes a backup THEN it prunes nothing: the default is not its own
+    assert pruned(invoke({"instance_id": ORDERS})) == []
+    # WHEN the timer fires THEN the timer's oldest go: its new one and its two newest are the three it keeps
+    result = invoke(nightly({"instance_id": ORDERS}))
+    assert pruned(result) == ["ddsb-orders-prod-20261122T010000-00000002", "ddsb-orders-prod-20261123T010000-00000003"]
 
 
-def test_retention_refuses_a_template_without_a_recognisable_prefix(
-    mixed: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+def test_a_webhook_never_prunes_a_timers_backups(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # GIVEN two completed backups of the nightly timer, and webhook requests that ask for keep_last 1
+    s = configured.state
+    s.backup_delay = 0
+    timers = {
+        seed(s, ORDERS, f"ddsb-orders-prod-2026112{n}T010000-0000000{n}", n, scope="timer:nightly").id for n in (1, 2)
+    }
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    first = json.loads(invoke(post_backups({"instance_id": ORDERS, "retention": {"keep_last": 1}}))["body"])
+    # THEN the first webhook backup prunes nothing: the timer's backups are not the webhook's to count
+    assert first["outcome"] == "completed" or first["outcome"] == "created"
+    assert not [r for r in s.requests if r.method == "DELETE"]
+    # AND the second prunes the first webhook backup, and only it
+    request = {"instance_id": ORDERS, "retention": {"keep_last": 1}, "idempotency_key": "second"}
+    second = json.loads(invoke(post_backups(request))["body"])
+    assert [r["data"]["backup_id"] for r in second["results"] if r["data"]["outcome"] == "pruned"] == [
+        first["backup_id"]
+    ]
+    assert timers <= set(s.backups)
+
+
+def test_any_template_prunes_only_what_carries_the_mark(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a short template (a loose name pattern could no longer tell ours apart) and look-alikes by hand
     monkeypatch.setenv("BACKUP_NAME_TEMPLATE", "b{hash}")
+    s = configured.state
+    seed(s, ORDERS, "b0a0a0a0a", 3)
+    seed(s, ORDERS, "b0b0b0b0b", 5)
+    seed(s, ORDERS, "bcafebabe", 10, scope=None)
+    seed(s, ORDERS, "b00000000", 20, scope=None)
     result = invoke({"instance_id": ORDERS, "retention": {"keep_last": 1}})
-    codes = [r["data"]["error"]["code"] for r in result["results"] if r["data"]["error"]]
-    assert codes == ["RETENTION_UNSAFE"]
-    assert not [r for r in mixed.state.requests if r.method == "DELETE"]
+    # THEN only our older marked one goes
+    assert pruned(result) == ["b0b0b0b0b"]
+    assert {"bcafebabe", "b00000000"} <= {b.name for b in s.backups.values()}
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,10 @@ NESTED = [
     ({"instance_id": "a", "retention": {"keep_last": 3}}, ("retention",), "keep_lats"),
     ({"selector": {"all": True}, "audit": {"max_age_hours": 24}}, ("audit",), "include_automatic"),
     (
-        {"instance_id": "a", "origin": {"identity": "smn:m1", "trigger": "smn", "correlation_id": "m1"}},
+        {
+            "instance_id": "a",
+            "origin": {"identity": "smn:m1", "trigger": "smn", "scope": "smn:t", "correlation_id": "m1"},
+        },
         ("origin",),
         "handoff",
     ),
@@ -297,7 +300,7 @@ def test_validation_returns_the_request_or_a_rejection_naming_each_field() -> No
     assert isinstance(two, ErrorInfo) and "; wait: " in two.message
 
 
-ORIGIN = {"identity": "smn:m1", "trigger": "smn", "correlation_id": "m1"}
+ORIGIN = {"identity": "smn:m1", "trigger": "smn", "scope": "smn:t", "correlation_id": "m1"}
 WATCH = {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}
 
 
@@ -331,9 +334,10 @@ WHEN = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
 
 def test_an_order_keeps_the_events_identity_unless_the_request_brings_its_own() -> None:
-    plain = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, BackupRequest(instance_id="a"))
-    assert (plain.trigger, plain.identity, plain.correlation_id, plain.event_time) == (
+    plain = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, BackupRequest(instance_id="a"), scope="smn:t")
+    assert (plain.trigger, plain.scope, plain.identity, plain.correlation_id, plain.event_time) == (
         Trigger.SMN,
+        "smn:t",
         "smn:m1",
         "m1",
         WHEN,
@@ -341,23 +345,34 @@ def test_an_order_keeps_the_events_identity_unless_the_request_brings_its_own() 
     assert (plain.rejection, plain.follow_up) == (None, None)
 
 
-def test_an_idempotency_key_is_the_identity_whatever_the_source_and_time() -> None:
-    keyed = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, BackupRequest(instance_id="a", idempotency_key="k1"))
+def test_an_idempotency_key_is_the_identity_within_its_source_whatever_the_time() -> None:
+    request = BackupRequest(instance_id="a", idempotency_key="k1")
+    keyed = BackupOrder.of(Trigger.SMN, "smn:m1", "m1", WHEN, request, scope="smn:t")
     assert (keyed.trigger, keyed.identity, keyed.correlation_id, keyed.event_time) == (
         Trigger.SMN,
-        "key:k1",
+        "key:smn:t:k1",
         "m1",
         None,
     )
+    # the same key from another source is another identity (another backup)
+    other = BackupOrder.of(Trigger.APIG, "http:r1", "r1", None, request, scope="webhook:/backups")
+    assert other.identity == "key:webhook:/backups:k1"
 
 
 def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
-    origin = {"identity": "timer:nightly:1", "trigger": "timer", "correlation_id": "nightly@1", "event_time": WHEN}
+    origin = {
+        "identity": "timer:nightly:1",
+        "trigger": "timer",
+        "scope": "timer:nightly",
+        "correlation_id": "nightly@1",
+        "event_time": WHEN,
+    }
     request = BackupRequest.model_validate({"instance_id": "a", "idempotency_key": "k1", "origin": origin})
-    order = BackupOrder.of(Trigger.SMN, "smn:m2", "m2", None, request)
-    # the origin wins over the SMN message that carried it, and over a key
-    assert (order.trigger, order.identity, order.correlation_id, order.event_time) == (
+    order = BackupOrder.of(Trigger.SMN, "smn:m2", "m2", None, request, scope="smn:fanout")
+    # the origin wins over the SMN message that carried it, and over a key: its source and its identity
+    assert (order.trigger, order.scope, order.identity, order.correlation_id, order.event_time) == (
         Trigger.TIMER,
+        "timer:nightly",
         "timer:nightly:1",
         "nightly@1",
         WHEN,
@@ -365,11 +380,26 @@ def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
 
 
 def test_an_order_handed_on_carries_its_whole_identity_and_the_count_of_hand_offs() -> None:
-    order = BackupOrder.of(Trigger.TIMER, "timer:nightly:1", "nightly@1", WHEN, BackupRequest(instance_id="a"))
+    request = BackupRequest(instance_id="a")
+    order = BackupOrder.of(Trigger.TIMER, "timer:nightly:1", "nightly@1", WHEN, request, scope="timer:nightly")
     assert order.origin(handoffs=2) == Origin(
-        identity="timer:nightly:1", trigger=Trigger.TIMER, correlation_id="nightly@1", event_time=WHEN, handoffs=2
+        identity="timer:nightly:1",
+        trigger=Trigger.TIMER,
+        scope="timer:nightly",
+        correlation_id="nightly@1",
+        event_time=WHEN,
+        handoffs=2,
     )
     assert order.origin().handoffs == 0
+
+
+def test_a_name_and_an_idempotency_key_together_are_refused() -> None:
+    rejection = validate_request({"instance_id": "a", "name": "release-42", "idempotency_key": "k"}, "the body")
+    assert isinstance(rejection, ErrorInfo)
+    assert rejection.message == (
+        "the body is not a valid backup request: (request): give name or idempotency_key, not both: the key "
+        "decides the backup's name"
+    )
 
 
 def test_a_bug_of_ours_is_a_retryable_internal_error_that_names_only_the_exception_type() -> None:
@@ -381,12 +411,12 @@ def test_a_bug_of_ours_is_a_retryable_internal_error_that_names_only_the_excepti
 
 def test_a_rejected_order_keeps_the_events_identity_and_the_reason() -> None:
     reason = ErrorInfo(code="INVALID_JSON", message="not JSON", retryable=False)
-    order = BackupOrder.of(Trigger.KAFKA, "kafka:t:1:d", "t@1#d", WHEN, reason)
+    order = BackupOrder.of(Trigger.KAFKA, "kafka:t:1:d", "t@1#d", WHEN, reason, scope="kafka:t")
     assert (order.request, order.rejection, order.identity, order.event_time) == (None, reason, "kafka:t:1:d", WHEN)
 
 
 def test_identified_by_a_key_drops_the_time_and_a_follow_up_only_adds_itself() -> None:
-    order = BackupOrder.of(Trigger.APIG, "http:r1", "r1", WHEN, BackupRequest(instance_id="a"))
+    order = BackupOrder.of(Trigger.APIG, "http:r1", "r1", WHEN, BackupRequest(instance_id="a"), scope="webhook")
     keyed = order.identified_by("webhook:msg_1")
     assert (keyed.identity, keyed.event_time, keyed.correlation_id, keyed.trigger) == (
         "webhook:msg_1",

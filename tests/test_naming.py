@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from lib import rules
 from lib.config import DEFAULT_NAME_TEMPLATE
+from lib.models import Trigger
 from lib.planning import naming
 
 T = datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
@@ -20,7 +21,7 @@ T = datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
 def _no_cached_patterns() -> None:
     """Each test compiles the patterns it checks: a pattern cached by an earlier test would be checked instead
     of the code (mutation testing changes the code under a running process)."""
-    naming.ours_pattern.cache_clear()
+    naming.shape.cache_clear()
 
 
 def render(**kw: object) -> str:
@@ -63,9 +64,9 @@ def test_a_timer_request_with_a_key_is_the_same_backup_on_every_firing() -> None
     from lib.models import BackupRequest, Trigger
 
     request = BackupRequest(instance_id="x1", idempotency_key="k")
-    one = Item(Trigger.TIMER, "timer:t:1", "c", T, request).with_request_identity()
-    two = Item(Trigger.TIMER, "timer:t:2", "c", T + timedelta(days=1), request).with_request_identity()
-    assert (one.identity, one.event_time) == (two.identity, two.event_time) == ("key:k", None)
+    one = Item(Trigger.TIMER, "timer:t:1", "c", T, request, scope="timer:t").with_request_identity()
+    two = Item(Trigger.TIMER, "timer:t:2", "c", T + timedelta(days=1), request, scope="timer:t").with_request_identity()
+    assert (one.identity, one.event_time) == (two.identity, two.event_time) == ("key:timer:t:k", None)
 
 
 @given(
@@ -80,7 +81,7 @@ def test_a_timer_request_with_a_key_is_the_same_backup_on_every_firing() -> None
             "b{hash}",
             "backup_{instance_id}_{trigger}_{date}_{hash}",
             "x-{instance}-{instance}-{instance_id}-{time}-{hash}",
-            "a" * 60 + "{hash}",
+            "a" * 56 + "{hash}",
         ]
     ),
 )
@@ -136,9 +137,9 @@ def test_different_event_identities_give_different_names(instance_name: str, fir
         assert render(instance_name=instance_name, identity=second) != one
 
 
-# -- "ours": the pattern retention and the audit use to tell this tool's backups from anybody else's ------------
+# -- the template's shape: what retention and reserved names compare a name with ---------------------------------
 
-OURS_TEMPLATES = [
+SHAPED_TEMPLATES = [
     DEFAULT_NAME_TEMPLATE,
     "dds{hash}",
     "bk_{instance_id}_{trigger}_{date}_{hash}",
@@ -147,13 +148,13 @@ OURS_TEMPLATES = [
 
 
 @given(
-    template=st.sampled_from(OURS_TEMPLATES),
+    template=st.sampled_from(SHAPED_TEMPLATES),
     instance_name=st.text(max_size=80),
     identity=st.text(max_size=50),
     # Platform event times; strftime writes years before 1000 with fewer than 4 digits.
     event_time=st.one_of(st.none(), st.datetimes(min_value=datetime(1970, 1, 2), timezones=st.just(timezone.utc))),
 )
-def test_every_name_a_template_renders_is_ours(
+def test_every_name_a_template_renders_has_its_shape(
     template: str, instance_name: str, identity: str, event_time: datetime | None
 ) -> None:
     name = naming.render(
@@ -164,62 +165,91 @@ def test_every_name_a_template_renders_is_ours(
         event_time=event_time,
         identity=identity,
     )
-    assert naming.ours_pattern(template).fullmatch(name), name
+    assert naming.shape(template).matches(name), name
 
 
 @pytest.mark.parametrize(
-    ("name", "ours"),
+    ("name", "shaped"),
     [
         ("ddsb-orders-prod-20261127T000000-1a2b3c4d", True),
-        ("ddsb-orders-prod-1a2b3c4d", True),  # keyed: no time
-        ("ddsb-orders-prod--1a2b3c4d", True),  # an empty part between separators
-        ("ddsb-1a2b3c4d", True),
+        ("ddsb-orders-prod-1a2b3c4d", True),  # no time: the separators around it collapsed
+        ("ddsb-orders-prod--1a2b3c4d", False),  # a free part never ends in a separator (nor starts)
+        ("ddsb-1a2b3c4d", False),  # the instance part is never empty
         ("ddsb-orders-prod-20261127T000000-1a2b3c4", False),  # 7 hex digits
         ("ddsb-orders-prod-20261127T000000-1A2B3C4D", False),  # upper-case hex
         ("ddsb-orders-prod-20261127T000000-1a2b3c4g", False),
+        ("ddsb-orders-prod-20261327T000000-1a2b3c4d", True),  # month 13 is no time: then it is instance text
         ("ddsb-orders.prod-20261127T000000-1a2b3c4d", False),
         ("xddsb-orders-prod-20261127T000000-1a2b3c4d", False),
         ("dds-orders-prod-20261127T000000-1a2b3c4d", False),
         ("DDSB-orders-prod-20261127T000000-1a2b3c4d", False),
         ("nightly-orders-prod", False),
+        # hand-made names that a loose pattern took for ours
+        ("ddsbackup-before-upgrade-20250101", False),
+        ("ddsb_keep_forever_cafebabe", False),
+        ("ddsbQ3-final-20241231", False),
+        ("ddsb--orders-cafebabe", False),
     ],
 )
-def test_only_names_the_default_template_can_render_are_ours(name: str, ours: bool) -> None:
-    assert bool(naming.ours_pattern(DEFAULT_NAME_TEMPLATE).fullmatch(name)) is ours
+def test_only_names_the_default_template_can_render_have_its_shape(name: str, shaped: bool) -> None:
+    assert naming.shape(DEFAULT_NAME_TEMPLATE).matches(name) is shaped
 
 
 @pytest.mark.parametrize(
-    ("template", "name", "ours"),
+    ("template", "name", "shaped"),
     [
         ("bk_{date}_{hash}", "bk_20261127_1a2b3c4d", True),
         ("bk_{date}_{hash}", "bk_2026112_1a2b3c4d", False),  # a date is 8 digits
-        ("bk_{date}_{hash}", "bk_1a2b3c4d", True),  # keyed: no date
+        ("bk_{date}_{hash}", "bk_20261131_1a2b3c4d", False),  # and a real one
+        ("bk_{date}_{hash}", "bk_1a2b3c4d", True),  # no time: no date
         ("bk_{time}_{hash}", "bk_20261127T010203_1a2b3c4d", True),
+        ("bk_{time}_{hash}", "bk_20261127T250203_1a2b3c4d", False),  # hour 25
         ("bk_{time}_{hash}", "bk_20261127-010203_1a2b3c4d", False),
         ("bk_{time}_{hash}", "bk_20261127_1a2b3c4d", False),  # a date is no time
+        ("bk_{time}_{date}_{hash}", "bk_20261127T010203_20261127_1a2b3c4d", True),
+        ("bk_{time}_{date}_{hash}", "bk_20261127T010203_20261199_1a2b3c4d", False),  # every stamp is checked
         ("bk_{instance_id}_{hash}", "bk_a89d-ab_1a2b3c4d", True),
         ("bk_{trigger}_{hash}", "bk_smn_1a2b3c4d", True),
         ("bk_{trigger}_{hash}", "bk_s.n_1a2b3c4d", False),
-        ("bk.{hash}", "bk.1a2b3c4d", True),  # a literal dot is a dot, not any character
-        ("bk.{hash}", "bkx1a2b3c4d", False),
+        ("bk-{hash}-end", "bk-1a2b3c4d-end", True),  # literal text after the last placeholder
+        ("bk-{hash}-end", "bk-1a2b3c4d", False),
+        ("bk-{hash}", "bk1a2b3c4d", False),  # a literal separator never disappears
+        ("bk-{hash}", "bk--1a2b3c4d", False),  # nor doubles
+        ("Xbk-{hash}", "bk-1a2b3c4d", False),
+        ("Xbk-{hash}", "XXbk-1a2b3c4d", False),
+        ("ddsb-{time}-{instance}-{hash}", "ddsb-orders-1a2b3c4d", True),  # no time: collapsed as rendered
+        ("ddsb-{time}-{instance}-{hash}", "ddsb--orders-1a2b3c4d", False),
     ],
 )
-def test_each_placeholder_matches_only_what_it_renders(template: str, name: str, ours: bool) -> None:
-    assert bool(naming.ours_pattern(template).fullmatch(name)) is ours
+def test_each_placeholder_matches_only_what_it_renders(template: str, name: str, shaped: bool) -> None:
+    assert naming.shape(template).matches(name) is shaped
 
 
-@pytest.mark.parametrize("template", ["{instance}-{hash}", "b-{hash}", "bk{hash}", "{hash}"])
-def test_retention_refuses_a_template_without_a_three_character_prefix(template: str) -> None:
-    with pytest.raises(ValueError, match="retention needs") as caught:
-        naming.ours_pattern(template)
-    assert str(caught.value) == (
-        "retention needs BACKUP_NAME_TEMPLATE to start with a literal prefix of 3+ characters (like 'ddsb-'), so "
-        f"that only this tool's backups are ever deleted; got {template!r}"
-    )
+@pytest.mark.parametrize(
+    ("name", "reserved"),
+    [
+        ("ddsb-orders-prod-20261127T000000-1a2b3c4d", True),
+        ("ddsb-mydb-1a2b3c4d", True),
+        ("release-42", False),
+        ("ddsbackup-before-upgrade-20250101", False),
+        ("ddsb-orders-prod-final", False),
+    ],
+)
+def test_a_name_the_template_could_render_is_reserved(name: str, reserved: bool) -> None:
+    assert naming.reserved(DEFAULT_NAME_TEMPLATE, name) is reserved
 
 
-def test_a_three_character_prefix_is_enough() -> None:
-    assert naming.ours_pattern("bk-{hash}").fullmatch("bk-1a2b3c4d")
+def test_a_template_whose_fixed_parts_cannot_fit_a_name_is_refused() -> None:
+    # GIVEN 57 literal characters and the 8 of the hash (65 > 64) WHEN checked THEN refused, naming the count
+    with pytest.raises(ValueError, match=r"^is too long: its fixed parts need 65 characters"):
+        naming.check_template("a" * 57 + "{hash}")
+    naming.check_template("a" * 56 + "{hash}")  # 64 fits
+    # the time, the date and the longest trigger count at their full width, free parts at one character
+    longest_trigger = max(len(t.value) for t in Trigger)
+    fixed = 15 + 8 + longest_trigger + 1 + 1 + 8
+    with pytest.raises(ValueError, match="need 65 characters"):
+        naming.check_template("a" * (65 - fixed) + "{time}{date}{trigger}{instance}{instance_id}{hash}")
+    naming.check_template("a" * (64 - fixed) + "{time}{date}{trigger}{instance}{instance_id}{hash}")
 
 
 # -- names pinned character for character ----------------------------------------------------------------------
@@ -244,7 +274,7 @@ PINNED = [
         True,
         "ddsb-orders-prod-orders-prod-orders-pro-20261127T000000-2e9da437",
     ),
-    # a cut that ends in a separator loses it; a cut that is all separators keeps one character
+    # a cut that ends in a separator loses it
     (
         "ddsb-{instance}-{time}-{hash}",
         "o" * 32 + "X-" + "p" * 28,
@@ -252,7 +282,14 @@ PINNED = [
         True,
         "ddsb-" + "o" * 32 + "X-20261127T000000-2e9da437",
     ),
-    ("ddsb-{instance}-{time}-{hash}", "_" * 80, ORDERS_ID, True, "ddsb-_-20261127T000000-2e9da437"),
+    # a name with no letter or digit: the instance id stands in (shortened like a name)
+    (
+        "ddsb-{instance}-{time}-{hash}",
+        "_" * 80,
+        ORDERS_ID,
+        True,
+        "ddsb-a89dab5e39394eccbdb77b19d57b0180in-20261127T000000-2e9da437",
+    ),
     # the instance name first, then the instance id
     ("ddsb-{instance}-{instance_id}-{hash}", "n" * 40, ORDERS_ID, False, "ddsb-" + "n" * 13 + f"-{ORDERS_ID}-2e9da437"),
     ("ddsb-{instance}-{instance_id}-{hash}", "n" * 10, "i" * 64, False, "ddsb-n-" + "i" * 48 + "-d2311e56"),
@@ -273,12 +310,13 @@ PINNED = [
     ),
     ("bk-{date}_{hash}", "x", ORDERS_ID, False, "bk-2e9da437"),
     ("Xk-{hash}-{date}", "x", ORDERS_ID, False, "Xk-2e9da437"),
-    # exactly 64 stays; 65 with nothing to cut keeps the first 55 and the hash
+    # exactly 64 stays (longer fixed parts are refused by check_template)
     ("a" * 56 + "{hash}", "x", ORDERS_ID, True, "a" * 56 + "2e9da437"),
-    ("a" * 57 + "{hash}", "x", ORDERS_ID, True, "a" * 55 + "-2e9da437"),
     ("a" * 55 + "{instance}{hash}", "xyz", ORDERS_ID, True, "a" * 55 + "x2e9da437"),
-    # exactly 64 is left alone, even when it ends in a separator; one over shortens the instance, not the time
-    ("ddsb-{instance}-{hash}", "o" * 49 + "-", ORDERS_ID, True, "ddsb-" + "o" * 49 + "--2e9da437"),
+    # separators at the ends of a free part go (they would run into the template's own); one over the limit
+    # shortens the instance, not the time
+    ("ddsb-{instance}-{hash}", "o" * 49 + "-", ORDERS_ID, True, "ddsb-" + "o" * 49 + "-2e9da437"),
+    ("ddsb-{instance}-{hash}", "-_o-", ORDERS_ID, True, "ddsb-o-2e9da437"),
     ("ddsb-{instance}-{time}-{hash}", "o" * 35, ORDERS_ID, True, "ddsb-" + "o" * 34 + "-20261127T000000-2e9da437"),
     # keyed and shortened: the separators around the empty time still collapse
     ("ddsb-{time}-{instance}-{hash}", "o" * 60, ORDERS_ID, False, "ddsb-" + "o" * 50 + "-2e9da437"),
@@ -322,21 +360,3 @@ def test_good_templates_are_accepted(template: str) -> None:
 def test_bad_templates_are_refused_in_these_words(template: str, message: str) -> None:
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         naming.check_template(template)
-
-
-@pytest.mark.parametrize(
-    ("template", "name", "ours"),
-    [
-        ("bk-{hash}-end", "bk-1a2b3c4d-end", True),  # literal text after the last placeholder
-        ("bk-{hash}-end", "bk-1a2b3c4d", False),
-        ("Xbk-{hash}", "bk-1a2b3c4d", False),  # only '-' and '_' may collapse, never a letter
-        ("Xbk-{hash}", "XXbk-1a2b3c4d", False),
-    ],
-)
-def test_literal_text_is_matched_as_written(template: str, name: str, ours: bool) -> None:
-    assert bool(naming.ours_pattern(template).fullmatch(name)) is ours
-
-
-def test_an_empty_template_has_no_prefix() -> None:
-    with pytest.raises(ValueError, match="literal prefix of 3"):
-        naming.ours_pattern("")

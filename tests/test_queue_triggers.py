@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
-from tests.conftest import BILLING, CATALOG, ORDERS, PLATFORM_EVENTS, ROOT, Invoke, load_json
+from tests.conftest import BILLING, CATALOG, ORDERS, PLATFORM_EVENTS, ROOT, Invoke, load_json, user_text
 
 QUEUE_SAMPLES = ["dms4kafka_event.json", "kafkaopensource_event.json", "rocketmq_event.json"]
 SMN_SAMPLES = ["smn_event.json", "smnevent.json"]
@@ -187,7 +187,7 @@ def test_two_different_messages_for_one_instance_in_one_batch_are_two_backups(
         invoke(event)
     # THEN each request has a backup of its own, under its own name
     backups = [b for b in configured.state.backups.values() if b.instance_id == ORDERS]
-    assert sorted(b.description for b in backups) == ["after the migration", "before the deployment"]
+    assert sorted(user_text(b) for b in backups) == ["after the migration", "before the deployment"]
     assert len({b.name for b in backups}) == 2
     # AND a redelivery of the batch finds both: no third backup
     again = invoke(event)

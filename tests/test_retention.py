@@ -1,7 +1,8 @@
 """Retention as a pure function (lib/planning/retention.py): which of our backups may go, rule by rule.
 
 Each "never deleted" rule is tested on its own: a policy that would delete everything, and one backup that only
-that rule protects."""
+that rule protects. "Ours" are the backups marked for this source (``SCOPE``): see tests/test_ownership.py for the
+mark itself."""
 
 from __future__ import annotations
 
@@ -12,22 +13,34 @@ import pytest
 from lib.config import DEFAULT_NAME_TEMPLATE
 from lib.dds.models import Backup
 from lib.models import Retention
-from lib.planning import naming, retention
+from lib.planning import ownership, retention
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=timezone.utc)
-OURS = naming.ours_pattern(DEFAULT_NAME_TEMPLATE)
+ORDERS = "a89dab5e39394eccbdb77b19d57b0180in02"
+SCOPE = ownership.scope_digest("timer:nightly")
 
 
 def backup(
-    n: int, *, days_old: float, status: str = "COMPLETED", type_: str = "Manual", name: str | None = None
+    n: int,
+    *,
+    days_old: float,
+    status: str = "COMPLETED",
+    type_: str = "Manual",
+    name: str | None = None,
+    scope: str | None = SCOPE,
 ) -> Backup:
+    """Backup ``b<n>``: the tool's, marked for ``scope`` (None: not marked, as one made by hand)."""
     begin = (NOW - timedelta(days=days_old)).strftime("%Y-%m-%d %H:%M:%S")
+    name = name or f"ddsb-orders-prod-20261101T0000{n:02d}-{n:08x}"
+    mark = ownership.Mark(ownership.Maker.TIMER, scope, "0123abcd") if scope is not None else None
     return Backup(
         id=f"b{n}",
-        name=name or f"ddsb-orders-prod-20261101T0000{n:02d}-{n:08x}",
+        name=name,
+        instance_id=ORDERS,
         type=type_,
         status=status,
         begin_time=begin,
+        description=mark.describe("nightly", name, ORDERS) if mark is not None else "nightly",
     )
 
 
@@ -35,7 +48,8 @@ def select(
     backups: list[Backup], keep_last: int | None = None, max_age_days: int | None = None, keep_id: str | None = None
 ) -> list[str]:
     policy = Retention(keep_last=keep_last, max_age_days=max_age_days)
-    return [b.id for b in retention.select(backups, policy, OURS, keep_id, NOW)]
+    chosen = retention.select(backups, policy, template=DEFAULT_NAME_TEMPLATE, scope=SCOPE, keep_id=keep_id, now=NOW)
+    return [b.id for b in chosen]
 
 
 def test_keep_last_keeps_exactly_the_newest_n_completed_backups() -> None:
@@ -102,9 +116,38 @@ def test_backups_not_made_by_this_tool_are_never_deleted() -> None:
     assert select(fleet, max_age_days=30) == []
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ddsbackup-before-upgrade-20250101",
+        "ddsb_keep_forever_cafebabe",
+        "ddsbQ3-final-20241231",
+        "ddsb-orders-prod-20261101T000009-00000009",  # named exactly like ours
+    ],
+)
+def test_a_look_alike_without_the_mark_survives_keep_last_1(name: str) -> None:
+    # GIVEN our newest backup and an older hand-made look-alike WHEN keep_last is 1 THEN the look-alike stays
+    fleet = [backup(1, days_old=1), backup(2, days_old=2), backup(9, days_old=60, name=name, scope=None)]
+    assert select(fleet, keep_last=1) == ["b2"]
+
+
+def test_a_mark_copied_onto_another_backup_does_not_make_it_ours() -> None:
+    theirs = backup(9, days_old=60, name="ddsb-orders-prod-20261101T000009-00000009", scope=None)
+    stolen = theirs.model_copy(update={"description": backup(2, days_old=2).description})
+    assert select([backup(1, days_old=1), stolen], keep_last=1) == []
+
+
+def test_only_the_sources_own_backups_count_and_go() -> None:
+    # GIVEN three newer backups made for another source (a webhook) and two older ones of this timer
+    webhook = ownership.scope_digest("webhook:/backups")
+    fleet = [backup(n, days_old=n, scope=webhook) for n in (1, 2, 3)] + [backup(4, days_old=4), backup(5, days_old=5)]
+    # WHEN the timer keeps its last 2 THEN nothing of either goes: the webhook's backups do not push it out
+    assert select(fleet, keep_last=2) == []
+    assert select(fleet, keep_last=1) == ["b5"]
+    assert select(fleet, max_age_days=1) == ["b5"]
+
+
 def test_unreadable_begin_times_sort_as_the_oldest() -> None:
-    odd = Backup(
-        id="b7", name="ddsb-orders-prod-20261101T000007-00000007", type="Manual", status="COMPLETED", begin_time=""
-    )
+    odd = backup(7, days_old=0).model_copy(update={"begin_time": ""})
     fleet = [backup(1, days_old=1), backup(2, days_old=2), odd]
     assert select(fleet, keep_last=2) == ["b7"]

@@ -19,7 +19,7 @@ from dds_backup_dev.signing import (
     standard_webhooks_headers,
     status_query,
 )
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json, user_text
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -321,7 +321,8 @@ def test_field_errors_are_listed(webhooks: EmulatorServer, invoke: Invoke) -> No
 
 
 def test_the_functions_own_fields_are_refused_from_webhooks(webhooks: EmulatorServer, invoke: Invoke) -> None:
-    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "correlation_id": "c"}
+    origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "scope": "timer:nightly"}
+    origin["correlation_id"] = "c"
     answer = invoke(post_backups({"instance_id": ORDERS, "origin": origin}))
     assert answer["statusCode"] == 400
     (detail,) = body_of(answer)["error"]["details"]
@@ -371,7 +372,7 @@ def test_slack_backup_by_instance_name(webhooks: EmulatorServer, invoke: Invoke)
     text = slack_text(invoke(slack("orders-prod before the schema change")))
     (backup,) = webhooks.state.backups.values()
     assert backup.instance_id == ORDERS
-    assert backup.description == "before the schema change"
+    assert user_text(backup) == "before the schema change"
     assert backup.name in text and backup.id in text and "job id" in text
 
 
@@ -451,8 +452,9 @@ def test_post_backups_with_retention_still_answers_202_with_a_location(
 ) -> None:
     from tests.test_fleet import seed
 
-    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50)
-    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20)
+    # the webhook route's own earlier backups
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50, scope="webhook:/backups")
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20, scope="webhook:/backups")
     answer = invoke(post_backups({"instance_id": ORDERS, "retention": {"keep_last": 1}}))
     payload = body_of(answer)
     assert answer["statusCode"] == 202
@@ -462,14 +464,17 @@ def test_post_backups_with_retention_still_answers_202_with_a_location(
     assert outcomes == ["created", "pruned"]
 
 
-def test_slack_backup_with_default_retention(
+def test_slack_backups_never_apply_the_timers_default_retention(
     webhooks: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.test_fleet import seed
 
-    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50)
-    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20)
+    # GIVEN older backups of this Slack team and DEFAULT_RETENTION (the timers' own)
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261001T000000-aaaaaaaa", 50, scope="slack:T0001")
+    seed(webhooks.state, ORDERS, "ddsb-orders-prod-20261101T000000-bbbbbbbb", 20, scope="slack:T0001")
     monkeypatch.setenv("DEFAULT_RETENTION", '{"keep_last": 1}')
     text = slack_text(invoke(slack("orders-prod")))
+    # THEN a chat backup deletes nothing
     assert "Backup started" in text
-    assert "Retention: 1 old backup(s) deleted" in text
+    assert "Retention" not in text
+    assert not [r for r in webhooks.state.requests if r.method == "DELETE"]

@@ -24,7 +24,8 @@ WHEN = datetime(2026, 11, 29, 2, 0, tzinfo=timezone.utc)
 
 
 def order(identity: str = "timer:nightly:1", **request: object) -> BackupOrder:
-    return BackupOrder.of(Trigger.TIMER, identity, "nightly@1", WHEN, BackupRequest.model_validate(request))
+    request_ = BackupRequest.model_validate(request)
+    return BackupOrder.of(Trigger.TIMER, identity, "nightly@1", WHEN, request_, scope="timer:nightly")
 
 
 @pytest.fixture
@@ -44,7 +45,7 @@ def creates(emulator: EmulatorServer) -> int:
 
 
 async def test_a_rejected_order_is_reported_without_any_call(runner: Runner, emulator: EmulatorServer) -> None:
-    bad = BackupOrder(Trigger.SMN, "smn:m1", "m1", WHEN, rejection=rejected("INVALID_JSON", "not JSON"))
+    bad = BackupOrder(Trigger.SMN, "smn:m1", "m1", WHEN, rejection=rejected("INVALID_JSON", "not JSON"), scope="smn:t")
     (data,) = await runner.run(bad)
     assert (data.outcome, data.error and data.error.code) == (Outcome.REJECTED, "INVALID_JSON")
     assert emulator.state.requests == []

@@ -20,7 +20,7 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
 from dds_backup_dev.signing import json_body, standard_webhooks_headers
-from tests.conftest import BILLING, ORDERS, ROOT
+from tests.conftest import BILLING, ORDERS, ROOT, user_text
 from tests.test_cli import clean_env
 
 SECRET = "whsec_c2VydmUtdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZyE="
@@ -148,7 +148,7 @@ def test_any_key_works_and_never_becomes_part_of_the_description(
     proc = run_snippet(snippet_env(server, tmp_path, DDS_BACKUP_KEY=key))
     assert proc.returncode == 0, proc.stderr
     (backup,) = emulator.state.backups.values()
-    assert backup.description == "pre-deployment backup"
+    assert user_text(backup) == "pre-deployment backup"
 
 
 def test_documented_shell_snippet_fails_on_a_refused_request(server: str, tmp_path: Path) -> None:

@@ -18,8 +18,7 @@ import pytest
 from lib.models import BackupOrder, BackupRequest, Trigger
 from lib.sources import SourceContext, direct, kafka, smn, timer
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
-CTX = SourceContext(request_id="req-1", now=NOW, default_request=None)
+CTX = SourceContext(request_id="req-1", default_request=None)
 ORDERS = "a89dab5e39394eccbdb77b19d57b0180in02"
 REQUEST = json.dumps({"instance_id": ORDERS})
 
@@ -36,6 +35,9 @@ def rejection(order: BackupOrder) -> tuple[str, str]:
 
 # -- Kafka and RocketMQ: topic + event time + a digest of the message ------------------------------------------
 
+FANOUT = "urn:smn:eu-de:p1:dds-backup-fanout"
+STAMP = "2026-11-27T07:00:00+00:00"  # 1795762800, as every readable form of it is identified
+
 
 def queue_event(*messages: Any, trigger_type: str = "KAFKA", event_time: Any = 1795762800) -> dict[str, Any]:
     return {
@@ -49,16 +51,18 @@ def test_a_kafka_message_is_identified_by_topic_event_time_and_its_digest() -> N
     parsed = kafka.parse(queue_event(REQUEST), CTX)
     (order,) = parsed.orders
     assert parsed.trigger is Trigger.KAFKA and order.trigger is Trigger.KAFKA
-    assert order.identity == f"kafka:t1:1795762800:{digest(REQUEST)}"
-    assert order.correlation_id == f"t1@1795762800#{digest(REQUEST)}"
+    assert order.identity == f"kafka:t1:{STAMP}:{digest(REQUEST)}"
+    assert order.correlation_id == f"t1@{STAMP}#{digest(REQUEST)}"
     assert order.event_time == datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)
     assert order.request == BackupRequest(instance_id=ORDERS)
+    assert order.scope == "kafka:t1"
 
 
 def test_a_rocketmq_message_has_an_identity_of_its_own_trigger() -> None:
     (order,) = kafka.parse(queue_event(REQUEST, trigger_type="rocketmq"), CTX).orders
     assert order.trigger is Trigger.ROCKETMQ
-    assert order.identity == f"rocketmq:t1:1795762800:{digest(REQUEST)}"
+    assert order.identity == f"rocketmq:t1:{STAMP}:{digest(REQUEST)}"
+    assert order.scope == "rocketmq:t1"
 
 
 def test_two_different_messages_of_one_batch_are_two_identities_and_the_same_message_is_one() -> None:
@@ -74,26 +78,53 @@ def test_a_message_that_is_no_string_is_rejected_under_the_digest_of_nothing() -
         "INVALID_REQUEST",
         "kafka message 0 of topic t1 must be a string holding a JSON request",
     )
-    assert order.identity == f"kafka:t1:1795762800:{digest('')}"
+    assert order.identity == f"kafka:t1:{STAMP}:{digest('')}"
 
 
 def test_a_message_is_digested_as_utf8_even_with_lone_surrogates() -> None:
     text = '{"instance_id": "\ud800"}'
     (order,) = kafka.parse(queue_event(text), CTX).orders
     expected = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-    assert order.identity == f"kafka:t1:1795762800:{expected}"
+    assert order.identity == f"kafka:t1:{STAMP}:{expected}"
 
 
-@pytest.mark.parametrize("event_time", [0, -5, 1e11, None])
-def test_an_implausible_event_time_is_replaced_by_now_but_still_identifies(event_time: Any) -> None:
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        1795762800,  # epoch seconds, as the sample events carry it
+        1795762800.0,
+        1795762800000,  # epoch milliseconds
+        "1795762800",  # the runtime's field table types it as a String
+        "1795762800000",
+        "2026-11-27T07:00:00Z",  # RFC 3339, as the community runtime's tests send it
+        "2026-11-27T08:00:00+01:00",
+    ],
+)
+def test_every_readable_event_time_is_the_same_instant_and_the_same_identity(event_time: Any) -> None:
     (order,) = kafka.parse(queue_event(REQUEST, event_time=event_time), CTX).orders
-    assert order.event_time == NOW
-    assert order.identity == f"kafka:t1:{event_time}:{digest(REQUEST)}"
+    assert order.event_time == datetime(2026, 11, 27, 7, 0, tzinfo=timezone.utc)
+    assert order.identity == f"kafka:t1:{STAMP}:{digest(REQUEST)}"
+    assert order.request == BackupRequest(instance_id=ORDERS)
 
 
-def test_the_event_time_just_below_the_millisecond_range_is_read_as_seconds() -> None:
+@pytest.mark.parametrize("event_time", [None, 0, -5, 1e14, "yesterday", "2026-11-27T07:00:00", True, [1], {}, "1e9"])
+def test_without_a_readable_event_time_the_message_alone_identifies_it_and_nothing_is_rejected(
+    event_time: Any,
+) -> None:
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=event_time), CTX).orders
+    assert order.request == BackupRequest(instance_id=ORDERS)  # never a reason to reject
+    assert order.event_time is None  # never the clock: named without a time
+    assert order.identity == f"kafka:t1::{digest(REQUEST)}"
+    assert order.correlation_id == f"t1@-#{digest(REQUEST)}"
+
+
+def test_the_event_time_at_the_edges_of_seconds_and_milliseconds() -> None:
     (order,) = kafka.parse(queue_event(REQUEST, event_time=1e11 - 1), CTX).orders
     assert order.event_time == datetime.fromtimestamp(1e11 - 1, tz=timezone.utc)
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=1e11), CTX).orders
+    assert order.event_time == datetime.fromtimestamp(1e8, tz=timezone.utc)  # from here on, milliseconds
+    (order,) = kafka.parse(queue_event(REQUEST, event_time=1e14 - 1), CTX).orders
+    assert order.event_time == datetime.fromtimestamp((1e14 - 1) / 1000, tz=timezone.utc)
     (order,) = kafka.parse(queue_event(REQUEST, event_time=1), CTX).orders
     assert order.event_time == datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc)
 
@@ -102,7 +133,7 @@ def test_a_message_without_a_topic_says_so() -> None:
     event = {"trigger_type": "KAFKA", "event_time": 1, "records": [{"messages": ["nope"]}]}
     (order,) = kafka.parse(event, CTX).orders
     assert rejection(order)[1].startswith("kafka message 0 of topic ?: not valid JSON")
-    assert order.identity == f"kafka::1:{digest('nope')}"
+    assert order.identity == f"kafka::1970-01-01T00:00:01+00:00:{digest('nope')}"
 
 
 def test_a_queue_event_without_records_is_one_rejection_of_the_event() -> None:
@@ -115,7 +146,7 @@ def test_a_queue_event_without_records_is_one_rejection_of_the_event() -> None:
         message
         == "the rocketmq event has no messages (records: List should have at least 1 item after validation, not 0)"
     )
-    assert (order.identity, order.correlation_id, order.event_time) == ("rejected:req-1", "req-1", NOW)
+    assert (order.identity, order.correlation_id, order.event_time) == ("rejected:req-1", "req-1", None)
 
 
 def test_a_record_without_messages_is_rejected_alone_and_the_next_record_is_read() -> None:
@@ -150,6 +181,9 @@ def test_an_smn_message_is_identified_by_its_message_id() -> None:
     assert (order.identity, order.correlation_id) == ("smn:m-1", "m-1")
     assert order.event_time == datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc)
     assert order.request == BackupRequest(instance_id=ORDERS)
+    assert order.scope == "smn:"  # the sample has no topic_urn
+    (topical,) = smn.parse(smn_event({"message": REQUEST, "message_id": "m-1", "topic_urn": FANOUT}), CTX).orders
+    assert topical.scope == f"smn:{FANOUT}"
 
 
 def test_two_smn_messages_are_two_identities_and_a_redelivery_is_the_same() -> None:
@@ -164,9 +198,21 @@ def test_two_smn_messages_are_two_identities_and_a_redelivery_is_the_same() -> N
     assert (one.identity, two.identity, again.identity) == ("smn:m-1", "smn:m-2", "smn:m-1")
 
 
-def test_an_smn_message_without_id_or_time_is_identified_by_the_invocation_and_its_place() -> None:
-    _, order = smn.parse(smn_event({"message": REQUEST, "message_id": "m-1"}, {"message": REQUEST}), CTX).orders
-    assert (order.identity, order.correlation_id, order.event_time) == ("smn:req-1#1", "req-1#1", NOW)
+def test_an_smn_message_without_a_time_is_named_without_one() -> None:
+    (order,) = smn.parse(smn_event({"message": REQUEST, "message_id": "m-1"}), CTX).orders
+    assert (order.identity, order.event_time) == ("smn:m-1", None)
+
+
+def test_an_smn_message_without_an_id_is_identified_by_its_topic_and_content_in_any_invocation() -> None:
+    record = {"message": REQUEST, "topic_urn": FANOUT}
+    (order,) = smn.parse(smn_event(record), CTX).orders
+    assert (order.identity, order.correlation_id, order.event_time) == (
+        f"smn:{FANOUT}:{digest(REQUEST)}",
+        f"{FANOUT}#{digest(REQUEST)}",
+        None,
+    )
+    (again,) = smn.parse(smn_event(record), SourceContext(request_id="req-2", default_request=None)).orders
+    assert again.identity == order.identity
 
 
 def test_an_smn_message_that_is_no_request_is_rejected_naming_the_message() -> None:
@@ -175,13 +221,15 @@ def test_an_smn_message_that_is_no_request_is_rejected_naming_the_message() -> N
     assert order.identity == "smn:m-9"
 
 
-FANOUT = "urn:smn:eu-de:p1:dds-backup-fanout"
-
-
 def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
     # GIVEN the function's own fan-out topic, and a message that carries an origin
-    ctx = SourceContext(request_id="req-1", now=NOW, default_request=None, own_topic=FANOUT)
-    origin = {"identity": "timer:nightly:1", "trigger": "timer", "correlation_id": "nightly@1"}
+    ctx = SourceContext(request_id="req-1", default_request=None, own_topic=FANOUT)
+    origin = {
+        "identity": "timer:nightly:1",
+        "trigger": "timer",
+        "scope": "timer:nightly",
+        "correlation_id": "nightly@1",
+    }
     message = json.dumps({"instance_id": ORDERS, "origin": origin})
     own, other, unknown = smn.parse(
         smn_event(
@@ -192,7 +240,7 @@ def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
         ctx,
     ).orders
     # THEN on the own topic it is the origin's order, on any other (or none) it is refused
-    assert own.request is not None and own.identity == "timer:nightly:1"
+    assert own.request is not None and (own.identity, own.scope) == ("timer:nightly:1", "timer:nightly")
     for order in (other, unknown):
         code, text = rejection(order)
         assert code == "INVALID_REQUEST" and "origin: set by dds-backup itself" in text
@@ -234,6 +282,7 @@ def test_a_timer_event_is_identified_by_the_trigger_name_and_the_time() -> None:
     assert order.correlation_id == "nightly@2026-11-27T01:00:00+01:00"
     assert order.event_time == datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
     assert order.request == BackupRequest(instance_id=ORDERS)
+    assert order.scope == "timer:nightly"
 
 
 def test_the_next_firing_is_another_identity_and_a_redelivery_the_same() -> None:
@@ -255,7 +304,7 @@ def test_a_timer_without_a_name_is_called_timer() -> None:
 
 def test_plain_text_selects_the_default_request() -> None:
     default = BackupRequest(instance_id=ORDERS, description="default")
-    ctx = SourceContext(request_id="req-1", now=NOW, default_request=default)
+    ctx = SourceContext(request_id="req-1", default_request=default)
     for user_event in ("nightly backup", "", None):
         (order,) = timer.parse(timer_event(user_event=user_event), ctx).orders
         assert order.request == default
@@ -269,7 +318,7 @@ def test_plain_text_without_a_default_request_is_rejected_with_what_to_do() -> N
 
 
 def test_an_unreadable_default_request_is_reported_as_the_configuration_error() -> None:
-    ctx = SourceContext(request_id="req-1", now=NOW, default_request=None, config_error="DEFAULT_REQUEST is bad")
+    ctx = SourceContext(request_id="req-1", default_request=None, config_error="DEFAULT_REQUEST is bad")
     (order,) = timer.parse(timer_event(user_event="nightly"), ctx).orders
     assert rejection(order) == ("INVALID_CONFIG", "DEFAULT_REQUEST is bad")
     # A JSON request in user_event needs no default, readable or not.
@@ -293,7 +342,7 @@ def test_a_timer_without_a_valid_time_is_rejected_and_identified_by_what_it_said
     assert (order.identity, order.correlation_id, order.event_time) == (
         f"timer:nightly:{time}",
         f"nightly@{time}",
-        NOW,
+        None,
     )
 
 
@@ -314,12 +363,17 @@ def test_a_direct_invocation_is_identified_by_its_request_id() -> None:
     parsed = direct.parse({"instance_id": ORDERS}, CTX)
     (order,) = parsed.orders
     assert parsed.trigger is Trigger.DIRECT and order.trigger is Trigger.DIRECT
-    assert (order.identity, order.correlation_id, order.event_time) == ("direct:req-1", "req-1", NOW)
+    assert (order.identity, order.correlation_id, order.event_time) == ("direct:req-1", "req-1", None)
+    assert order.scope == "direct"
 
 
 def test_a_direct_invocation_with_a_key_is_identified_by_the_key_whenever_it_comes() -> None:
     (order,) = direct.parse({"instance_id": ORDERS, "idempotency_key": "deploy-4711"}, CTX).orders
-    assert (order.identity, order.correlation_id, order.event_time) == ("key:deploy-4711", "deploy-4711", None)
+    assert (order.identity, order.correlation_id, order.event_time) == (
+        "key:direct:deploy-4711",
+        "deploy-4711",
+        None,
+    )
 
 
 def test_a_direct_invocation_that_is_no_request_is_rejected() -> None:
@@ -338,7 +392,7 @@ def test_no_default_request_says_both_ways_out() -> None:
     )
 
 
-def test_a_malformed_timer_event_without_a_time_is_identified_by_the_invocation_time() -> None:
+def test_a_malformed_timer_event_without_a_time_is_identified_without_any_time() -> None:
     (order,) = timer.parse({"trigger_type": "TIMER", "trigger_name": 5}, CTX).orders
     assert rejection(order)[0] == "INVALID_EVENT"
-    assert (order.identity, order.event_time) == ("timer:timer:None", NOW)
+    assert (order.identity, order.event_time) == ("timer:timer:None", None)

@@ -306,6 +306,26 @@ class EmulatorState:
         self.jobs[job.id] = job
         return backup, job
 
+    def seed_backup(
+        self,
+        instance_id: str,
+        name: str,
+        *,
+        description: str = "",
+        age_s: float = 0.0,
+        type: str = "Manual",
+        fails: bool = False,
+    ) -> EmuBackup:
+        """A backup that was already there: made by hand, by the automated policy (``type="Auto"``), or by an
+        earlier run (then ``description`` carries its mark). The API lists it with its description as stored."""
+        inst = self.instances.get(instance_id, {})
+        created = self.clock() - age_s
+        backup = EmuBackup(
+            f"{name}-{uuid.uuid4().hex[:8]}", name, instance_id, inst.get("name", ""), description, created, type, fails
+        )
+        self.backups[backup.id] = backup
+        return backup
+
     def add_job(self, name: str, instance_id: str, instance_name: str) -> EmuJob:
         job = EmuJob(str(uuid.uuid4()), name, instance_id, instance_name, self.clock())
         self.jobs[job.id] = job

@@ -148,8 +148,8 @@ def _retention() -> list[Variable]:
         ),
         _text(
             "default_retention",
-            'Retention for requests without one (DEFAULT_RETENTION), e.g. {"keep_last": 7, "max_age_days": 30}. '
-            "Off when empty; needs enable_retention.",
+            'Retention for timer requests without one (DEFAULT_RETENTION), e.g. {"keep_last": 7, "max_age_days": '
+            "30}; other sources prune only when their request asks. Off when empty; needs enable_retention.",
             "retention",
             rules=(rule,),
             example='{"keep_last": 7, "max_age_days": 30}',

@@ -15,11 +15,16 @@ from typing import Any
 from lib import jsonsafe
 from lib.http.auth import require_webhook_signature
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, error_response, response
-from lib.http.orders import webhook_order
+from lib.http.orders import WEBHOOK_SCOPE, webhook_order
 from lib.models import ErrorInfo, Outcome, ResultEvent, Trigger, validate_request
 from lib.service import BackupService, ServiceError
 
 _NOT_FOUND = {"INSTANCE_NOT_FOUND", "NO_MATCHING_INSTANCE"}
+# A key used again with another request: 422, as the IETF Idempotency-Key draft answers (draft-ietf-httpapi-
+# idempotency-key-header, "Idempotency-Key is reused" with a different payload).
+_REUSED = "IDEMPOTENCY_KEY_REUSED"
+# A backup under our name that we did not make: the request conflicts with what is there.
+_CONFLICT = "NAME_TAKEN"
 RETRY_AFTER_S = "30"
 
 
@@ -40,7 +45,7 @@ async def post_backups(request: HttpRequest, service: BackupService) -> dict[str
     if isinstance(result, ErrorInfo):
         details = [d.model_dump() for d in result.details or []]
         return error_response(400, result.code, result.message, request.request_id, details=details)
-    order = webhook_order(request, result, Trigger.APIG, caller.delivery)
+    order = webhook_order(request, result, Trigger.APIG, caller.delivery, WEBHOOK_SCOPE)
     wait_deadline = service.invocation.deadline.within(caller.settings.webhook_wait)
     execution = await service.execute([order], wait_deadline=wait_deadline)
     return backups_answer(execution.results, request.request_id)
@@ -73,7 +78,9 @@ def _http_status(event: ResultEvent) -> int:
     if error is None or error.code in ("INVALID_CONFIG", "INTERNAL_ERROR"):
         return 500
     if data.outcome is Outcome.REJECTED:
-        return 404 if error.code in _NOT_FOUND else 400
+        return 404 if error.code in _NOT_FOUND else 422 if error.code == _REUSED else 400
+    if error.code == _CONFLICT:
+        return 409
     return 503 if error.retryable else 502
 
 

@@ -2,17 +2,17 @@
 
 ``fresh``: a COMPLETED backup began within ``max_age_hours`` (the instance's automated backups count unless
 ``include_automated`` is false). The report also lists the backups still being made, and this tool's own backups
-(named by its template) that ended FAILED within the window, so that a failing job is seen while an older
+(those carrying its mark) that ended FAILED within the window, so that a failing job is seen while an older
 backup still keeps the instance fresh.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from lib.models import Audit, AuditReport, BackupSeen, ErrorInfo
+from lib.planning import ownership
 from lib.planning.retention import BackupLike, begin
 
 STALE = "BACKUP_STALE"
@@ -31,9 +31,11 @@ def _seen(backup: BackupLike, now: datetime) -> BackupSeen:
     )
 
 
-def evaluate(
-    backups: Sequence[BackupLike], policy: Audit, ours: re.Pattern[str] | None, now: datetime
-) -> tuple[AuditReport, ErrorInfo | None]:
+def _ours(backup: BackupLike) -> bool:
+    return ownership.read(backup.description, backup.name, backup.instance_id) is not None
+
+
+def evaluate(backups: Sequence[BackupLike], policy: Audit, now: datetime) -> tuple[AuditReport, ErrorInfo | None]:
     """The report, and the BACKUP_STALE error when the instance is not fresh (None when it is)."""
     window = timedelta(hours=policy.max_age_hours)
     newest_first = sorted(backups, key=begin, reverse=True)
@@ -45,9 +47,7 @@ def evaluate(
         newest_completed=_seen(newest, now) if newest is not None else None,
         building=[_seen(b, now) for b in newest_first if b.status == "BUILDING"],
         recent_failed=[
-            _seen(b, now)
-            for b in newest_first
-            if b.status == "FAILED" and ours is not None and ours.fullmatch(b.name) and now - begin(b) <= window
+            _seen(b, now) for b in newest_first if b.status == "FAILED" and _ours(b) and now - begin(b) <= window
         ],
     )
     if newest is not None and now - begin(newest) <= window:

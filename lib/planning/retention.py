@@ -1,21 +1,26 @@
 """Retention: which of *our* manual backups of an instance may go (a pure function of the list and the policy).
 
-"Ours" means the name matches the backup name template (``naming.ours_pattern``), so backups made by hand, by
-the automatic policy or by another tool are never touched. Within ours: keep the newest ``keep_last``
-COMPLETED ones, and delete what is beyond them or older than ``max_age_days``. Never deleted: the backup just
-made, anything not COMPLETED or FAILED (a BUILDING backup, one being deleted), and our own newest COMPLETED one,
-which also means that the instance's newest COMPLETED backup is never deleted (it is either not ours, or it is
-our newest).
+"Ours" is proven, never guessed: a backup is ours when its description ends with the tool's mark, valid for the
+backup's own name and instance id (``lib/planning/ownership.py``), and its name has the template's shape
+(``naming.shape``). A backup without a valid mark is never deleted, whatever its name: backups made by hand, by the
+automated policy or by another tool, and hand-made names that look like ours, are never touched. Retention is per
+source: it counts and deletes only the backups made for the source (``scope``) of the backup just made, so that a
+few chat or webhook backups never push a timer's history out.
+
+Within ours: keep the newest ``keep_last`` COMPLETED ones, and delete what is beyond them or older than
+``max_age_days``. Never deleted: the backup just made, anything not COMPLETED or FAILED (a BUILDING backup, one
+being deleted), and the source's own newest COMPLETED one, which also means that the instance's newest COMPLETED
+backup is never deleted (it is either not the source's, or it is the source's newest).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Protocol, TypeVar
 
 from lib.models import Retention
+from lib.planning import naming, ownership
 
 
 class BackupLike(Protocol):
@@ -31,6 +36,10 @@ class BackupLike(Protocol):
     def status(self) -> str: ...
     @property
     def begin_time(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def instance_id(self) -> str: ...
 
 
 B = TypeVar("B", bound=BackupLike)
@@ -44,11 +53,26 @@ def begin(backup: BackupLike) -> datetime:
         return datetime.min.replace(tzinfo=timezone.utc)
 
 
+def ours(backup: BackupLike, template: str) -> ownership.Mark | None:
+    """The tool's mark on ``backup`` when the backup is provably the tool's own: a manual backup whose name has the
+    template's shape and whose description ends with a mark valid for its own name and instance id."""
+    if backup.type.lower() != "manual" or not naming.shape(template).matches(backup.name):
+        return None
+    return ownership.read(backup.description, backup.name, backup.instance_id)
+
+
+def made_for(backup: BackupLike, scope: str, template: str) -> bool:
+    """The tool made ``backup`` for the source whose ``ownership.scope_digest`` is ``scope``."""
+    mark = ours(backup, template)
+    return mark is not None and mark.scope == scope
+
+
 def select(
-    backups: Sequence[B], policy: Retention, ours: re.Pattern[str], keep_id: str | None, now: datetime
+    backups: Sequence[B], policy: Retention, *, template: str, scope: str, keep_id: str | None, now: datetime
 ) -> list[B]:
+    """The backups ``policy`` deletes among those made for ``scope`` (a ``scope_digest``)."""
     newest_first = sorted(backups, key=begin, reverse=True)
-    mine = [b for b in newest_first if b.type.lower() == "manual" and ours.fullmatch(b.name)]
+    mine = [b for b in newest_first if made_for(b, scope, template)]
     mine_completed = [b for b in mine if b.status == "COMPLETED"]
     protected = {keep_id, *(b.id for b in mine_completed[:1])}
     # Without keep_last the slice keeps every completed one: nothing is beyond it.

@@ -9,22 +9,16 @@ from lib.cloud.errors import CloudError
 from lib.dds.client import DdsClient
 from lib.dds.models import Instance
 from lib.models import Audit, Outcome, ResultData
-from lib.planning import audit, naming
+from lib.planning import audit
 from lib.runner.report import Report
 
 
-async def audit_instance(
-    client: DdsClient, report: Report, instance: Instance, policy: Audit, template: str
-) -> ResultData:
+async def audit_instance(client: DdsClient, report: Report, instance: Instance, policy: Audit) -> ResultData:
     try:
         backups = await client.list_backups(instance_id=instance.id)
     except CloudError as exc:
         return report(Outcome.FAILED, instance=instance, error=exc.info())
-    try:
-        ours = naming.ours_pattern(template)
-    except ValueError:
-        ours = None  # a template without a recognisable prefix: our failed backups cannot be told apart
-    found, stale = audit.evaluate(backups, policy, ours, datetime.now(timezone.utc))
+    found, stale = audit.evaluate(backups, policy, datetime.now(timezone.utc))
     if stale is not None:
         return report(Outcome.STALE, instance=instance, audit=found, error=stale)
     newest = found.newest_completed

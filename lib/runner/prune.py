@@ -11,8 +11,8 @@ from lib.cloud.errors import CloudError
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.logs import get_logger
-from lib.models import ErrorInfo, Outcome, ResultData, Retention
-from lib.planning import naming, retention
+from lib.models import Outcome, ResultData, Retention
+from lib.planning import retention
 from lib.runner.report import Report
 
 _log = get_logger("runner.prune")
@@ -27,21 +27,19 @@ async def prune(
     report: Report,
     instance: Instance,
     policy: Retention,
-    template: str,
-    keep_id: str | None,
     *,
+    template: str,
+    scope: str,
+    keep_id: str | None,
     dry_run: bool,
 ) -> list[ResultData]:
-    try:
-        ours = naming.ours_pattern(template)
-    except ValueError as exc:
-        error = ErrorInfo(code="RETENTION_UNSAFE", message=str(exc), retryable=False)
-        return [report(Outcome.FAILED, instance=instance, error=error)]
+    """Apply ``policy`` to the backups of ``instance`` made for ``scope`` (``ownership.scope_digest``)."""
     try:
         backups = await client.list_backups(instance_id=instance.id)
     except CloudError as exc:
         return [report(Outcome.FAILED, instance=instance, error=exc.info())]
-    doomed = retention.select(backups, policy, ours, keep_id, datetime.now(timezone.utc))
+    now = datetime.now(timezone.utc)
+    doomed = retention.select(backups, policy, template=template, scope=scope, keep_id=keep_id, now=now)
     return list(await asyncio.gather(*(_delete(client, report, instance, b, dry_run) for b in doomed)))
 
 

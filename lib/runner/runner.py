@@ -21,8 +21,8 @@ from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error
-from lib.planning import naming
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
+from lib.planning import naming, ownership
 from lib.runner.create import create_once
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, settle, stream
@@ -88,6 +88,8 @@ class Runner:
         request = order.request
         if request is None:
             return [report(Outcome.REJECTED, error=order.rejection)]
+        if request.name is not None and naming.reserved(self.settings.backup_name_template, request.name):
+            return [report(Outcome.REJECTED, instance_id=request.instance_id, error=_reserved(request.name))]
         # Work on each page's instances starts as the page arrives (no create waits for an unrelated page).
         work: list[asyncio.Task[list[ResultData]]] = []
         found: list[Instance] = []
@@ -148,8 +150,7 @@ class Runner:
         if request.audit is not None:
             from lib.runner.audit import audit_instance
 
-            template = self.settings.backup_name_template
-            return [await audit_instance(self.client, report, instance, request.audit, template)]
+            return [await audit_instance(self.client, report, instance, request.audit)]
         return [await self._follow(order, d) for d in await self._backup_and_prune(order, request, instance)]
 
     async def _follow(self, order: BackupOrder, data: ResultData) -> ResultData:
@@ -202,24 +203,35 @@ class Runner:
         self, order: BackupOrder, request: BackupRequest, instance: Instance
     ) -> list[ResultData]:
         made = await self._backup_one(order, request, instance)
-        policy = request.retention or self.settings.default_retention
+        # DEFAULT_RETENTION is the timers' own: another source prunes only when its request asks for it.
+        default = self.settings.default_retention if order.trigger is Trigger.TIMER else None
+        policy = request.retention or default
         if policy is None or made.outcome not in _SUCCESS:
             return [made]
         from lib.runner.prune import prune
 
         report = Report.start(order, self.clock)
-        template = self.settings.backup_name_template
         return [
             made,
-            *await prune(self.client, report, instance, policy, template, made.backup_id, dry_run=request.dry_run),
+            *await prune(
+                self.client,
+                report,
+                instance,
+                policy,
+                template=self.settings.backup_name_template,
+                scope=ownership.scope_digest(order.scope),
+                keep_id=made.backup_id,
+                dry_run=request.dry_run,
+            ),
         ]
 
     async def _backup_one(self, order: BackupOrder, request: BackupRequest, instance: Instance) -> ResultData:
         name = self._name(order, request, instance)
         report = Report.start(order, self.clock)
+        mark = _mark(order, request, instance)
         with bound(**{"dds.instance_id": instance.id}):
             try:
-                not_ready = await self._pre_check(instance, name)
+                not_ready = await self._pre_check(instance, name, mark)
             except CloudError as exc:
                 return report(Outcome.FAILED, instance=instance, name=name, error=exc.info())
             if not_ready is not None and request.dry_run and not_ready["outcome"] is Outcome.FAILED:
@@ -229,9 +241,9 @@ class Runner:
                 return report(instance=instance, name=name, **not_ready)
             if request.dry_run:
                 return report(Outcome.DRY_RUN, instance=instance, name=name)
-            return await self._create(report, request, instance, name)
+            return await self._create(report, request, instance, name, mark)
 
-    async def _pre_check(self, instance: Instance, name: str) -> dict[str, Any] | None:
+    async def _pre_check(self, instance: Instance, name: str, mark: ownership.Mark) -> dict[str, Any] | None:
         """The result fields when the instance cannot take a backup now, else None. Our own earlier attempt may
         be the backup that keeps it busy (its answer was lost): that is ``exists``."""
         blocker = instance.backup_blocker
@@ -239,17 +251,20 @@ class Runner:
             return None
         existing = await self.client.find_backup_by_name(instance.id, name)
         if existing is not None:
-            return self._existing(existing, name)
+            return _existing(existing, instance, mark)
         error = ErrorInfo(code="INSTANCE_NOT_READY", message=f"{blocker}; retry later", retryable=True)
         return {"outcome": Outcome.FAILED, "error": error}
 
-    async def _create(self, report: Report, request: BackupRequest, instance: Instance, name: str) -> ResultData:
+    async def _create(
+        self, report: Report, request: BackupRequest, instance: Instance, name: str, mark: ownership.Mark
+    ) -> ResultData:
+        description = mark.describe(request.description, name, instance.id)
         attempt = await create_once(
-            self.client, instance.id, name, request.description, retry=self.retry, deadline=self.deadline
+            self.client, instance.id, name, description, retry=self.retry, deadline=self.deadline
         )
         fields: dict[str, Any] = {"instance": instance, "name": name, "attempts": attempt.calls}
         if attempt.existing is not None:
-            return report(**fields, **self._existing(attempt.existing, name))
+            return report(**fields, **_existing(attempt.existing, instance, mark))
         if attempt.created is None:
             assert attempt.error is not None
             return report(Outcome.FAILED, error=attempt.error.info(attempt.error_message), **fields)
@@ -275,18 +290,48 @@ class Runner:
         error = ErrorInfo(code="BACKUP_FAILED", message=f"the backup job failed: {reason}", retryable=False)
         return report(Outcome.FAILED, backup_status="FAILED", error=error, **fields)
 
-    @staticmethod
-    def _existing(backup: Backup, name: str) -> dict[str, Any]:
-        """The result fields for a backup found under our name: ``exists``, unless it failed or is going away."""
-        fields: dict[str, Any] = {"backup_id": backup.id, "backup_status": backup.status}
-        if backup.status == "DISABLED":  # "Backup being deleted": never the backup this event asked for
-            message = (
-                f"the backup {name} is being deleted; once it is gone, a retry makes a new backup under the same name"
-            )
-            error = ErrorInfo(code="BACKUP_BEING_DELETED", message=message, retryable=True)
-            return {"outcome": Outcome.FAILED, **fields, "error": error}
-        if backup.status == "FAILED":
-            message = f"the backup {name} exists and has FAILED: delete it, or send a new idempotency_key, to try again"
-            error = ErrorInfo(code="BACKUP_FAILED", message=message, retryable=False)
-            return {"outcome": Outcome.FAILED, **fields, "error": error}
-        return {"outcome": Outcome.EXISTS, **fields}
+
+def _mark(order: BackupOrder, request: BackupRequest, instance: Instance) -> ownership.Mark:
+    """What this order writes on its backup: who it is made for, and what was asked."""
+    digest = ownership.request_digest(
+        instance_id=instance.id, name=request.name, description=request.description, retention=request.retention
+    )
+    return ownership.Mark(ownership.maker_of(order.trigger), ownership.scope_digest(order.scope), digest)
+
+
+def _reserved(name: str) -> ErrorInfo:
+    return rejected(
+        "NAME_RESERVED",
+        f"the name {name} has the shape of the names dds-backup gives its own backups (BACKUP_NAME_TEMPLATE): "
+        "choose a name that does not, or leave name out (an idempotency_key makes retries the same backup)",
+    )
+
+
+def _existing(backup: Backup, instance: Instance, mark: ownership.Mark) -> dict[str, Any]:
+    """The result fields for a backup found under the name this order gives: ``exists`` only when it carries this
+    tool's mark for the same request; never a backup someone else made, nor one made for another request."""
+    fields: dict[str, Any] = {"backup_id": backup.id, "backup_status": backup.status}
+    name = backup.name
+    found = ownership.read(backup.description, name, instance.id)
+    if found is None:
+        message = (
+            f"a backup named {name} exists that dds-backup did not make (it carries no mark of this tool); it is "
+            "left untouched: rename or delete it, or change BACKUP_NAME_TEMPLATE"
+        )
+        error = ErrorInfo(code="NAME_TAKEN", message=message, retryable=False)
+        return {"outcome": Outcome.FAILED, **fields, "error": error}
+    if found.request != mark.request:
+        message = (
+            f"the backup {name} was made for another request with the same identity (its instance, name, "
+            "description or retention differ): send a new idempotency_key for a new backup"
+        )
+        return {"outcome": Outcome.REJECTED, **fields, "error": rejected("IDEMPOTENCY_KEY_REUSED", message)}
+    if backup.status == "DISABLED":  # "Backup being deleted": never the backup this event asked for
+        message = f"the backup {name} is being deleted; once it is gone, a retry makes a new backup under the same name"
+        error = ErrorInfo(code="BACKUP_BEING_DELETED", message=message, retryable=True)
+        return {"outcome": Outcome.FAILED, **fields, "error": error}
+    if backup.status == "FAILED":
+        message = f"the backup {name} exists and has FAILED: delete it, or send a new idempotency_key, to try again"
+        error = ErrorInfo(code="BACKUP_FAILED", message=message, retryable=False)
+        return {"outcome": Outcome.FAILED, **fields, "error": error}
+    return {"outcome": Outcome.EXISTS, **fields}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from lib import jsonsafe
@@ -12,8 +14,10 @@ from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, rejected,
 
 @dataclass(frozen=True)
 class SourceContext:
+    """What a source may read besides the event. No clock: what identifies a delivery, and the time in its backup's
+    name, come from the event itself, so a redelivery at any later moment is the same backup."""
+
     request_id: str
-    now: datetime
     default_request: BackupRequest | None
     #: Why the configuration could not be read (then ``default_request`` is unknown, not absent).
     config_error: str | None = None
@@ -56,7 +60,35 @@ def event_rejection(
 ) -> BackupOrder:
     """An order that only says why an event (or its record ``part``) holds no request: nothing to name."""
     where = ctx.request_id if part is None else f"{ctx.request_id}#{part}"
-    return BackupOrder(trigger, f"rejected:{where}", where, ctx.now, rejection=rejected(code, message))
+    return BackupOrder(
+        trigger, f"rejected:{where}", where, None, rejection=rejected(code, message), scope=trigger.value
+    )
+
+
+def digest(text: str) -> str:
+    """What identifies a message by its content (lone surrogates included: they are the sender's bytes too)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+# Epoch numbers below this are seconds, from here up to _MS_BELOW milliseconds (1e11 s is the year 5138; 1e14 ms is
+# the year 5138 too), anything else is unreadable.
+_S_BELOW = 1e11
+_MS_BELOW = 1e14
+_NUMBER = re.compile(r"\d{1,20}(\.\d{1,9})?")
+
+
+def epoch_or_rfc3339(value: Any) -> datetime | None:
+    """A time as queues send it, in UTC: epoch seconds or milliseconds (a number or a numeric string), or RFC 3339
+    text with an offset. None when it is absent or unreadable."""
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = float(value.strip())
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        parsed = parse_time(value)
+        return parsed.astimezone(timezone.utc) if parsed is not None else None
+    seconds = value if value < _S_BELOW else value / 1000
+    if not 0 < value < _MS_BELOW:
+        return None
+    return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
 def parse_json_request(text: str, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:

@@ -65,7 +65,9 @@ def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
         error = ErrorInfo(
             code="INTERNAL_ERROR", message="the event could not be read (a bug; see the log)", retryable=False
         )
-        order = BackupOrder(Trigger.DIRECT, f"unreadable:{ctx.request_id}", ctx.request_id, None, rejection=error)
+        order = BackupOrder(
+            Trigger.DIRECT, f"unreadable:{ctx.request_id}", ctx.request_id, None, rejection=error, scope="direct"
+        )
         return ParsedEvent(Trigger.DIRECT, [order])
 
 

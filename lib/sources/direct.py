@@ -9,8 +9,11 @@ from lib.sources.common import ParsedEvent, SourceContext
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
-    """Without an ``idempotency_key`` the identity is the invocation's request id: each call is a new backup."""
+    """Without an ``idempotency_key`` the identity is the invocation's request id: each call is a new backup (named
+    without a time: the event carries none). Direct invocations are one scope."""
     result = validate_request(event, "the event")
     key = result.idempotency_key if isinstance(result, BackupRequest) else None
-    order = BackupOrder.of(Trigger.DIRECT, f"direct:{ctx.request_id}", key or ctx.request_id, ctx.now, result)
+    order = BackupOrder.of(
+        Trigger.DIRECT, f"direct:{ctx.request_id}", key or ctx.request_id, None, result, scope=Trigger.DIRECT.value
+    )
     return ParsedEvent(Trigger.DIRECT, [order])

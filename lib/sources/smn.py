@@ -1,7 +1,9 @@
 """SMN trigger: ``{"record": [{"smn": {"message", "message_id", "timestamp", ...}}, ...]}``.
 
 Each record's ``smn.message`` is a JSON backup request. The identity is the SMN ``message_id``: SMN
-redelivers with the same id, so a redelivery maps to the same backup name.
+redelivers with the same id, so a redelivery maps to the same backup name (a record without one is identified by
+its topic and content). ``timestamp`` is the event time; a record without it is named without a time. The scope
+of a message (its retention, its keys) is its topic.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lib.models import BackupOrder, Trigger, describe_field_errors, field_errors
-from lib.sources.common import ParsedEvent, SourceContext, event_rejection, parse_message, parse_time
+from lib.sources.common import ParsedEvent, SourceContext, digest, event_rejection, parse_message, parse_time
 from lib.sources.envelopes import SmnEvent, SmnRecord
 
 
@@ -31,8 +33,10 @@ def _record(index: int, raw: Any, ctx: SourceContext) -> BackupOrder:
     except ValidationError as exc:
         problem = describe_field_errors(field_errors(exc))
         return event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", f"SMN record {index} is malformed: {problem}", index)
-    message_id = smn.message_id or f"{ctx.request_id}#{index}"
-    own = ctx.own_topic is not None and smn.topic_urn == ctx.own_topic
+    topic = smn.topic_urn or ""
+    content = digest(smn.message if isinstance(smn.message, str) else "")
+    identity = f"smn:{smn.message_id}" if smn.message_id else f"smn:{topic}:{content}"
+    message_id = smn.message_id or f"{topic or '?'}#{content}"
+    own = ctx.own_topic is not None and topic == ctx.own_topic
     result = parse_message(smn.message, f"SMN message {message_id}", internal=own)
-    when = parse_time(smn.timestamp) or ctx.now
-    return BackupOrder.of(Trigger.SMN, f"smn:{message_id}", message_id, when, result)
+    return BackupOrder.of(Trigger.SMN, identity, message_id, parse_time(smn.timestamp), result, scope=f"smn:{topic}")

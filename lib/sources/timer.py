@@ -46,7 +46,10 @@ def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo
 
 
 def _one(ctx: SourceContext, trigger_name: str, raw_time: Any, result: BackupRequest | ErrorInfo) -> ParsedEvent:
+    """The timer's name and scheduled time identify the firing; its name is the scope (its retention, its keys)."""
     when = parse_time(raw_time)
     identity = f"timer:{trigger_name}:{when.isoformat() if when else raw_time}"
-    order = BackupOrder.of(Trigger.TIMER, identity, f"{trigger_name}@{raw_time}", when or ctx.now, result)
+    order = BackupOrder.of(
+        Trigger.TIMER, identity, f"{trigger_name}@{raw_time}", when, result, scope=f"timer:{trigger_name}"
+    )
     return ParsedEvent(Trigger.TIMER, [order])

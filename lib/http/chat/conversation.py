@@ -45,6 +45,7 @@ class ChatRequest:
     channel: str
     text: str  # what the user typed, unescaped
     delivery: str | None  # what makes a resent command the same backup
+    team: str  # the workspace or team the command came from: its own scope (retention, idempotency keys)
     follow_up: FollowUp | None
     budget_s: float
     http: HttpRequest
@@ -67,6 +68,7 @@ def slash_command(
         channel=form.get("channel_id", ""),
         text=text,
         delivery=f"{platform}:{trigger_id}" if trigger_id else None,
+        team=form.get("team_id", ""),
         follow_up=follow_up_of(form, platform, settings),
         budget_s=budget_s,
         http=http,
@@ -143,7 +145,7 @@ def _request(chat: ChatRequest, data: dict[str, Any]) -> BackupRequest | str:
 async def _run(
     chat: ChatRequest, service: BackupService, request: BackupRequest, deadline: Deadline
 ) -> list[ResultEvent]:
-    order = webhook_order(chat.http, request, chat.trigger, chat.delivery)
+    order = webhook_order(chat.http, request, chat.trigger, chat.delivery, f"{chat.platform}:{chat.team}")
     if chat.follow_up is not None:
         order = order.with_follow_up(chat.follow_up)
     return (await service.execute([order], deadline)).results

@@ -43,6 +43,9 @@ class _Channel(_Loose):
 class _ChannelData(_Loose):
     channel: _Channel | None = None
     teamsChannelId: str | None = None
+    team: _Channel | None = None
+    teamsTeamId: str | None = None
+    tenant: _Channel | None = None
 
 
 class Activity(_Loose):
@@ -75,6 +78,13 @@ class Activity(_Loose):
         data = self.channelData
         return (data.channel.id if data.channel else "") or data.teamsChannelId or self.conversation.id
 
+    @property
+    def team(self) -> str:
+        """The team (else the tenant) the channel belongs to: the command's scope."""
+        data = self.channelData
+        team = (data.team.id if data.team else "") or data.teamsTeamId
+        return team or (data.tenant.id if data.tenant else "")
+
 
 def reply(text: str) -> dict[str, Any]:
     return response(200, {"type": "message", "text": text.replace("\n", "\n\n")})
@@ -91,6 +101,7 @@ async def post_teams(request: HttpRequest, service: BackupService) -> dict[str, 
         channel=activity.channel,
         text=activity.command,
         delivery=f"teams:{activity.id}" if activity.id else None,
+        team=activity.team,
         follow_up=FollowUp(platform="teams") if settings.teams_incoming_webhook_url is not None else None,
         budget_s=BUDGET_S,
         http=request,
