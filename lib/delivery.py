@@ -79,10 +79,6 @@ TABLE: dict[tuple[Trigger, str], Cell] = {
     (Trigger.TEAMS, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
     (Trigger.MATTERMOST, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
     (Trigger.MATTERMOST, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
-    # EventGrid (Huawei Cloud's RocketMQ and custom event sources) delivers CloudEvents; what it does with a raised
-    # error is not documented here yet.
-    (Trigger.CLOUDEVENTS, OTC): Cell(Retry.UNCERTAIN, "not documented"),
-    (Trigger.CLOUDEVENTS, HUAWEICLOUD): Cell(Retry.UNCERTAIN, "not documented"),
     # The invoke APIs: synchronous (/invocations, the caller sees the error) or asynchronous (/invocations-async,
     # the platform retries): raising helps either way.
     (Trigger.DIRECT, OTC): Cell(Retry.PLATFORM, "OTC api-ref executing_a_function_(a)synchronously.rst"),

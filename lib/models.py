@@ -103,7 +103,6 @@ class Trigger(str, enum.Enum):
     #: CloudEvents 1.0 (Huawei Cloud's EventGrid: RocketMQ and custom event sources).
     CLOUDEVENTS = "cloudevents"
     APIG = "apig"
-    CLOUDEVENTS = "cloudevents"
     SLACK = "slack"
     TEAMS = "teams"
     MATTERMOST = "mattermost"

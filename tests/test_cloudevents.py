@@ -18,7 +18,7 @@ from lib.sources import SourceContext, cloudevents, parse_event
 from tests.conftest import BILLING, ORDERS, REFERENCE, Invoke, load_json
 
 EVENTGRID = REFERENCE / "eventgrid"
-CTX = SourceContext(request_id="req-1", now=datetime(2030, 1, 1, tzinfo=timezone.utc), default_request=None)
+CTX = SourceContext(request_id="req-1", default_request=None)
 REQUEST = {"instance_id": ORDERS}
 
 
@@ -96,9 +96,16 @@ def test_the_same_id_from_another_source_is_another_event() -> None:
     assert a.identity != b.identity
 
 
-def test_an_idempotency_key_in_the_request_still_wins() -> None:
+def test_a_cloudevent_belongs_to_its_source() -> None:
+    (order,) = cloudevents.parse(custom_event(), CTX).orders
+    assert order.scope == "cloudevents:ci/pipeline"
+
+
+def test_an_idempotency_key_in_the_request_still_wins_within_its_source() -> None:
     (order,) = cloudevents.parse(custom_event({**REQUEST, "idempotency_key": "k1"}), CTX).orders
-    assert order.identity == "key:k1" and order.event_time is None
+    assert order.identity == "key:cloudevents:ci/pipeline:k1" and order.event_time is None
+    (other,) = cloudevents.parse(custom_event({**REQUEST, "idempotency_key": "k1"}, source="ci/other"), CTX).orders
+    assert other.identity != order.identity
 
 
 @pytest.mark.parametrize(

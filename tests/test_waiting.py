@@ -152,5 +152,5 @@ async def test_an_order_with_wait_reports_completed_through_dbs_200543(emulator:
         client = make_client(session, emulator, deadline=deadline)
         runner = Runner(client=client, settings=Settings(), deadline=deadline)
         request = BackupRequest(instance_id=ORDERS, wait=True)
-        (data,) = await runner.run(BackupOrder.of(Trigger.TIMER, "timer:t:1", "t@1", None, request))
+        (data,) = await runner.run(BackupOrder.of(Trigger.TIMER, "timer:t:1", "t@1", None, request, scope="timer:t"))
     assert (data.outcome, data.backup_status, data.error) == (Outcome.COMPLETED, "COMPLETED", None)

@@ -95,8 +95,11 @@ def _order(raw: Any, ctx: SourceContext, part: int | None) -> BackupOrder:
 
 
 def _backup_order(event: CloudEvent, result: BackupRequest | ErrorInfo) -> BackupOrder:
+    """Identified by ``source`` + ``id``; its keys and its retention are its source's."""
     identity = f"cloudevents:{event.source}:{event.id}"
-    return BackupOrder.of(TRIGGER, identity, f"{event.source}#{event.id}", parse_time(event.time), result)
+    correlation = f"{event.source}#{event.id}"
+    scope = f"cloudevents:{event.source}"
+    return BackupOrder.of(TRIGGER, identity, correlation, parse_time(event.time), result, scope=scope)
 
 
 def _request(event: CloudEvent) -> BackupRequest | ErrorInfo:
