@@ -7,7 +7,7 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])
 STAMP := $(VENV)/.installed-$(PYVER)
 WHEELS := $(VENV)/.wheelhouse-$(PYVER)
 
-.PHONY: demo test lint typecheck unit mutate bench emulator package terraform lock clean python-check
+.PHONY: demo test test-fast lint typecheck unit mutate bench emulator package terraform lock clean python-check
 
 python-check:
 	@case "$(PYVER)" in \
@@ -40,6 +40,11 @@ demo: $(STAMP)
 
 test: lint typecheck unit
 
+# The edit-test loop (docs/testing.md): the tests that start no server and no process (models, planning, sources,
+# parsing, signing), one after the other; a test that does start one fails here until it carries the mark.
+test-fast: $(STAMP)
+	DDS_BACKUP_TEST_TIER=fast $(BIN)/pytest -q -m "not servers"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,8 +53,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# On every core (pytest-xdist): each worker runs whole tests, the emulator of each on a port of its own.
 unit: $(WHEELS)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 # Mutation testing of the modules that protect users (docs/testing.md): too slow for every `make test`.
 # Each run starts from nothing: a verdict kept from an earlier run could hide a test weakened since.

@@ -87,10 +87,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"dds-backup emulator: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(server.info()), flush=True)
-    print(f"dds-backup emulator: listening on {server.endpoint}; Ctrl-C stops it", file=sys.stderr)
+    # The handler before the announcement: whoever read the first line may stop the emulator at once.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(json.dumps(server.info()), flush=True)
+    print(f"dds-backup emulator: listening on {server.endpoint}; Ctrl-C stops it", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()

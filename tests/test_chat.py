@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -154,6 +155,17 @@ def test_teams_starts_a_backup_from_a_mention(chat: EmulatorServer, invoke: Invo
     assert "Backup started for **orders-prod**" in body["text"]
     (backup,) = chat.state.backups.values()
     assert user_text(backup) == "before the release"  # the <at>mention</at> is not part of the command
+
+
+def test_teams_replies_carry_no_emoji_shortcodes(chat: EmulatorServer, invoke: Invoke) -> None:
+    # Teams renders ":warning:" as those letters: every reply it gets uses the characters themselves.
+    texts = [
+        json.loads(invoke(teams(command))["body"])["text"]
+        for command in ("orders-prod", "nosuch-db", "status nosuchbackup", "audit 24", "orders-prod x=y")
+    ]
+    for text in texts:
+        assert re.search(r":[a-z_]+:", text) is None, text
+    assert "\U0001f4be Backup started" in texts[0]
 
 
 def test_teams_replays_are_one_backup(chat: EmulatorServer, invoke: Invoke) -> None:

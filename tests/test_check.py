@@ -15,6 +15,9 @@ from lib.config import SECRET_RULES
 from tests.conftest import ORDERS, ROOT
 from tests.test_cli import run
 
+# The whole module runs the preflight against the emulator and as a process: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-%s"
 GOOD = {

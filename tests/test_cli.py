@@ -15,6 +15,9 @@ import pytest
 from lib.config import CONFIG_KEYS
 from tests.conftest import PLATFORM_EVENTS, ROOT
 
+# The whole module runs the CLI in processes: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 CLI = [sys.executable, "-m", "dds_backup_dev.cli"]
 
 

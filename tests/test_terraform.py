@@ -25,6 +25,9 @@ from tests import terraform_shadow
 from tests.conftest import ROOT
 from tests.terraform_shadow import SCHEMAS
 
+# The whole module renders and plans with the terraform binary: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 TEMPLATE = load(ROOT / "template.yaml")
 CLOUD_KEYS = ["otc", "huaweicloud"]
 REGION = {"otc": "eu-de", "huaweicloud": "ap-southeast-3"}

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from dds_backup_dev.emulator import aksk
 from dds_backup_dev.emulator.state import EmulatorState, Published, RecordedRequest
 from lib import rules
 from lib.cloud.auth import signer
@@ -132,7 +133,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 def _check_signature(
     state: EmulatorState, request: web.Request, authorization: str, body: bytes
 ) -> web.Response | None:
-    parsed = signer.parse_authorization(authorization)
+    parsed = aksk.parse_authorization(authorization)
     if parsed is None:
         return error(401, "APIG.0301", "Incorrect IAM authentication information: malformed Authorization")
     key = state.keys.get(parsed.ak)
@@ -152,7 +153,7 @@ def _check_signature(
         return error(401, "APIG.0301", "Incorrect IAM authentication information: security token mismatch")
     # The gateway canonicalises the query it received: the client must have signed the same pairs.
     query = signer.canonical_query(parse_qsl(_raw_query(request), keep_blank_values=True))
-    ok = signer.verify(
+    ok = aksk.verify(
         sk=sk,
         method=request.method,
         path=request.raw_path.split("?", 1)[0],
