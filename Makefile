@@ -7,7 +7,7 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])
 STAMP := $(VENV)/.installed-$(PYVER)
 WHEELS := $(VENV)/.wheelhouse-$(PYVER)
 
-.PHONY: demo test lint typecheck unit browser mutate bench emulator package terraform lock clean python-check
+.PHONY: demo test test-fast lint typecheck unit browser mutate bench emulator package terraform lock clean python-check
 
 python-check:
 	@case "$(PYVER)" in \
@@ -40,6 +40,11 @@ demo: $(STAMP)
 
 test: lint typecheck unit
 
+# The edit-test loop (docs/testing.md): the tests that start no server and no process (models, planning, sources,
+# parsing, signing), one after the other; a test that does start one fails here until it carries the mark.
+test-fast: $(STAMP)
+	DDS_BACKUP_TEST_TIER=fast $(BIN)/pytest -q -m "not servers"
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,8 +53,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# On every core (pytest-xdist): each worker runs whole tests, the emulator of each on a port of its own; the tests
+# of one xdist_group (the page tests' one browser) run on one worker.
 unit: $(WHEELS) browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup
 
 # The browser the report's page tests drive (tests/test_report_page.py): Debian's Chromium, installed where it is
 # missing (a test tool's own browser download does not work everywhere; the distribution's package does).

@@ -2,13 +2,15 @@
 
 It asks what the function will need: the configuration parses, the credentials authenticate, the DDS endpoint
 answers, instances and backups can be listed, every configured request resolves to instances, every configured
-topic exists, webhook secrets are well formed, and (with ``--template``) each timer's request resolves and the
-timeout leaves room to wait. It only reads: the one write it may send is IAM's token request (password
+topic exists, webhook secrets are well formed, and (with ``--template``) each timer's request resolves, the
+timeout leaves room to wait, the function can be deployed in REGION, and the routes have a domain for more than
+tests. It only reads: the one write it may send is IAM's token request (password
 credentials). One ``Check`` per line, each failure with what to change.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -16,6 +18,8 @@ from typing import Any, Literal
 
 from dds_backup_dev import secret_rules
 from dds_backup_dev.template import VAR_REF, Template
+from dds_backup_dev.terraform import offered
+from dds_backup_dev.terraform.variables import ROUTE_SWITCHES
 from lib.cloud import regions
 from lib.cloud.errors import ApiError, CloudError
 from lib.config import TOPIC_URN, ConfigError, Settings, load_settings
@@ -27,7 +31,7 @@ from lib.service.clients import Clients, open_clients
 from lib.smn.client import QUERY_ACTION
 from lib.sources.common import parse_json_request
 
-Status = Literal["ok", "fail", "skip"]
+Status = Literal["ok", "fail", "skip", "warn"]
 # Time a waiting webhook needs beyond its wait: the create call before it, the answer after it.
 WEBHOOK_MARGIN_S = 5
 # A request that waits for its backup gets the invocation's remaining time; less than this rarely sees one end.
@@ -43,7 +47,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
-        mark = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}[self.status]
+        mark = {"ok": "ok  ", "fail": "FAIL", "skip": "skip", "warn": "WARN"}[self.status]
         return f"{mark}  {self.name}: {self.detail}" + (f" -> fix: {self.fix}" if self.fix else "")
 
 
@@ -53,6 +57,11 @@ def ok(name: str, detail: str) -> Check:
 
 def fail(name: str, detail: str, fix: str) -> Check:
     return Check(name, "fail", detail, fix)
+
+
+def warn(name: str, detail: str, fix: str) -> Check:
+    """Works, but not as the user most likely wants: said, without failing the check."""
+    return Check(name, "warn", detail, fix)
 
 
 def report(checks: list[Check]) -> dict[str, Any]:
@@ -136,6 +145,65 @@ def timeout(settings: Settings, template: Template, waits: bool) -> Check:
         why = f"a configured request has wait: true and the function's timeout is {limit} s"
         return fail("timeout", why, f"set timeout in template.yaml to at least {MIN_WAIT_TIMEOUT_S} s")
     return ok("timeout", f"{limit} s leaves room for waiting (webhooks wait {wait:g} s)")
+
+
+# The routes' authentication, by route: the secret the function checks, or API Gateway's own (``WEBHOOK_AUTH``).
+ROUTE_SECRETS = {
+    "/backups": "WEBHOOK_SECRET",
+    "/backups/{backup_id}": "WEBHOOK_SECRET",
+    "/slack": "SLACK_SIGNING_SECRET",
+    "/teams": "TEAMS_WEBHOOK_TOKEN",
+    "/mattermost": "MATTERMOST_TOKEN",
+}
+
+
+def _terraform_input(name: str) -> str:
+    """A Terraform variable as Terraform reads it from the environment (``TF_VAR_<name>``)."""
+    return os.environ.get(f"TF_VAR_{name}", "").strip()
+
+
+def _route_on(path: str, settings: Settings, invocation: Invocation) -> bool:
+    """A route is meant to be on when its Terraform switch says so, or when the configuration authenticates it."""
+    if _terraform_input(ROUTE_SWITCHES[path]).lower() == "true":
+        return True
+    gateway = settings.webhook_auth == "gateway" and path.startswith("/backups")
+    return gateway or bool(invocation.lookup(ROUTE_SECRETS[path]))
+
+
+def api_domain(settings: Settings, invocation: Invocation, template: Template) -> Check | None:
+    """With routes on and no ``custom_domain``, callers get API Gateway's debug domain, which is for testing only:
+    "For internal testing ... (maximum 1,000 times a day)", resolved "only to a server in the same VPC as the
+    gateway" unless it has an EIP (OTC api-gateway umn/source/api_management/binding_a_domain_name.rst). A CI
+    runner or a chat platform on the Internet cannot rely on it. None when no route is on."""
+    paths = [str(t.event_data.get("path")) for t in template.triggers if t.trigger_type_code == "DEDICATEDGATEWAY"]
+    on = [p for p in dict.fromkeys(paths) if p in ROUTE_SWITCHES and _route_on(p, settings, invocation)]
+    if not on:
+        return None
+    domain = _terraform_input("custom_domain")
+    routes = ", ".join(on)
+    if domain:
+        return ok("API domain", f"the routes ({routes}) are called at https://{domain}")
+    why = (
+        f"the routes ({routes}) would answer on the API group's debug domain, which is for testing only: reachable "
+        "from the gateway's VPC alone (unless the gateway has an EIP) and 1000 calls a day"
+    )
+    return warn("API domain", why, "bind your own domain: custom_domain (TF_VAR_custom_domain), see docs/deployment.md")
+
+
+def region(settings: Settings) -> Check | None:
+    """The function can only be deployed where its cloud offers FunctionGraph (``offered.py``)."""
+    if settings.region is None:
+        return None
+    cloud = regions.cloud(settings.region) or "huaweicloud"
+    if offered.offered(cloud, offered.FUNCTIONGRAPH, settings.region):
+        return ok("region", f"{settings.region} offers FunctionGraph")
+    where = _names(list(offered.regions(cloud, offered.FUNCTIONGRAPH)), at_most=5)
+    return warn(
+        "region",
+        f"{settings.region} does not offer FunctionGraph, so the function cannot be deployed there (the Terraform "
+        f"refuses it); it is offered in {where}",
+        "deploy the function in a region with FunctionGraph",
+    )
 
 
 # -- what asks the cloud ------------------------------------------------------------------------------------------
@@ -308,4 +376,5 @@ async def run(invocation: Invocation, template: Template | None = None) -> list[
     if template is not None:
         waits = any(isinstance(r, BackupRequest) and r.wait for _, r in wanted)
         checks.append(timeout(settings, template, waits))
+        checks += [c for c in (region(settings), api_domain(settings, invocation, template)) if c is not None]
     return checks

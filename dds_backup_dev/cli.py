@@ -99,10 +99,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"dds-backup emulator: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(server.info()), flush=True)
-    print(f"dds-backup emulator: listening on {server.endpoint}; Ctrl-C stops it", file=sys.stderr)
+    # The handler before the announcement: whoever read the first line may stop the emulator at once.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(json.dumps(server.info()), flush=True)
+    print(f"dds-backup emulator: listening on {server.endpoint}; Ctrl-C stops it", file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
@@ -251,7 +252,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for check in checks:
             print(check.line())
         failed = sum(c.status == "fail" for c in checks)
-        print(f"dds-backup check: {'all good' if not failed else f'{failed} check(s) failed'}")
+        warned = sum(c.status == "warn" for c in checks)
+        verdict = f"{failed} check(s) failed" if failed else "all good"
+        print(f"dds-backup check: {verdict}" + (f", {warned} warning(s)" if warned else ""))
     return 0 if result["ok"] else 1
 
 
@@ -355,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate-event", help="print a sample event, signed with the configured secret")
     kinds = ["apig", "apig-status", "slack", "teams", "mattermost", "timer", "direct", "smn", "kafka", "rocketmq"]
+    kinds += ["cloudevents", "eventgrid-rocketmq"]
     gen.add_argument("kind", choices=kinds)
     gen.add_argument("--request", help="backup request JSON (default: a request for a demo instance)")
     gen.add_argument("--text", default="orders-prod before the release", help="chat kinds: the command text")

@@ -95,6 +95,8 @@ def generate(kind: str, *, request: str | None = None, text: str = "", backup_id
             "requestId": str(uuid.uuid4()),
             "timestamp": now.isoformat(),
         }
+    if kind in ("cloudevents", "eventgrid-rocketmq"):
+        return _cloudevent(kind, req, now)
     trigger = "ROCKETMQ" if kind == "rocketmq" else "KAFKA"
     return {
         "event_version": "v1.0",
@@ -104,3 +106,27 @@ def generate(kind: str, *, request: str | None = None, text: str = "", backup_id
         "instance_id": str(uuid.uuid4()),
         "records": [{"messages": [json.dumps(req)], "topic_id": "dds-backup-requests"}],
     }
+
+
+def _cloudevent(kind: str, req: Any, now: datetime) -> dict[str, Any]:
+    """A CloudEvent as Huawei Cloud's EventGrid delivers it: from a custom source, ``data`` is the request; from a
+    RocketMQ source, the message body ``data.context`` (the user guide's "Sending RocketMQ Events" shape)."""
+    event: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "dds-backup-requests",
+        "type": "dds-backup.request",
+        "datacontenttype": "application/json",
+        "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "data": req,
+    }
+    if kind == "eventgrid-rocketmq":
+        project = "0549b4a43100d4f32f51c01c2fe4acdb"
+        instance = "f003dc69-2fc3-4c44-9062-0b9a2c6cb8cc"
+        event.update(
+            source="source-rocketmq",
+            type="ROCKETMQ:CloudTrace:RocketmqCall",
+            subject=f"ROCKETMQ:ap-southeast-3:{instance}/{project}:ROCKETMQ:source-rocketmq",
+            data={"context": json.dumps(req), "topic": "dds-backup-requests"},
+        )
+    return event

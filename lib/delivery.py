@@ -21,6 +21,15 @@ Sources, by short name:
   page (2025-08) says "Timer | Synchronous (default and cannot be changed)"; APIG "默认为同步调用".
 - Kafka and RocketMQ triggers are polled by the platform (OTC using_a_kafka_trigger.rst, using_a_rocketmq_trigger.rst);
   neither cloud documents what a raised error does to the batch.
+- EG-TARGET: Huawei Cloud EventGrid delivers to a function through an event subscription's target, whose detail
+  says ``invoke_type`` SYNC or ASYNC and which has its own ``retry_times`` and ``dead_letter_queue``
+  (terraform-provider-huaweicloud docs/resources/eg_event_subscription_target.md and
+  huaweicloud/services/eg/resource_huaweicloud_eg_event_subscription_target.go; the ASYNC FunctionGraph target in
+  docs/resources/eg_event_subscription.md). ASYNC: the function's own asynchronous retries apply (HWC-ASYNC's
+  mechanism); SYNC: EventGrid retries ``retry_times``, then dead-letters. Which one a subscription uses is the
+  subscriber's choice, and no document says whether EventGrid counts a function error as a failed delivery.
+  Open Telekom Cloud has no EventGrid (its "Regions and Endpoints" list no such service): a CloudEvent reaches the
+  function there only through the invoke APIs or a gateway, from a sender the function cannot see.
 """
 
 from __future__ import annotations
@@ -58,6 +67,10 @@ TABLE: dict[tuple[Trigger, str], Cell] = {
     (Trigger.KAFKA, HUAWEICLOUD): Cell(Retry.UNCERTAIN, "HWC-ASYNC asynchronous; platform-polled, retry undocumented"),
     (Trigger.ROCKETMQ, OTC): Cell(Retry.UNCERTAIN, "only a 2025 OTC-FEATURES revision: synchronous"),
     (Trigger.ROCKETMQ, HUAWEICLOUD): Cell(Retry.UNCERTAIN, "not documented"),
+    (Trigger.CLOUDEVENTS, OTC): Cell(Retry.UNCERTAIN, "EG-TARGET: no EventGrid; the sender is unknown"),
+    (Trigger.CLOUDEVENTS, HUAWEICLOUD): Cell(
+        Retry.UNCERTAIN, "EG-TARGET: the subscription's invoke_type decides (ASYNC: FunctionGraph; SYNC: retry_times)"
+    ),
     (Trigger.APIG, OTC): Cell(Retry.CALLER, "OTC-SYNC"),
     (Trigger.APIG, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW"),
     (Trigger.SLACK, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
@@ -66,10 +79,6 @@ TABLE: dict[tuple[Trigger, str], Cell] = {
     (Trigger.TEAMS, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
     (Trigger.MATTERMOST, OTC): Cell(Retry.CALLER, "OTC-SYNC (an API Gateway route)"),
     (Trigger.MATTERMOST, HUAWEICLOUD): Cell(Retry.CALLER, "HWC-OVERVIEW (an API Gateway route)"),
-    # EventGrid (Huawei Cloud's RocketMQ and custom event sources) delivers CloudEvents; what it does with a raised
-    # error is not documented here yet.
-    (Trigger.CLOUDEVENTS, OTC): Cell(Retry.UNCERTAIN, "not documented"),
-    (Trigger.CLOUDEVENTS, HUAWEICLOUD): Cell(Retry.UNCERTAIN, "not documented"),
     # The invoke APIs: synchronous (/invocations, the caller sees the error) or asynchronous (/invocations-async,
     # the platform retries): raising helps either way.
     (Trigger.DIRECT, OTC): Cell(Retry.PLATFORM, "OTC api-ref executing_a_function_(a)synchronously.rst"),

@@ -100,8 +100,9 @@ class Trigger(str, enum.Enum):
     SMN = "smn"
     KAFKA = "kafka"
     ROCKETMQ = "rocketmq"
-    APIG = "apig"
+    #: CloudEvents 1.0 (Huawei Cloud's EventGrid: RocketMQ and custom event sources).
     CLOUDEVENTS = "cloudevents"
+    APIG = "apig"
     SLACK = "slack"
     TEAMS = "teams"
     MATTERMOST = "mattermost"

@@ -23,6 +23,7 @@ _FAAS_TRIGGER = {
     Trigger.SMN: "pubsub",
     Trigger.KAFKA: "pubsub",
     Trigger.ROCKETMQ: "pubsub",
+    Trigger.CLOUDEVENTS: "pubsub",
     Trigger.APIG: "http",
     Trigger.SLACK: "http",
     Trigger.TEAMS: "http",

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -66,6 +68,33 @@ def user_text(backup: EmuBackup) -> str:
 
 def load_json(path: pathlib.Path) -> Any:
     return json.loads(path.read_text())
+
+
+# -- the two tiers (docs/testing.md): `make test-fast` runs what needs no server, `make test` runs everything ------
+
+#: Set by `make test-fast`: a test outside the ``servers`` mark that starts one fails, naming the mark.
+FAST_TIER = os.environ.get("DDS_BACKUP_TEST_TIER") == "fast"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the emulator (directly or through another fixture) belongs to the ``servers`` tier; tests
+    that start a process or a server themselves carry the mark in their module."""
+    for item in items:
+        if "emulator" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_starts_no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not FAST_TIER:
+        return
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("this test starts a server or a process: mark it `servers` (pytest.mark.servers)")
+
+    monkeypatch.setattr(EmulatorServer, "start", refuse)
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
+    monkeypatch.setattr(socket.socket, "bind", refuse)
 
 
 @pytest.fixture(autouse=True)

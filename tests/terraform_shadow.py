@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +95,8 @@ def _terraform(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
 class Plan:
     created: dict[str, Any]  # address (rendered name, no instance key) -> its planned arguments
     error: str
+    #: The outputs whose values are known at plan time.
+    outputs: dict[str, Any] = field(default_factory=dict)
 
 
 def plan(doc: dict[str, Any], tfvars: dict[str, Any] | str, folder: Path) -> Plan:
@@ -117,7 +119,8 @@ def plan(doc: dict[str, Any], tfvars: dict[str, Any] | str, folder: Path) -> Pla
         if "create" in change["change"]["actions"]:
             address = _original(re.sub(r"\[\d+\]$", "", change["address"]))
             created.setdefault(address, (change["change"].get("after") or {}).get("input"))
-    return Plan(created, "")
+    outputs = {name: o.get("value") for name, o in shown.get("planned_values", {}).get("outputs", {}).items()}
+    return Plan(created, "", outputs)
 
 
 def _original(address: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -154,6 +155,17 @@ def test_teams_starts_a_backup_from_a_mention(chat: EmulatorServer, invoke: Invo
     assert "Backup started for **orders-prod**" in body["text"]
     (backup,) = chat.state.backups.values()
     assert user_text(backup) == "before the release"  # the <at>mention</at> is not part of the command
+
+
+def test_teams_replies_carry_no_emoji_shortcodes(chat: EmulatorServer, invoke: Invoke) -> None:
+    # Teams renders ":warning:" as those letters: every reply it gets uses the characters themselves.
+    texts = [
+        json.loads(invoke(teams(command))["body"])["text"]
+        for command in ("orders-prod", "nosuch-db", "status nosuchbackup", "audit 24", "orders-prod x=y")
+    ]
+    for text in texts:
+        assert re.search(r":[a-z_]+:", text) is None, text
+    assert "\U0001f4be Backup started" in texts[0]
 
 
 def test_teams_replays_are_one_backup(chat: EmulatorServer, invoke: Invoke) -> None:
@@ -334,6 +346,8 @@ def test_a_backup_that_outlasts_the_watching_invocation_is_watched_on_until_it_e
     # THEN each invocation that runs out of time hands the watch on, and the last one posts the outcome
     wait_for(lambda: len(fake.received) == 1, seconds=30)
     assert "completed" in fake.received[0][1]["text"]
+    # (the invocation that posted returns a moment after the post arrived)
+    wait_for(lambda: bool(rounds) and rounds[-1] != ["watching"], seconds=10)
     assert len(rounds) >= 2 and all(r == ["watching"] for r in rounds[:-1]), rounds
     assert rounds[-1] == ["posted"]
 

@@ -15,6 +15,9 @@ from lib.config import SECRET_RULES
 from tests.conftest import ORDERS, ROOT
 from tests.test_cli import run
 
+# The whole module runs the preflight against the emulator and as a process: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
 TOPIC = f"urn:smn:eu-de:{PROJECT}:dds-backup-%s"
 GOOD = {
@@ -212,3 +215,86 @@ def test_with_nothing_configured_it_checks_the_embedded_emulator() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "embedded emulator" in proc.stderr
     assert proc.stdout.splitlines()[-1] == "dds-backup check: all good"
+
+
+# -- where the routes are called, and where the function can run ------------------------------------------------
+
+
+def test_routes_without_a_custom_domain_are_warned_about_and_nothing_fails(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TF_VAR_custom_domain", raising=False)
+    result = check(monkeypatch, capfd, "--template", TEMPLATE, **GOOD)
+    assert result["code"] == 0 and result["ok"] is True
+    domain = result["by_name"]["API domain"]
+    assert domain["status"] == "warn"
+    assert domain["detail"].startswith("the routes (/backups, /backups/{backup_id}, /slack) would answer on the API")
+    assert "testing only" in domain["detail"] and "1000 calls a day" in domain["detail"]
+    assert "custom_domain" in domain["fix"]
+
+
+def test_the_warning_line_and_the_summary_say_so(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TF_VAR_custom_domain", raising=False)
+    for key in ("WEBHOOK_SECRET", "DEFAULT_REQUEST"):
+        monkeypatch.setenv(key, GOOD[key])
+    assert cli.main(["check", "--template", TEMPLATE]) == 0
+    lines = printed(capfd).splitlines()
+    (line,) = [x for x in lines if x.startswith("WARN")]
+    assert line.startswith("WARN  API domain: the routes (/backups, /backups/{backup_id}) would answer")
+    assert line.endswith("-> fix: bind your own domain: custom_domain (TF_VAR_custom_domain), see docs/deployment.md")
+    assert lines[-1] == "dds-backup check: all good, 1 warning(s)"
+
+
+def test_a_custom_domain_is_where_the_routes_are_called(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    result = check(monkeypatch, capfd, "--template", TEMPLATE, TF_VAR_custom_domain="backup.example.com", **GOOD)
+    domain = result["by_name"]["API domain"]
+    assert (domain["status"], domain["detail"]) == (
+        "ok",
+        "the routes (/backups, /backups/{backup_id}, /slack) are called at https://backup.example.com",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "routes"),
+    [
+        (["--template", TEMPLATE], {}, None),
+        (["--template", TEMPLATE], {"TF_VAR_enable_teams": "true"}, "/teams"),
+        (["--template", TEMPLATE], {"WEBHOOK_AUTH": "gateway"}, "/backups, /backups/{backup_id}"),
+        ([], {"TF_VAR_enable_teams": "true"}, None),  # without the template there are no routes to speak of
+    ],
+)
+def test_which_routes_are_on_comes_from_terraforms_switches_and_the_configuration(
+    configured: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    args: list[str],
+    env: dict[str, str],
+    routes: str | None,
+) -> None:
+    monkeypatch.delenv("TF_VAR_custom_domain", raising=False)
+    result = check(monkeypatch, capfd, *args, **env)
+    if routes is None:
+        assert "API domain" not in result["by_name"]
+    else:
+        assert result["by_name"]["API domain"]["detail"].startswith(f"the routes ({routes}) would answer")
+
+
+@pytest.mark.parametrize(("region", "status"), [("eu-de", "ok"), ("eu-nl", "warn"), ("eu-ch2", "warn")])
+def test_the_region_must_offer_functiongraph(
+    configured: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    region: str,
+    status: str,
+) -> None:
+    result = check(monkeypatch, capfd, "--template", TEMPLATE, REGION=region)
+    assert result["by_name"]["region"]["status"] == status
+    if status == "warn":
+        assert result["by_name"]["region"]["detail"] == (
+            f"{region} does not offer FunctionGraph, so the function cannot be deployed there (the Terraform "
+            "refuses it); it is offered in eu-de"
+        )

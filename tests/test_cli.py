@@ -15,6 +15,9 @@ import pytest
 from lib.config import CONFIG_KEYS
 from tests.conftest import PLATFORM_EVENTS, ROOT
 
+# The whole module runs the CLI in processes: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 CLI = [sys.executable, "-m", "dds_backup_dev.cli"]
 
 
@@ -119,7 +122,7 @@ def test_generated_events_pass_the_handler() -> None:
         "MATTERMOST_TOKEN": "qzgakf1nx3yt9dr4n8585ihbxy",
     }
     kinds = (("apig", 202), ("slack", 200), ("teams", 200), ("mattermost", 200), ("timer", None), ("smn", None))
-    for kind, expect in (*kinds, ("kafka", None)):
+    for kind, expect in (*kinds, ("kafka", None), ("cloudevents", None), ("eventgrid-rocketmq", None)):
         gen = subprocess.run(
             [*CLI, "generate-event", kind], capture_output=True, text=True, env=env, cwd=ROOT, timeout=30, check=True
         )

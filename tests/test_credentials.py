@@ -10,7 +10,7 @@ import pytest
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_AK, DEMO_DOMAIN, DEMO_PASSWORD, DEMO_SK, DEMO_USER
 from lib.cloud import regions
-from lib.cloud.auth import OutgoingRequest
+from lib.cloud.auth import OutgoingRequest, iam
 from lib.cloud.auth.aksk import AkSkAuth
 from lib.cloud.errors import ApiError
 from tests.conftest import ORDERS, Invoke, log_lines, only_result
@@ -74,6 +74,21 @@ def test_password_token_is_cached_across_warm_invocations(configured: EmulatorSe
     for i in range(3):
         only_result(invoke({"instance_id": ORDERS, "dry_run": True, "idempotency_key": f"k{i}"}))
     assert len([r for r in configured.state.requests if r.path == "/v3/auth/tokens"]) == 1
+
+
+def test_a_rotated_password_gets_a_new_token_and_the_cache_never_holds_a_password(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    only_result(invoke({"instance_id": ORDERS, "dry_run": True}))
+    # GIVEN the password rotated (the emulator accepts the new one) WHEN invoked again THEN a new token is fetched
+    user = next(iter(configured.state.users))
+    configured.state.users[user] = "a-rotated-password-0123"
+    monkeypatch.setenv("OS_PASSWORD", "a-rotated-password-0123")
+    assert only_result(invoke({"instance_id": ORDERS, "dry_run": True}))["outcome"] == "dry_run"
+    assert len([r for r in configured.state.requests if r.path == "/v3/auth/tokens"]) == 2
+    # AND no cache key holds either password
+    keys = repr(list(iam._TOKENS))
+    assert "a-rotated-password-0123" not in keys and DEMO_PASSWORD not in keys
 
 
 def test_token_close_to_expiry_is_renewed(configured: EmulatorServer, invoke: Invoke) -> None:
@@ -172,6 +187,7 @@ def test_missing_project_id_is_a_clear_error(
     assert "PROJECT_ID" in data["error"]["message"]
 
 
+@pytest.mark.servers  # an emulator of its own
 def test_swiss_region_reads_the_dds_endpoint_from_the_token_catalog(
     invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

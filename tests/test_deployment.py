@@ -24,6 +24,9 @@ from dds_backup_dev.package import Built, PackageError, build, fetch_wheels, lef
 from dds_backup_dev.template import ROUTES, TemplateError, check_cron, load
 from tests.conftest import ROOT
 
+# The whole module builds and runs packages in processes: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 LOCAL_PYTHON = "{}.{}".format(*sys.version_info[:2])
 

@@ -289,6 +289,7 @@ def test_a_topic_urn_of_the_wrong_shape_is_a_configuration_error(
 # -- fan-out --------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.servers  # an emulator of its own
 def test_a_300_instance_selector_fans_out_through_smn_one_backup_each(
     monkeypatch: pytest.MonkeyPatch, invoke: Invoke
 ) -> None:

@@ -11,6 +11,7 @@ from dds_backup_dev.emulator import EmulatorServer, Fault
 from lib.dds.models import Instance
 from lib.models import BackupOrder, BackupRequest, ResultData
 from lib.runner.runner import Runner
+from lib.sources.common import TRIGGERS_DOC
 from tests.conftest import (
     BILLING,
     CATALOG,
@@ -293,13 +294,14 @@ def test_configuration_from_get_user_data_wins_over_the_environment(
         {"trigger_type": "LTS", "lts": {"data": "e30="}},
     ],
 )
-def test_unsupported_event_kind_is_rejected_with_the_supported_list(
+def test_unsupported_event_kind_is_rejected_with_where_the_served_ones_are(
     configured: EmulatorServer, invoke: Invoke, event: dict[str, object]
 ) -> None:
     data = only_result(invoke(event))
     assert data["outcome"] == "rejected"
     assert data["error"]["code"] == "UNSUPPORTED_EVENT"
-    assert "TIMER" in data["error"]["message"] and "SMN" in data["error"]["message"]
+    assert data["error"]["message"].startswith(("an OBS object event: ", "an LTS log event: "))
+    assert f"see {TRIGGERS_DOC} for the triggers it serves" in data["error"]["message"]
 
 
 @pytest.mark.parametrize("event", [None, [], "text", 42, {"instance_id": 7}, {"instance_id": ORDERS, "extra": 1}])

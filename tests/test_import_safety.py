@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
+
+# The whole module imports in fresh interpreters: not in `make test-fast`.
+pytestmark = pytest.mark.servers
 
 PROBE = """
 import sys

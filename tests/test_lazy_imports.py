@@ -15,6 +15,9 @@ from dds_backup_dev.emulator import EmulatorServer
 from tests.conftest import NIGHTLY_TIMER, ORDERS, ROOT
 from tests.test_cli import clean_env
 
+# The whole module serves events in fresh interpreters: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 PROBE = """
 import json, sys
 import handler

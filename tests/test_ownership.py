@@ -99,6 +99,25 @@ def test_the_request_digest_covers_what_shapes_the_backup() -> None:
     )
 
 
+# A mark must never change between versions: a backup made before an upgrade would stop being the tool's own
+# (and a redelivery of its request would be refused as another request). Pinned character for character.
+def test_marks_are_pinned() -> None:
+    assert ownership.scope_digest("timer:nightly") == "85e2c98b"
+    assert ownership.scope_digest("smn:\ud800") == "8d0040de"  # a lone surrogate is the sender's too
+    assert ownership.request_digest(instance_id=ORDERS, name=None, description=None, retention=None) == "934fb81f"
+    assert (
+        ownership.request_digest(
+            instance_id=ORDERS,
+            name="release-42",
+            description="before the upgrade",
+            retention=Retention(keep_last=3, max_age_days=30),
+        )
+        == "90db5aa8"
+    )
+    mark = ownership.Mark(ownership.Maker.CHAT, ownership.scope_digest("slack:T1"), "aaaabbbb")
+    assert mark.text("ddsb-orders-prod-1a2b3c4d", ORDERS) == "#ddsb1.c.d751160c.aaaabbbb.58ebc98c07"
+
+
 # -- the property: for any template check_template accepts, rendered + marked is ours; a character away is not ---
 
 _LITERAL = st.text(alphabet=string.ascii_letters + string.digits + "-_", max_size=6)

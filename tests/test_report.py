@@ -391,6 +391,7 @@ def test_the_command_says_why_when_it_cannot_list(
     assert code == 1 and "MAX_CONCURRENCY" in err
 
 
+@pytest.mark.servers  # a process of its own, with the embedded emulator
 def test_with_nothing_configured_it_reports_the_embedded_demo_fleet(tmp_path: Path) -> None:
     proc = run_cli("report", "--html", str(tmp_path / "demo.html"), "--json", str(tmp_path / "demo.json"))
     assert proc.returncode == 0, proc.stderr

@@ -20,6 +20,9 @@ from dds_backup_dev.report import page
 from dds_backup_dev.report.model import FleetReport
 from tests.test_report import FLEET, build
 
+# A browser is a process of its own; one for the module, so its tests run on one xdist worker (--dist loadgroup).
+pytestmark = [pytest.mark.servers, pytest.mark.xdist_group("browser")]
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # As root, in a sandbox without a network: no sandbox of its own, and none of Chromium's background
 # connections (update checks, sync, QUIC), which would only be refused here.

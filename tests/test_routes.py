@@ -19,7 +19,7 @@ from dds_backup_dev.signing import (
     standard_webhooks_headers,
     status_query,
 )
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json, user_text
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json, log_lines, user_text
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -438,11 +438,12 @@ def test_an_unexpected_error_is_a_500_apig_answer_with_the_request_id(
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(ROUTER, "dispatch", broken)
-    answer = invoke(post_backups({"instance_id": ORDERS}), request_id="req-500")
+    event = post_backups({"instance_id": ORDERS})
+    answer = invoke(event, request_id="req-500")
     assert answer["statusCode"] == 500
     payload = body_of(answer)
     assert payload["error"]["code"] == "INTERNAL_ERROR"
-    assert payload["request_id"] == "req-500"
+    assert payload["request_id"] == event["requestContext"]["requestId"]  # the one the caller can quote
     assert "a bug" not in answer["body"]
     assert answer["_raised"] is False
 
@@ -478,3 +479,25 @@ def test_slack_backups_never_apply_the_timers_default_retention(
     assert "Backup started" in text
     assert "Retention" not in text
     assert not [r for r in webhooks.state.requests if r.method == "DELETE"]
+
+
+@pytest.mark.parametrize(
+    ("event", "status"),
+    [
+        (post_backups({"instance_id": ORDERS}, secret="another-secret-of-24-chars"), 401),  # refused by auth
+        (post_backups({"instance_id": ORDERS, "nmae": "x"}), 400),  # refused by the request model
+        (post_backups({"instance_id": ORDERS}), 202),
+    ],
+)
+def test_every_answer_and_log_line_of_a_request_carries_the_gateways_request_id(
+    webhooks: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str], event: dict[str, Any], status: int
+) -> None:
+    # GIVEN API Gateway's id for the request (what a caller quotes) and the invocation's own, another one
+    gateway_id = event["requestContext"]["requestId"]
+    answer = invoke(event, request_id="invocation-1")
+    assert answer["statusCode"] == status
+    # THEN the answer names the gateway's id, whoever refused or answered
+    assert body_of(answer)["request_id"] == gateway_id
+    # AND every log line of the request carries it beside the invocation's
+    lines = [line for line in log_lines(capfd.readouterr().err) if line.get("faas.trigger") == "http"]
+    assert lines and all(line.get("http.request.id") == gateway_id for line in lines), lines

@@ -23,6 +23,9 @@ from dds_backup_dev.signing import json_body, standard_webhooks_headers
 from tests.conftest import BILLING, ORDERS, ROOT, user_text
 from tests.test_cli import clean_env
 
+# The whole module runs serve and the example script in processes: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 SECRET = "whsec_c2VydmUtdGVzdC1zZWNyZXQtMzItYnl0ZXMtbG9uZyE="
 
 

@@ -15,6 +15,7 @@ from huaweicloudsdkcore.signer.signer import Signer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dds_backup_dev.emulator import aksk
 from lib.cloud.auth import signer
 from tests.conftest import REFERENCE
 
@@ -105,20 +106,20 @@ def test_verify_accepts_what_sign_produced_and_nothing_else() -> None:
     signed = signer.sign(
         ak="AK", sk="SK", method="GET", host="h:1", path="/v3/p/jobs", query=[("id", "a b")], date="20261127T080000Z"
     )
-    auth = signer.parse_authorization(signed.headers["Authorization"])
+    auth = aksk.parse_authorization(signed.headers["Authorization"])
     assert auth is not None
     query = urlsplit(signed.wire_uri).query
 
     def verify(sk: str, body: bytes) -> bool:
         assert auth is not None
-        return signer.verify(
+        return aksk.verify(
             sk=sk, method="GET", path="/v3/p/jobs", raw_query=query, headers=signed.headers, body=body, auth=auth
         )
 
     assert verify("SK", b"")
     assert not verify("SK2", b"")
     assert not verify("SK", b"tampered")
-    assert signer.parse_authorization("Bearer x") is None
+    assert aksk.parse_authorization("Bearer x") is None
 
 
 # -- what the vectors do not show ------------------------------------------------------------------------------
@@ -170,25 +171,25 @@ def test_the_date_is_utc_whatever_the_machines_zone() -> None:
 
 
 def test_an_authorization_header_is_read_by_its_first_equals_sign() -> None:
-    parsed = signer.parse_authorization("SDK-HMAC-SHA256 Access=AK=1, SignedHeaders=host;x-sdk-date, Signature=abc")
-    assert parsed == signer.ParsedAuthorization("AK=1", ["host", "x-sdk-date"], "abc")
-    assert signer.parse_authorization("SDK-HMAC-SHA256 Access=AK, SignedHeaders=host") is None
-    assert signer.parse_authorization("SDK-HMAC-SHA256 Access") is None
-    assert signer.parse_authorization("AWS4-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=abc") is None
+    parsed = aksk.parse_authorization("SDK-HMAC-SHA256 Access=AK=1, SignedHeaders=host;x-sdk-date, Signature=abc")
+    assert parsed == aksk.ParsedAuthorization("AK=1", ["host", "x-sdk-date"], "abc")
+    assert aksk.parse_authorization("SDK-HMAC-SHA256 Access=AK, SignedHeaders=host") is None
+    assert aksk.parse_authorization("SDK-HMAC-SHA256 Access") is None
+    assert aksk.parse_authorization("AWS4-HMAC-SHA256 Access=AK, SignedHeaders=host, Signature=abc") is None
 
 
 def test_the_server_refuses_a_signature_over_headers_it_did_not_receive_or_without_a_date() -> None:
     headers = {"X-Sdk-Date": "20261129T020000Z", "Host": "h"}
     signed = signer.sign(ak="AK", sk="SK", method="GET", host="h", path="/x", headers=headers)
-    auth = signer.parse_authorization(signed.headers["Authorization"])
+    auth = aksk.parse_authorization(signed.headers["Authorization"])
     assert auth is not None
     arrived = {k: v for k, v in signed.headers.items() if k != "Authorization"}
 
-    def verify(headers: dict[str, str], parsed: signer.ParsedAuthorization) -> bool:
-        return signer.verify(sk="SK", method="GET", path="/x", raw_query="", headers=headers, body=b"", auth=parsed)
+    def verify(headers: dict[str, str], parsed: aksk.ParsedAuthorization) -> bool:
+        return aksk.verify(sk="SK", method="GET", path="/x", raw_query="", headers=headers, body=b"", auth=parsed)
 
     assert verify(arrived, auth) is True
     assert verify({"X-Sdk-Date": "20261129T020000Z"}, auth) is False  # the signed Host did not arrive
-    undated = signer.ParsedAuthorization("AK", ["host"], auth.signature)
+    undated = aksk.ParsedAuthorization("AK", ["host"], auth.signature)
     assert verify(arrived, undated) is False  # a signature must cover its date
-    assert verify(arrived, signer.ParsedAuthorization("AK", auth.signed_headers, "0" * 64)) is False
+    assert verify(arrived, aksk.ParsedAuthorization("AK", auth.signed_headers, "0" * 64)) is False

@@ -15,6 +15,9 @@ from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import Chaos
 from tests.conftest import CATALOG, Invoke
 
+# The whole module a long run against the emulator: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 INSTANCES = 120
 EVENTS = 100
 PER_EVENT = 10

@@ -25,6 +25,9 @@ from tests import terraform_shadow
 from tests.conftest import ROOT
 from tests.terraform_shadow import SCHEMAS
 
+# The whole module renders and plans with the terraform binary: not in `make test-fast`.
+pytestmark = pytest.mark.servers
+
 TEMPLATE = load(ROOT / "template.yaml")
 CLOUD_KEYS = ["otc", "huaweicloud"]
 REGION = {"otc": "eu-de", "huaweicloud": "ap-southeast-3"}
@@ -579,7 +582,11 @@ def test_terraform_plans_what_the_variables_turn_on(cloud: str, case: str, tmp_p
     ("cloud", "extra", "fix"),
     [
         ("huaweicloud", {"region": "eu-de"}, "render with --cloud otc"),
-        ("otc", {"region": "ap-southeast-3"}, "one of eu-de, eu-nl, eu-ch2"),
+        ("otc", {"region": "ap-southeast-3"}, "region: eu-de, the only Open Telekom Cloud region with FunctionGraph"),
+        ("otc", {"region": "eu-nl"}, "(eu-nl and eu-ch2 have neither)"),
+        ("huaweicloud", {"region": "cn-north-2"}, "a Huawei Cloud region with FunctionGraph"),
+        ("otc", {"custom_domain": "https://backup.example.com"}, "custom_domain: a host name"),
+        ("otc", {"custom_domain": "backup.example.com"}, "custom_domain is the domain of the API Gateway routes"),
         ("otc", {"default_request": ""}, "the timer backs up default_request: set it"),
         ("otc", {"enable_webhooks": True, **GATEWAY}, "enable_webhooks needs webhook_secret"),
         ("otc", {"webhook_secret": "whsec_c2hvcnQ="}, "webhook_secret must be a whsec_ secret of at least 24"),
@@ -600,6 +607,68 @@ def test_terraform_refuses_a_deployment_that_cannot_work_and_says_what_to_set(
     result = shadow_plan(cloud, {**timer_only(cloud), **extra}, tmp_path)
     assert fix in " ".join(result.error.split()), result.error
     assert not result.created
+
+
+@needs_terraform
+@pytest.mark.parametrize("cloud", CLOUD_KEYS)
+def test_the_url_to_call_is_the_custom_domain_and_the_debug_domain_is_said_to_be_for_tests(
+    cloud: str, tmp_path: Path
+) -> None:
+    webhooks = {**next(e for c, e, _ in OPT_INS if c == "webhooks"), "create_apig_group": False, "apig_group_id": "g1"}
+    custom = shadow_plan(cloud, {**timer_only(cloud), **webhooks, "custom_domain": "backup.example.com"}, tmp_path)
+    assert custom.error == ""
+    assert custom.outputs["api_url"] == "https://backup.example.com"
+    if cloud == "otc":  # OTC's debug domain is known at plan time (Huawei's is read from the gateway)
+        assert custom.outputs["api_debug_domain"] == "g1.apic.eu-de.otc.t-systems.com"
+        debug = shadow_plan(cloud, {**timer_only(cloud), **webhooks}, tmp_path / "debug")
+        assert debug.outputs["api_url"] == "https://g1.apic.eu-de.otc.t-systems.com"
+    outputs = deployment(cloud).doc["output"]
+    assert "for testing only" in outputs["api_debug_domain"]["description"]
+    assert "testing only" in outputs["api_url"]["description"]
+    assert "1000 calls a day" in deployment(cloud).doc["variable"]["custom_domain"]["description"]
+
+
+def _async(cloud: str, tfvars: dict[str, Any]) -> dict[str, Any] | None:
+    d = deployment(cloud)
+    address = f"{CLOUDS[cloud].async_config}.dds_backup"
+    if address not in d.enabled({**timer_only(cloud), **tfvars}):
+        return None
+    config: dict[str, Any] = d.doc["resource"][CLOUDS[cloud].async_config]["dds_backup"]
+    return config
+
+
+@pytest.mark.parametrize("alerts", [{"create_alert_topic": True}, {"alert_topic_urn": f"urn:smn:eu-de:{PROJECT}:a"}])
+def test_successes_never_go_to_the_alert_topic_on_open_telekom_cloud(alerts: dict[str, Any]) -> None:
+    # GIVEN an alert topic and no result topic: OTC's async config needs a success destination too
+    config = _async("otc", alerts)
+    assert config is not None
+    assert "alert_topic_urn" in config["on_failure"][0]["param"]
+    assert config["on_success"][0]["param"] == "${jsonencode({topic_urn = local.result_topic_urn})}"
+    # THEN the deployment creates the result topic for them
+    assert "opentelekomcloud_smn_topic_v2.result" in deployment("otc").enabled({**timer_only("otc"), **alerts})
+    # AND a given result topic is used instead of a created one
+    given = {**alerts, "result_topic_urn": f"urn:smn:eu-de:{PROJECT}:r"}
+    assert "opentelekomcloud_smn_topic_v2.result" not in deployment("otc").enabled({**timer_only("otc"), **given})
+    # AND without an alert topic there is no async config and no topic
+    assert _async("otc", {}) is None
+    assert "opentelekomcloud_smn_topic_v2.result" not in deployment("otc").enabled(timer_only("otc"))
+
+
+def test_huawei_cloud_takes_the_failure_destination_alone() -> None:
+    config = _async("huaweicloud", {"create_alert_topic": True})
+    assert config is not None and "on_success" not in config and "on_success" not in config.get("dynamic", {})
+    assert "huaweicloud_smn_topic.result" not in deployment("huaweicloud").enabled(
+        {**timer_only("huaweicloud"), "create_alert_topic": True}
+    )
+
+
+@needs_terraform
+def test_terraform_plans_the_stand_in_result_topic(tmp_path: Path) -> None:
+    result = shadow_plan("otc", {**timer_only("otc"), "create_alert_topic": True}, tmp_path)
+    assert result.error == ""
+    assert {"opentelekomcloud_smn_topic_v2.result", "opentelekomcloud_fgs_async_invoke_config_v2.dds_backup"} <= set(
+        result.created
+    )
 
 
 def test_the_deployment_guide_names_every_switch_and_shows_the_smallest_tfvars() -> None:

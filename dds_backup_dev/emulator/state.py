@@ -161,6 +161,10 @@ class EmulatorState:
     jobs: dict[str, EmuJob] = field(default_factory=dict)
     backup_delay: float = 2.0  # seconds from BUILDING to COMPLETED
     job_visible_after: float = 0.0  # a new job "takes several seconds" to become queryable
+    #: A finished job is forgotten this many seconds after it ended (None: never); then it is DBS.200543 again.
+    job_forget_after: float | None = None
+    #: A new backup shows in the backup list only this many seconds after it was created.
+    backup_listed_after: float = 0.0
     latency: float = 0.0  # added to every answer
     rate_limit: int | None = None  # requests per second before DBS.280443
     failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
@@ -215,6 +219,19 @@ class EmulatorState:
         if self.clock() < j.created + self.backup_delay:
             return "Running"
         return "Failed" if j.fails else "Completed"
+
+    def job_readable(self, j: EmuJob) -> bool:
+        """Not yet registered, or already purged: the job query does not know it."""
+        now = self.clock()
+        if now < j.created + self.job_visible_after:
+            return False
+        return self.job_forget_after is None or now < j.created + self.backup_delay + self.job_forget_after
+
+    def listed_backups(self) -> list[EmuBackup]:
+        """What the backup list shows: every backup old enough to be listed, and those being deleted."""
+        now = self.clock()
+        listed = [b for b in self.backups.values() if now >= b.created + self.backup_listed_after]
+        return [*listed, *self.disabled_backups()]
 
     def delete_backup(self, backup: EmuBackup) -> None:
         del self.backups[backup.id]

@@ -60,7 +60,8 @@ def build(template: Template, cloud_key: str, package: str = DEFAULT_PACKAGE) ->
     data: dict[str, Any] = {}
     api_domain = cloud.api_domain(data, parts.SWITCHES.routes.count())
     resources: dict[str, dict[str, Any]] = {cloud.function: {NAME: function.function(template, "package_file")}}
-    around, toggles = parts.resources(cloud, template.function.func_name)
+    created = parts.topic_creation(function.success_stand_in(template, cloud))
+    around, toggles = parts.resources(cloud, template.function.func_name, created)
     made, trigger_toggles = triggers.render(template, cloud, urn, Expr("local.api_domain"), parts.inputs())
     resources |= made | around
     toggles |= trigger_toggles | {f"data.{kind}.{name}": parts.SWITCHES.routes for kind in data for name in data[kind]}
@@ -76,7 +77,7 @@ def build(template: Template, cloud_key: str, package: str = DEFAULT_PACKAGE) ->
         # Credentials come from the environment (docs/deployment.md); the region is the deployment's.
         "provider": {cloud.provider: {"region": "${var.region}"}},
         "variable": {name: v.block() for name, v in variables.items()},
-        "locals": tf(parts.locals_(cloud, api_domain)),
+        "locals": tf(parts.locals_(cloud, api_domain, created)),
         "resource": tf(resources),
     }
     if data:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dds_backup_dev.terraform import offered
 from dds_backup_dev.terraform.hcl import Expr, jsonencode
 from lib.cloud import regions
 
@@ -40,13 +41,19 @@ class Cloud:
         return f"{self.provider}/{self.provider}"
 
     def region_rule(self) -> tuple[str, str]:
-        names = ", ".join(f'"{r}"' for r in OTC_REGIONS)
+        """The regions where the function can be deployed: those of the cloud that offer FunctionGraph (its routes
+        and triggers are offered in each of them too: ``offered.py``)."""
+        names = ", ".join(f'"{r}"' for r in offered.regions(self.key, offered.FUNCTIONGRAPH))
+        rule = f"contains([{names}], var.region)"
         if self.otc:
-            return f"contains([{names}], var.region)", f"region: one of {', '.join(OTC_REGIONS)}"
-        return (
-            f'can(regex("^[a-z]{{2,}}(-[a-z0-9]+){{1,3}}$", var.region)) && !contains([{names}], var.region)',
-            "region: a Huawei Cloud region such as ap-southeast-3 or eu-west-101 "
-            f"({', '.join(OTC_REGIONS)} are Open Telekom Cloud regions: render with --cloud otc)",
+            return rule, (
+                "region: eu-de, the only Open Telekom Cloud region with FunctionGraph and API Gateway "
+                "(eu-nl and eu-ch2 have neither)"
+            )
+        others = ", ".join(OTC_REGIONS)
+        return rule, (
+            "region: a Huawei Cloud region with FunctionGraph, such as ap-southeast-3 or eu-west-101 "
+            f"({others} are Open Telekom Cloud regions: render with --cloud otc)"
         )
 
     def role_args(self, name: str, actions: Expr) -> dict[str, Any]:

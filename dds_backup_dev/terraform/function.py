@@ -80,6 +80,11 @@ def _checks(template: Template) -> list[tuple[Cond, str]]:
             "the API Gateway routes need an API group: create_apig_group = true, or apig_group_id",
         ),
         (~(flag("create_apig_group") & given("apig_group_id")), "create_apig_group and apig_group_id: keep one"),
+        (
+            ~given("custom_domain") | s.routes,
+            "custom_domain is the domain of the API Gateway routes: turn one on (enable_webhooks, enable_slack, "
+            "enable_teams or enable_mattermost), or leave custom_domain empty",
+        ),
     ]
     for kind in TOPICS:
         both = flag(f"create_{kind}_topic") & given(f"{kind}_topic_urn")
@@ -111,12 +116,39 @@ def _block(destination: Destination) -> dict[str, Any]:
     return {"destination": destination.destination, "param": jsonencode(destination.param, inputs())}
 
 
+def _present(template: Template) -> dict[str, Destination]:
+    a = template.async_invoke_config
+    if a is None:
+        return {}
+    return {k: d for k, d in (("on_success", a.on_success), ("on_failure", a.on_failure)) if d is not None}
+
+
+def _on(destinations: dict[str, Destination]) -> Cond:
+    on = ALWAYS
+    for dest in destinations.values():
+        if (switch := _destination_switch(dest)) is not ALWAYS:
+            on = switch if on is ALWAYS else on & switch
+    return on
+
+
+def success_stand_in(template: Template, cloud: Cloud) -> Cond | None:
+    """When OTC's async config exists without a success destination of its own (then the result topic stands in
+    for it, created when none is given: ``parts.topic_creation``); None elsewhere."""
+    present = _present(template)
+    if not cloud.otc or not present or "on_success" in present:
+        return None
+    return _on(present)
+
+
 def async_config(template: Template, cloud: Cloud, function_urn: Expr) -> tuple[dict[str, Any] | None, Cond]:
     """(arguments, condition) of the async invocation config, or (None, ...) when the template has none.
 
     Huawei's resource takes either destination alone, so a destination whose topic is off is left out. OTC's
-    reads both back and needs both: it exists only while its destinations are on, and a missing on_success goes
-    to the results topic (or, without one, to the failure destination's topic)."""
+    reads both back and needs both (terraform-provider-opentelekomcloud opentelekomcloud/services/fgs/
+    resource_opentelekomcloud_fgs_async_invoke_config_v2.go: resourceAsyncInvokeConfigurationV2Read dereferences
+    ``OnSuccess`` and ``OnFailure`` of the answer): it exists only while its destinations are on, and a
+    missing on_success goes to the result topic, which the deployment then creates when none is given. Successes
+    never go to the alert topic: it is for the people who answer failures."""
     a = template.async_invoke_config
     if a is None:
         return None, ALWAYS
@@ -125,7 +157,7 @@ def async_config(template: Template, cloud: Cloud, function_urn: Expr) -> tuple[
         "max_async_retry_attempts": a.max_async_retry_attempts,
         "max_async_event_age_in_seconds": a.max_async_event_age_in_seconds,
     }
-    given_ = {k: d for k, d in (("on_success", a.on_success), ("on_failure", a.on_failure)) if d is not None}
+    given_ = _present(template)
     if not cloud.otc:
         dynamic = {}
         for key, dest in given_.items():
@@ -137,22 +169,11 @@ def async_config(template: Template, cloud: Cloud, function_urn: Expr) -> tuple[
         if dynamic:
             args["dynamic"] = dynamic
         return args, ALWAYS
-    on = ALWAYS
     for key, dest in given_.items():
         args[key] = [_block(dest)]
-        if (switch := _destination_switch(dest)) is not ALWAYS:
-            on = switch if on is ALWAYS else on & switch
-    for key in ("on_success", "on_failure"):
-        if key not in args and given_:
-            args[key] = [_stand_in(next(iter(given_.values())))]
-    return args, on
-
-
-def _stand_in(present: Destination) -> dict[str, Any]:
-    """The other destination OTC needs: results when there is a results topic, else the same as the present one."""
-    block = _block(present)
-    if present.destination == "SMN" and "topic_urn" in present.param:
-        topic = hcl(present.param["topic_urn"], inputs())
-        chosen = f"{SWITCHES.topic('result').expr} ? local.result_topic_urn : {topic}"
-        block["param"] = Expr(f"jsonencode({{topic_urn = {chosen}}})")
-    return block
+    if given_ and "on_success" not in args:
+        args["on_success"] = [{"destination": "SMN", "param": Expr("jsonencode({topic_urn = local.result_topic_urn})")}]
+    if given_ and "on_failure" not in args:
+        # Failures with no destination of their own go where the successes go (never the other way round).
+        args["on_failure"] = [_block(given_["on_success"])]
+    return args, _on(given_)

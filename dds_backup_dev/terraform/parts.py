@@ -84,28 +84,40 @@ def policy_expr() -> Expr:
     return Expr(f"concat({', '.join(parts)})")
 
 
-def locals_(cloud: Cloud, api_domain: Expr) -> dict[str, Any]:
+def topic_creation(success_stand_in: Cond | None) -> dict[str, Cond]:
+    """When the deployment creates each topic: when asked to; and the result topic also while the asynchronous
+    invocation config needs a success destination and none is given (``success_stand_in``: OTC's config, see
+    ``function.async_config``), so that successes never go to the alert topic."""
+    out = {kind: flag(f"create_{kind}_topic") for kind in TOPIC_NAMES}
+    if success_stand_in is not None:
+        out["result"] = out["result"] | (success_stand_in & ~given("result_topic_urn"))
+    return out
+
+
+def locals_(cloud: Cloud, api_domain: Expr, created: dict[str, Cond]) -> dict[str, Any]:
     s = SWITCHES
     out: dict[str, Any] = {
         "project_name": Expr('var.project_name != "" ? var.project_name : var.region'),
         "agency_name": Expr(f"{s.create_agency.expr} ? {cloud.agency}.{NAME}[0].name : var.agency_name"),
     }
     for kind in TOPICS:
-        created = f"{cloud.topic}.{kind}[0].topic_urn"
-        out[f"{kind}_topic_urn"] = Expr(f"var.create_{kind}_topic ? {created} : var.{kind}_topic_urn")
+        made = f"{cloud.topic}.{kind}[0].topic_urn"
+        out[f"{kind}_topic_urn"] = Expr(f"{created[kind].expr} ? {made} : var.{kind}_topic_urn")
     out["apig_group_id"] = Expr(f"{s.create_group.expr} ? {cloud.apig_group}.{NAME}[0].id : var.apig_group_id")
     out["api_domain"] = api_domain
     out["policy_actions"] = policy_expr()
     return out
 
 
-def resources(cloud: Cloud, func_name: str) -> tuple[dict[str, dict[str, Any]], dict[str, Cond]]:
+def resources(
+    cloud: Cloud, func_name: str, created: dict[str, Cond]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Cond]]:
     """(resource type -> name -> arguments, address -> condition) for the topics, the agency and the group."""
     s = SWITCHES
     res: dict[str, dict[str, Any]] = {cloud.topic: {}}
     toggles: dict[str, Cond] = {}
     for kind, suffix in TOPIC_NAMES.items():
-        create = flag(f"create_{kind}_topic")
+        create = created[kind]
         res[cloud.topic][kind] = {"count": create.count(), "name": f"{func_name}-{suffix}", "display_name": suffix}
         toggles[f"{cloud.topic}.{kind}"] = create
     role = cloud.role_args(f"{func_name}-policy", Expr("local.policy_actions"))
@@ -125,8 +137,17 @@ def outputs(cloud: Cloud, function_ref: str) -> dict[str, Any]:
         "function_urn": {"description": "URN of the function", "value": Expr(f"{function_ref}.urn")},
         "agency_name": {"description": "The function's agency", "value": Expr("local.agency_name")},
         "api_url": {
-            "description": "Base URL of the API Gateway routes (null while no route is enabled)",
-            "value": Expr(f'{SWITCHES.routes.expr} ? format("https://%s", local.api_domain) : null'),
+            "description": "The URL to call the API Gateway routes at: https://<custom_domain>, or without one the "
+            "API group's debug domain, which is for testing only (null while no route is enabled)",
+            "value": Expr(
+                f"{SWITCHES.routes.expr} ? "
+                'format("https://%s", var.custom_domain != "" ? var.custom_domain : local.api_domain) : null'
+            ),
+        },
+        "api_debug_domain": {
+            "description": "The API group's debug domain: for testing only (reachable from the gateway's VPC alone "
+            "unless the gateway has an EIP, 1000 calls a day); the CNAME target of custom_domain",
+            "value": Expr(f"{SWITCHES.routes.expr} ? local.api_domain : null"),
         },
     }
     for kind in TOPICS:

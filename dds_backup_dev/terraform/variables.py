@@ -24,6 +24,10 @@ CRON = (
 )
 DEFAULT_SCHEDULE = "CRON_TZ=Europe/Berlin 0 0 2 * * ?"
 TARGETS = ("instance_id", "instance_ids", "selector")
+# A DNS host name (API Gateway binds up to 255 characters, a wildcard too: OTC api-gateway umn/source/
+# api_management/binding_a_domain_name.rst); backslashes doubled for the HCL string.
+DOMAIN = r"^(\\*\\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$"
+DOMAIN_RULE = "custom_domain: a host name such as backup.example.com (no https://, no path, lower case)"
 
 
 @dataclass(frozen=True)
@@ -222,6 +226,22 @@ def _gateway() -> list[Variable]:
         _text("apig_instance_id", "The dedicated API Gateway instance the routes are created in (its ID).", "gateway"),
         _switch("create_apig_group", "Create an API group for the routes.", "gateway"),
         _text("apig_group_id", "An existing API group of that gateway, instead of creating one.", "gateway"),
+        _text(
+            "custom_domain",
+            "Your own domain for the routes, e.g. backup.example.com: api_url is then https://<custom_domain>. Bind it "
+            "to the API group with its SSL certificate and point its CNAME record at api_debug_domain "
+            "(docs/deployment.md). Without it the routes answer on the group's debug domain, which is for testing "
+            "only: reachable from the gateway's VPC alone (unless the gateway has an EIP) and 1000 calls a day.",
+            "gateway",
+            rules=(
+                (
+                    'var.custom_domain == "" || (length(var.custom_domain) <= 255 && '
+                    f'can(regex("{DOMAIN}", var.custom_domain)))',
+                    DOMAIN_RULE,
+                ),
+            ),
+            example="backup.example.com",
+        ),
     ]
 
 

@@ -24,6 +24,8 @@ class Style:
     done: str = ":white_check_mark:"
     failed: str = ":x:"
     waiting: str = ":hourglass:"
+    warning: str = ":warning:"
+    backup: str = ":floppy_disk:"
 
     def escape(self, text: str) -> str:
         """User input (and anything echoed from it) made inert in this platform's markup."""
@@ -43,5 +45,8 @@ class Style:
 STYLES: dict[ChatPlatform, Style] = {
     "slack": Style("slack", "*"),
     "mattermost": Style("mattermost", "**"),
-    "teams": Style("teams", "**", done="\u2705", failed="\u274c", waiting="\u231b"),  # no emoji shortcodes
+    # Teams renders no emoji shortcodes: the characters themselves.
+    "teams": Style(
+        "teams", "**", done="\u2705", failed="\u274c", waiting="\u231b", warning="\u26a0\ufe0f", backup="\U0001f4be"
+    ),
 }

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lib.logs import get_logger
+from lib.logs import bound, get_logger
 
 _log = get_logger("http")
 
@@ -67,11 +67,17 @@ def _as_str_dict(value: Any) -> dict[str, str]:
     return {str(k).lower() if k is not None else "": str(v) for k, v in value.items() if v is not None}
 
 
-def parse(event: dict[str, Any], fallback_request_id: str) -> HttpRequest:
+def request_id_of(event: dict[str, Any], fallback_request_id: str) -> str:
+    """The id the caller can quote: API Gateway's own (``requestContext.requestId``), else ``X-Request-Id``, else
+    the invocation's. Every answer and every log line of the request carries this one."""
     raw_context = event.get("requestContext")
     context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
     headers = _as_str_dict(event.get("headers"))
-    request_id = str(context.get("requestId") or headers.get("x-request-id") or fallback_request_id)
+    return str(context.get("requestId") or headers.get("x-request-id") or fallback_request_id)
+
+
+def parse(event: dict[str, Any], request_id: str) -> HttpRequest:
+    headers = _as_str_dict(event.get("headers"))
     raw = event.get("body") or ""
     if not isinstance(raw, str):
         raise HttpError(400, "INVALID_BODY", "the body must be a string")
@@ -102,14 +108,16 @@ Dispatch = Callable[["HttpRequest"], Awaitable[dict[str, Any]]]
 
 async def handle(event: dict[str, Any], dispatch: Dispatch, fallback_request_id: str) -> dict[str, Any]:
     """Parse the event, let ``dispatch`` answer, and turn anything raised into an APIG error response."""
-    try:
-        request = parse(event, fallback_request_id)
-        _log.info("http request", extra={"http.request.method": request.method, "url.path": request.path})
-        answer = await dispatch(request)
-    except HttpError as exc:
-        answer = error_response(exc.status, exc.code, exc.message, fallback_request_id, headers=exc.headers)
-    except Exception:
-        _log.exception("unexpected error while answering an API Gateway request")
-        answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", fallback_request_id)
-    _log.info("http response", extra={"http.response.status_code": answer["statusCode"]})
+    request_id = request_id_of(event, fallback_request_id)
+    with bound(**{"http.request.id": request_id}):
+        try:
+            request = parse(event, request_id)
+            _log.info("http request", extra={"http.request.method": request.method, "url.path": request.path})
+            answer = await dispatch(request)
+        except HttpError as exc:
+            answer = error_response(exc.status, exc.code, exc.message, request_id, headers=exc.headers)
+        except Exception:
+            _log.exception("unexpected error while answering an API Gateway request")
+            answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", request_id)
+        _log.info("http response", extra={"http.response.status_code": answer["statusCode"]})
     return answer

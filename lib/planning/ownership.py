@@ -140,4 +140,4 @@ def user_description(description: str, name: str, instance_id: str) -> str:
     """What the user wrote: the description without a valid mark."""
     if read(description, name, instance_id) is None:
         return description
-    return description[: -MARK_LEN - 1] if len(description) > MARK_LEN else ""
+    return description[: -MARK_LEN - 1]  # a description that is the mark alone leaves ""

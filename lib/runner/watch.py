@@ -144,10 +144,11 @@ def _size(backup: Backup | None) -> str:
 
 
 def _duration(backup: Backup | None) -> str:
+    if backup is None:
+        return ""
     try:
-        assert backup is not None
         begin, end = (datetime.strptime(t, "%Y-%m-%d %H:%M:%S") for t in (backup.begin_time, backup.end_time))
-    except (AssertionError, ValueError):
+    except ValueError:
         return ""
     seconds = int((end - begin).total_seconds())
     return f"took {seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"took {seconds} s"

@@ -31,6 +31,15 @@ class ParsedEvent:
     orders: list[BackupOrder]
 
 
+#: Where users read which triggers the function serves (named in every UNSUPPORTED_EVENT answer).
+TRIGGERS_DOC = "the README of dds-backup (The backup request: Sources)"
+
+
+def unsupported(what: str) -> str:
+    """The message of an ``UNSUPPORTED_EVENT``: what the event is, and where the served triggers are listed."""
+    return f"{what}: dds-backup does not act on these; see {TRIGGERS_DOC} for the triggers it serves"
+
+
 # FunctionGraph accepts at most 256 KB for an asynchronous event; one message can never be more.
 MAX_MESSAGE_BYTES = 256 * 1024
 

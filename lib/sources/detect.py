@@ -9,12 +9,50 @@ from typing import Any
 
 from lib.logs import get_logger
 from lib.models import BackupOrder, ErrorInfo, Trigger
-from lib.sources import direct, kafka, smn, timer
-from lib.sources.common import ParsedEvent, SourceContext, event_rejection
+from lib.sources import cloudevents, direct, kafka, smn, timer
+from lib.sources.common import ParsedEvent, SourceContext, event_rejection, unsupported
 
 _log = get_logger("sources")
-SUPPORTED = "direct invocation with a backup request, TIMER, SMN, DMS for Kafka, open-source Kafka, DMS for RocketMQ"
 _QUEUES = ("KAFKA", "OPENSOURCEKAFKA", "ROCKETMQ")
+
+# FunctionGraph's trigger types that the function does not serve (OTC function-graph api-ref
+# function_triggers/creating_a_trigger.rst, trigger_type_code; Huawei Cloud "Creating a Trigger",
+# support.huaweicloud.com/intl/en-us/api-functiongraph/functiongraph_06_0122.html), named as users know them.
+TRIGGER_NAMES = {
+    "CTS": "a CTS audit event",
+    "DDS": "a DDS change-stream event",
+    "DIS": "a DIS stream event",
+    "DMS": "a DMS queue event",
+    "LTS": "an LTS log event",
+    "OBS": "an OBS object event",
+    "RABBITMQ": "a DMS for RabbitMQ event",
+    "IOTDA": "an IoTDA device event",
+}
+
+
+def _unserved(event: dict[str, Any]) -> str | None:
+    """What an event of a trigger the function does not serve is, by the platform's sample shape; else None.
+
+    Samples: CTS ``{"cts": {...}}`` and the bare trace (otc-functiongraph-python-runtime fg-events/fg-cts-event/
+    resources/cts_event.json, cts_fg_create.json, cts_ecs_creation.json); LTS ``{"lts": {"data": "<base64>"}}``
+    (fg-lts-event/resources/lts_event.json); DDS ``{"records": [{"event_source": "dds", ...}]}`` (fg-dds-event/
+    resources/dds_event.json); OBS ``{"Records": [{"s3": ...}]}`` (fg-obss3-event/resources/obss3_event.json); DIS
+    ``{"ShardID", "Message": {"records": ...}, "StreamName"}`` (otc-functiongraph-go-runtime doc/source/devguide/
+    event_function/trigger_events/trigger_dis_event.rst).
+    """
+    if isinstance(event.get("cts"), dict) or {"trace_id", "trace_name", "service_type"} <= event.keys():
+        return TRIGGER_NAMES["CTS"]
+    if isinstance(event.get("lts"), dict):
+        return TRIGGER_NAMES["LTS"]
+    records = event.get("records")
+    if isinstance(records, list) and records and isinstance(records[0], dict) and "event_source" in records[0]:
+        source = str(records[0]["event_source"])
+        return TRIGGER_NAMES.get(source.upper(), f"a {source} change event")
+    if isinstance(event.get("Records"), list):
+        return TRIGGER_NAMES["OBS"]
+    if "ShardID" in event and isinstance(event.get("Message"), dict):
+        return TRIGGER_NAMES["DIS"]
+    return None
 
 
 def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
@@ -44,12 +82,17 @@ def _parse(event: Any, ctx: SourceContext) -> ParsedEvent:
     if isinstance(event.get("record"), list) and "trigger_type" not in event:
         return smn.parse(event, ctx)
     if trigger_type:
-        return _unsupported(ctx, f"a {trigger_type} event")
-    if isinstance(event.get("Records"), list):
-        return _unsupported(ctx, "an OBS event")
+        return _unsupported(ctx, TRIGGER_NAMES.get(trigger_type, f"a {trigger_type} event"))
+    if cloudevents.is_event(event):
+        return cloudevents.parse(event, ctx)
+    if cloudevents.is_batch(event):
+        return cloudevents.parse_batch(event, ctx)
+    what = _unserved(event)
+    if what is not None:
+        return _unsupported(ctx, what)
     return direct.parse(event, ctx)
 
 
 def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
-    message = f"{what} is not supported; supported events: {SUPPORTED}"
-    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", message)])
+    """Nothing to back up and nothing a retry could change: no DDS call, and the handler does not raise."""
+    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", unsupported(what))])

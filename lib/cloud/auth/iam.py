@@ -8,7 +8,10 @@ while before ``expires_at`` or as soon as an API rejects them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -57,18 +60,21 @@ class PasswordIdentity:
 
     @property
     def cache_key(self) -> tuple[str, ...]:
-        # The password is part of the key: a rotated password must not reuse the old token.
+        # The password is part of the key (a rotated password must not reuse the old token), but only as a keyed
+        # digest: the cache, which outlives the invocation, never holds the password itself.
         return (
             self.iam_endpoint,
             self.domain,
             self.username,
-            self.password,
+            hmac.new(_CACHE_SALT, self.password.encode(), hashlib.sha256).hexdigest(),
             self.project_id or "",
             self.project_name or "",
         )
 
 
 _TOKENS: dict[tuple[str, ...], IamToken] = {}
+#: This process's own key for the passwords' digests in the cache keys (a digest nobody can test guesses against).
+_CACHE_SALT = secrets.token_bytes(32)
 
 
 def clear_cache() -> None:

@@ -128,7 +128,7 @@ async def _status(chat: ChatRequest, service: BackupService, backup_id: str | No
     try:
         b = await service.find_backup(backup_id, service.invocation.deadline.within(chat.budget_s))
     except ServiceError as exc:
-        return f":warning: Could not read the backup: {exc.error.code}: {s.escape(exc.error.message)}"
+        return f"{s.warning} Could not read the backup: {exc.error.code}: {s.escape(exc.error.message)}"
     if b is None:
         return f"No backup {s.code(backup_id)} in this project."
     return (
@@ -139,7 +139,7 @@ async def _status(chat: ChatRequest, service: BackupService, backup_id: str | No
 def _request(chat: ChatRequest, data: dict[str, Any]) -> BackupRequest | str:
     """The command as a backup request, or the reply that says why it is not one."""
     result = validate_request(data, "the command")
-    return result if isinstance(result, BackupRequest) else f":warning: {chat.style.escape(result.message)}"
+    return result if isinstance(result, BackupRequest) else f"{chat.style.warning} {chat.style.escape(result.message)}"
 
 
 async def _run(
@@ -168,7 +168,7 @@ async def _backup(chat: ChatRequest, service: BackupService, command: grammar.Ba
         try:
             named = await service.find_instances(request, deadline)
         except ServiceError as exc:
-            return f":warning: Could not look up {s.code(target)}: {exc.error.code}: {s.escape(exc.error.message)}"
+            return f"{s.warning} Could not look up {s.code(target)}: {exc.error.code}: {s.escape(exc.error.message)}"
         if not named:
             return f"No DDS instance is named {s.code(target)}.\n{usage}"
         if len(named) > 1:
@@ -191,7 +191,7 @@ def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, target: str) ->
             else f"Follow it with {s.code(status_command)}"
         )
         return (
-            f":floppy_disk: Backup {verb} for {s.bold(d.instance_name or d.instance_id or target)}\n"
+            f"{s.backup} Backup {verb} for {s.bold(d.instance_name or d.instance_id or target)}\n"
             f"name {s.code(d.name or '')} · backup id {s.code(d.backup_id or '')}"
             + (f" · job id {s.code(d.job_id)}" if d.job_id else "")
             + f"\n{then}"
@@ -199,7 +199,7 @@ def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, target: str) ->
         )
     assert d.error is not None
     again = " Try again in a minute." if d.error.retryable else ""
-    return f":warning: Backup of {s.code(target)} failed: {s.escape(d.error.message)} ({d.error.code}).{again}"
+    return f"{s.warning} Backup of {s.code(target)} failed: {s.escape(d.error.message)} ({d.error.code}).{again}"
 
 
 async def _audit(chat: ChatRequest, service: BackupService, command: grammar.Audit, usage: str) -> str:
@@ -224,4 +224,4 @@ def _audit_line(s: Style, d: ResultData) -> str:
     if d.outcome is Outcome.STALE:
         return f"{s.failed} {who} stale (newest completed: {age})"
     reason = f"{d.error.code}: {s.escape(d.error.message)}" if d.error else d.outcome.value
-    return f":warning: {who} could not be audited ({reason})"
+    return f"{s.warning} {who} could not be audited ({reason})"
