@@ -120,10 +120,13 @@ def test_who_made_each_backup_by_the_functions_mark(configured: EmulatorServer) 
     # GIVEN backups the function made for each kind of source (as its runner marks them), and one made by hand
     makers = ["timer", "webhook", "chat", "queue", "cloudevents", "direct", "hand"]
     seed(configured.state, [Seeded(ORDERS, maker, (n + 1) * HOUR, description="why") for n, maker in enumerate(makers)])
-    backups = by_id(build()[0])[ORDERS].backups
+    seed(configured.state, [Seeded(CATALOG, "timer", HOUR)])  # no description of a person's: the mark alone
+    rows = by_id(build()[0])
+    backups = rows[ORDERS].backups
     assert [b.who.value for b in backups] == ["timer", "webhook", "chat", "queue", "cloudevents", "direct", "by_hand"]
     # the mark is not part of what a person reads
     assert {b.description for b in backups} == {"why"}
+    assert [(b.who, b.description) for b in rows[CATALOG].backups] == [(Who.TIMER, "")]
 
 
 def test_a_look_alike_or_a_copied_mark_is_by_hand(configured: EmulatorServer) -> None:

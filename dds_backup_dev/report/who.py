@@ -35,6 +35,5 @@ def who_made(backup: Backup) -> tuple[Who, str]:
     mark = ownership.read(backup.description, backup.name, backup.instance_id)
     if mark is None:
         return Who.BY_HAND, backup.description
-    # ownership.user_description without reading the mark a second time (a fleet has tens of thousands).
-    words = backup.description[: -ownership.MARK_LEN - 1] if len(backup.description) > ownership.MARK_LEN else ""
-    return Who(mark.maker.value), words
+    # As ownership.user_description, without reading the mark a second time (a fleet has tens of thousands).
+    return Who(mark.maker.value), backup.description[: -ownership.MARK_LEN - 1]
