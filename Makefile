@@ -63,6 +63,7 @@ unit: $(WHEELS) browser
 export CHROMIUM ?= /usr/bin/chromium
 browser:
 	@if [ -x "$(CHROMIUM)" ]; then exit 0; fi; \
+	if [ "$(CHROMIUM)" != /usr/bin/chromium ]; then echo "make: CHROMIUM=$(CHROMIUM) is not a program" >&2; exit 1; fi; \
 	if [ "$$(id -u)" = 0 ]; then SUDO=; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then SUDO=sudo; \
 	else echo "make: the page tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium', or set CHROMIUM=/path/to/chromium" >&2; exit 1; fi; \
 	if ! command -v apt-get >/dev/null; then \

@@ -214,6 +214,11 @@ def test_an_instance_whose_backups_cannot_be_listed_is_unknown_not_lost(fleet: E
     assert row.verdict.startswith("its backups could not be listed: ")
     assert report.instances[0].id == BILLING  # unknown is the worst
     assert report.summary.unknown == 1 and report.summary.instances == 4
+    html = page.render(report)
+    row = html[html.index(f'<tr data-instance-id="{BILLING}" data-freshness="unknown">') :].split("</tr>")[0]
+    assert '<span class="badge unknown">not listed</span>' in row and "DBS.280005" not in row
+    assert "its backups could not be listed: " in row and "no backup in the last" not in row
+    assert "could not be read</span>" in html  # the fleet's tile
 
 
 @pytest.mark.parametrize(
@@ -367,6 +372,15 @@ def test_bad_usage_exits_2_before_any_call(
     with pytest.raises(SystemExit):
         cli.main(["report", "--manual-only", "--include-automated"])
     assert fleet.state.requests == []
+
+
+def test_a_page_that_cannot_be_written_leaves_nothing_behind(
+    fleet: EmulatorServer, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "taken").mkdir()  # a folder where the page should go
+    code, _, err = report_cli(capfd, "--html", str(tmp_path / "taken"))
+    assert code == 1 and "cannot write the report" in err
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
 
 
 def test_an_incomplete_report_is_written_and_exits_1(

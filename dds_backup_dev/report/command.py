@@ -110,19 +110,24 @@ def write(path: str, text: str) -> None:
     """All or nothing: a reader never sees half a page, and an old page stays until the new one is complete."""
     target = Path(path)
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.resolve().parent, delete=False) as tmp:
-        tmp.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp.name, 0o666 & ~umask)  # as any new file, not the temporary file's 0600
-    os.replace(tmp.name, target)
+        try:
+            tmp.write(text)
+            tmp.close()
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp.name, 0o666 & ~umask)  # as any new file, not the temporary file's 0600
+            os.replace(tmp.name, target)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
 
 
-def _problems(request: BackupRequest, report: FleetReport, listing: Resolution) -> list[str]:
+def _problems(request: BackupRequest, report: FleetReport, found: Resolution) -> list[str]:
     out = []
-    if listing.missing:
-        shown = ", ".join(listing.missing[:10]) + (" and more" if len(listing.missing) > 10 else "")
-        out.append(f"{len(listing.missing)} requested instance id(s) unknown to the API: {shown}")
-    if listing.empty_selector and request.selector is not None and not request.selector.all:
+    if found.missing:
+        shown = ", ".join(found.missing[:10]) + (" and more" if len(found.missing) > 10 else "")
+        out.append(f"{len(found.missing)} requested instance id(s) unknown to the API: {shown}")
+    if found.empty_selector and request.selector is not None and not request.selector.all:
         out.append("the selector matches no instance")
     if report.summary.unknown:
         out.append(f"the backups of {report.summary.unknown} instance(s) could not be listed (see the page)")
@@ -159,7 +164,7 @@ def run(args: argparse.Namespace, embedded: Callable[[], EmulatorServer | None])
     invocation = Invocation.from_context(context, time.monotonic())
     with paused_gc():
         try:
-            report, listing = report_now(invocation, request, policy, Progress())
+            report, found = report_now(invocation, request, policy, Progress())
         except ConfigError as exc:
             return _fail(f"{exc} (the same configuration as dds-backup check; run it for a checklist)", 1)
         except CloudError as exc:
@@ -177,7 +182,7 @@ def run(args: argparse.Namespace, embedded: Callable[[], EmulatorServer | None])
             return _fail(f"cannot write the report: {exc}", 1)
     written = " and ".join(p for p in (args.html, args.json) if p and p != "-")
     print(f"dds-backup report: wrote {written}: {_said(report)}", file=sys.stderr)
-    problems = _problems(request, report, listing)
+    problems = _problems(request, report, found)
     for problem in problems:
         print(f"dds-backup report: incomplete: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -22,7 +22,7 @@ FRESHNESS_LABELS = {
     "fresh": "fresh",
     "stale": "stale",
     "never": "never backed up",
-    "unknown": "unknown",
+    "unknown": "not listed",
 }
 
 
@@ -151,18 +151,22 @@ def _row(row: InstanceReport, report: FleetReport) -> str:
     days = report.window_days
     limit = report.policy.max_age_hours
     state = "" if row.status.lower() == "normal" else f' <small class="state">instance {escape(row.status)}</small>'
-    strip = timeline.strip(row.backups, days)
-    words = escape(timeline.summary(row.backups, days))
+    if row.freshness == "unknown":  # nothing was listed: nothing to draw or to count
+        newest = strip = failure = '<span class="none">not listed</span>'
+        words = ""
+    else:
+        newest, failure = _newest(row, limit), _failure(row, days)
+        strip, words = timeline.strip(row.backups, days), escape(timeline.summary(row.backups, days))
     return (
         f'<tr data-instance-id="{escape(row.id)}" data-freshness="{row.freshness}">'
         f'<th scope="row" data-label="Instance"><span class="name">{escape(row.name)}</span>'
         f'<code class="id">{escape(row.id)}</code></th>'
         f'<td data-label="Mode">{escape(row.mode)}</td>'
         f'<td data-label="Status">{_badge(row)}{state}<p class="verdict">{escape(row.verdict)}</p></td>'
-        f'<td data-label="Newest completed">{_newest(row, limit)}</td>'
+        f'<td data-label="Newest completed">{newest}</td>'
         f'<td data-label="Last {days} days (left: {days} days ago, right: now)" class="timeline">'
         f'{strip}<p class="count">{words}</p></td>'
-        f'<td data-label="Last failure">{_failure(row, days)}</td>'
+        f'<td data-label="Last failure">{failure}</td>'
         "</tr>"
     )
 
@@ -174,8 +178,8 @@ def _table(report: FleetReport) -> str:
     return (
         '<section aria-labelledby="instances"><h2 id="instances">Instances, worst first</h2>'
         f"{_legend(days)}"
-        "<table><caption>One row per instance: never backed up first, then stale, then fresh; within each, "
-        "more failures first, then older.</caption>"
+        "<table><caption>One row per instance, worst first: not listed, never backed up, stale, fresh; within "
+        "each, more failures first, then older.</caption>"
         '<thead><tr><th scope="col">Instance</th><th scope="col">Mode</th><th scope="col">Status</th>'
         '<th scope="col">Newest completed</th>'
         f'<th scope="col" class="timeline">Last {days} days{timeline.axis(days)}</th>'
@@ -184,7 +188,7 @@ def _table(report: FleetReport) -> str:
     )
 
 
-def _footer(report: FleetReport) -> str:
+def _footer() -> str:
     return (
         "<footer><p>Read-only report by <code>dds-backup report</code>. Fresh, stale and never come from the same "
         "verdict as the function's audit requests. A backup is the function's when its description carries the "
@@ -205,5 +209,5 @@ def render(report: FleetReport) -> str:
         '<meta name="referrer" content="no-referrer">'
         f"<title>{escape(title)}</title><style>{_css()}</style></head><body>"
         f"{timeline.DEFS}{_header(report, generated)}<main>{_summary(report)}{_table(report)}</main>"
-        f"{_footer(report)}</body></html>\n"
+        f"{_footer()}</body></html>\n"
     )

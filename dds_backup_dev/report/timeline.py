@@ -57,7 +57,7 @@ DEFS = """<svg class="defs" aria-hidden="true" focusable="false" width="0" heigh
 </defs></svg>"""
 
 
-def swatch(shape: str, status: str = "COMPLETED", label: str = "") -> str:
+def swatch(shape: str, status: str = "COMPLETED") -> str:
     """One shape alone (the legend's)."""
     return (
         f'<svg class="swatch" viewBox="-8 -8 16 16" width="16" height="16" aria-hidden="true" focusable="false">'
