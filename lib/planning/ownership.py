@@ -93,7 +93,7 @@ def request_digest(*, instance_id: str, name: str | None, description: str | Non
         "instance_id": instance_id,
         "name": name,
         "description": description or "",
-        "retention": retention.model_dump(mode="json") if retention is not None else None,
+        "retention": retention.model_dump() if retention is not None else None,  # whole numbers only
     }
     return _hex(json.dumps(fields, sort_keys=True, separators=(",", ":")), _DIGEST)
 
