@@ -16,11 +16,12 @@ import pytest
 from dds_backup_dev.secret_rules import RULES, variable
 from dds_backup_dev.template import check_cron, load
 from dds_backup_dev.terraform import Deployment, build
-from dds_backup_dev.terraform.clouds import CLOUDS, OTC_REGIONS
+from dds_backup_dev.terraform.clouds import CLOUDS
 from dds_backup_dev.terraform.parts import policy_pieces
 from dds_backup_dev.terraform.tfvars import example
 from dds_backup_dev.terraform.variables import CRON, DEFAULT_SCHEDULE
 from lib.cloud import regions
+from lib.config import OTC_REGIONS
 from tests import terraform_shadow
 from tests.conftest import ROOT
 from tests.terraform_shadow import SCHEMAS
@@ -579,6 +580,7 @@ def test_terraform_plans_what_the_variables_turn_on(cloud: str, case: str, tmp_p
     ("cloud", "extra", "fix"),
     [
         ("huaweicloud", {"region": "eu-de"}, "render with --cloud otc"),
+        ("huaweicloud", {"region": "eu-fr"}, "a Huawei Cloud region with DDS"),
         ("otc", {"region": "ap-southeast-3"}, "one of eu-de, eu-nl, eu-ch2"),
         ("otc", {"default_request": ""}, "the timer backs up default_request: set it"),
         ("otc", {"enable_webhooks": True, **GATEWAY}, "enable_webhooks needs webhook_secret"),

@@ -8,9 +8,8 @@ from typing import Any
 
 from dds_backup_dev.terraform.hcl import Expr, jsonencode
 from lib.cloud import regions
+from lib.config import HUAWEICLOUD_REGIONS, OTC_REGIONS
 
-# Open Telekom Cloud's regions; every other region name belongs to Huawei Cloud.
-OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
 # FunctionGraph's cloud-service agency principal (the same name on both clouds).
 FUNCTIONGRAPH_SERVICE = "op_svc_cff"
 
@@ -43,9 +42,10 @@ class Cloud:
         names = ", ".join(f'"{r}"' for r in OTC_REGIONS)
         if self.otc:
             return f"contains([{names}], var.region)", f"region: one of {', '.join(OTC_REGIONS)}"
+        huawei = ", ".join(f'"{r}"' for r in HUAWEICLOUD_REGIONS)
         return (
-            f'can(regex("^[a-z]{{2,}}(-[a-z0-9]+){{1,3}}$", var.region)) && !contains([{names}], var.region)',
-            "region: a Huawei Cloud region such as ap-southeast-3 or eu-west-101 "
+            f"contains([{huawei}], var.region)",
+            "region: a Huawei Cloud region with DDS such as ap-southeast-3 or eu-west-101 "
             f"({', '.join(OTC_REGIONS)} are Open Telekom Cloud regions: render with --cloud otc)",
         )
 
