@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`. Each builds .venv from nothing when missing.
+# The two commands of the README's quick start: `make demo` and `make test`. Each builds .venv from nothing when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

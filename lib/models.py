@@ -1,7 +1,7 @@
 """The shapes every part agrees on: the backup request, the order that carries it out, the result event and the
 invocation result.
 
-Field names of the request and the results are the external interface (README: "The backup request",
+Field names of the request and the results are the external interface (docs/requests.md: "The backup request",
 "Results"); extend, never rename.
 """
 
@@ -340,7 +340,7 @@ def validate_request(data: Any, where: str, *, internal: bool = False) -> Backup
 class BackupOrder:
     """One request of an event, ready to be carried out, or the reason why there is nothing to carry out.
 
-    ``identity`` keys the deterministic backup name (README: "Names and idempotency"). ``event_time`` is None
+    ``identity`` keys the deterministic backup name (docs/requests.md: "Names and idempotency"). ``event_time`` is None
     when the name must not depend on time: an order identified by a key is the same backup whenever it comes.
     """
 

@@ -116,8 +116,8 @@ def snippet_env(server: str, tmp: Path, **more: str) -> dict[str, str]:
 def test_documented_shell_snippet_runs_a_pre_deployment_backup(
     server: str, emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run: it polls with signed
-    status queries until COMPLETED."""
+    """examples/predeploy-backup.sh (curl + openssl) is what the CI snippets of docs/webhooks.md run: it polls with
+    signed status queries until COMPLETED."""
     emulator.state.backup_delay = 1.0  # longer than the function waits: the script polls until COMPLETED
     env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-1234")
     proc = run_snippet(env)
