@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import subprocess
 import time
 
@@ -67,3 +68,26 @@ def test_check_prints_its_report_before_any_log_line() -> None:
     assert logged, "the retries were logged"
     assert report and max(report) < min(logged), lines  # the report whole, then the log
     assert all(json.loads(lines[n])["level"] in ("WARNING", "ERROR") for n in logged)
+
+
+def test_a_check_that_waits_on_a_silent_endpoint_says_what_it_waits_for() -> None:
+    # GIVEN a DDS endpoint that accepts connections and never answers
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        env = {
+            **clean_env(),
+            "DDS_ENDPOINT": f"http://127.0.0.1:{port}",
+            "PROJECT_ID": "0549b4a43100d4f32f51c01c2fe4acdb",
+        }
+        env.update(
+            HUAWEICLOUD_SDK_AK="AK", HUAWEICLOUD_SDK_SK="SK-x", REQUEST_TIMEOUT_SECONDS="5", RETRY_MAX_ATTEMPTS="1"
+        )
+        proc = subprocess.run([*CLI, "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    # THEN while it waits, a plain line says what for, how long, and until when
+    progress = [line for line in proc.stderr.splitlines() if "so far" in line]
+    assert progress, proc.stderr
+    assert progress[0].startswith(f"dds-backup check: listing the instances at http://127.0.0.1:{port}: ")
+    assert progress[0].endswith(" at the latest")
+    assert proc.returncode == 1 and "FAIL  DDS endpoint" in proc.stdout

@@ -127,3 +127,43 @@ def test_the_readme_is_a_quick_start() -> None:
 def test_the_documents_never_overwrite_tracked_sample_events() -> None:
     for page in _markdown():
         assert not re.search(r">\s*events/", page.read_text()), page.name
+
+
+def test_the_github_delivery_header_is_described_once_and_as_the_code_reads_it() -> None:
+    """It is trusted only where API Gateway authenticated the caller (lib/http/auth.py); a signed GitHub
+    delivery is identified by its body."""
+    mentions = {page.name: page.read_text().count("X-GitHub-Delivery") for page in _markdown()}
+    assert {name for name, count in mentions.items() if count} == {"webhooks.md"}
+    webhooks = " ".join((DOCS / "webhooks.md").read_text().split())
+    assert "The `X-GitHub-Delivery` header is not signed, so it is not trusted" in webhooks
+    assert (
+        "`WEBHOOK_AUTH=gateway` (API Gateway authenticated the caller, no signature): the caller's `webhook-id`"
+        in webhooks
+    )
+    auth = (ROOT / "lib/http/auth.py").read_text()
+    gateway_branch = auth[
+        auth.index('if settings.webhook_auth == "gateway":') : auth.index("if settings.webhook_secret is None")
+    ]
+    assert "x-github-delivery" in gateway_branch and auth.count("x-github-delivery") == 1
+
+
+def test_the_python_versions_are_said_as_make_and_the_template_accept_them() -> None:
+    from dds_backup_dev.template import Function
+
+    makefile = (ROOT / "Makefile").read_text()
+    assert "3.10|3.11|3.12) ;;" in makefile
+    assert "Python 3.10, 3.11 or 3.12" in README  # what make accepts for the tools
+    runtimes = Function.model_fields["runtime"].annotation.__args__  # type: ignore[union-attr]
+    assert runtimes == ("Python3.10", "Python3.12")
+    assert "Python 3.10 or\n3.12 runtime" in README  # what FunctionGraph runs the function on
+
+
+def test_the_deployment_guides_first_test_runs_from_the_top_folder() -> None:
+    """The pipeline script is at examples/ of the clone; Terraform's output is read from its own folder with
+    -chdir, so the one command works from the clone's top folder, where make terraform wrote that folder."""
+    guide = (DOCS / "deployment.md").read_text()
+    step = guide[guide.index("## 4. A first test invocation") : guide.index("## 5.")]
+    block = step[step.index("```sh") : step.index("```", step.index("```sh") + 5)]
+    assert "terraform -chdir=dist/terraform/otc output -raw api_url" in block
+    assert "sh examples/predeploy-backup.sh" in block and (ROOT / "examples/predeploy-backup.sh").exists()
+    assert "cd dist/terraform" not in block
