@@ -152,7 +152,8 @@ class LogWatch(logging.Handler):
 def watching(logger_name: str, on_record: Callable[[logging.LogRecord], None]) -> Iterator[None]:
     logger = logging.getLogger(logger_name)
     watch = LogWatch(on_record)
-    logger.addHandler(watch)
+    # First among the handlers: what a JSON line says has happened is known here before the line is out.
+    logger.handlers.insert(0, watch)
     try:
         yield
     finally:

@@ -106,8 +106,8 @@ while :; do
   esac
 done
 backup_id=$(field backup_id)
-echo "dds-backup: backup $(field name) ($backup_id) is $(field status)"
 doing="waiting for backup $backup_id to be COMPLETED (it is $(field status))"
+echo "dds-backup: backup $(field name) ($backup_id) is $(field status)"
 while :; do
   case "$(field status)" in
     COMPLETED) echo "dds-backup: COMPLETED"; exit 0 ;;
