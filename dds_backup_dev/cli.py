@@ -225,12 +225,13 @@ def cmd_emulator(args: argparse.Namespace, activity: Activity) -> int:
         server = EmulatorServer(state, host=args.host, port=args.port).start()
     except (OSError, ValueError) as exc:
         return _fail("emulator", str(exc))
+    # Before the first line: whoever reads it may stop the emulator at once.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(json.dumps(server.info()), flush=True)
     say(f"dds-backup emulator: listening on {server.endpoint}; Ctrl-C stops it")
     activity.set(f"serving {server.endpoint}")
     activity.interrupted = lambda _: "its instances and backups are gone with it"
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         stop.wait()
     finally:
