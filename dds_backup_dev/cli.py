@@ -65,9 +65,14 @@ class _Embedded:
     """The DDS emulator this process runs when nothing else is configured (``invoke``, ``serve``, ``check``)."""
 
     def __init__(self, backup_delay: float) -> None:
+        from lib.config import KNOWN_REGIONS
+
         self.server: EmulatorServer | None = None
         if any(os.environ.get(k) for k in _CONFIGURED):
             return
+        region = os.environ.get("REGION", "").strip()
+        if region and region not in KNOWN_REGIONS:
+            return  # the emulator's DDS_ENDPOINT would make a mistyped region look valid: the function says it
         self.server = EmulatorServer(EmulatorState.with_fixture(backup_delay=backup_delay)).start()
         os.environ.update(self.server.env())
         say(

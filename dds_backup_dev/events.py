@@ -58,7 +58,7 @@ def _secret(name: str) -> str:
     if not value:
         raise UsageError(
             f"{name} is not set: the request must be signed with the secret the function uses "
-            f"(`dds-backup serve` prints the export line of the ones it uses)"
+            f"(`dds-backup serve` shows the export line of the secrets it made)"
         )
     return value
 

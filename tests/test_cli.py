@@ -426,3 +426,11 @@ def test_a_closed_pipe_ends_quietly() -> None:
         assert proc.wait(60) == cli.CLOSED_PIPE
         assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err
         assert not [line for line in err.splitlines() if line.startswith("dds-backup") and "emulator" not in line]
+
+
+def test_a_mistyped_region_is_not_hidden_by_the_embedded_emulator() -> None:
+    env = {**clean_env(), "REGION": "eu-fr"}
+    proc = subprocess.run([*CLI, "check"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("FAIL  configuration: invalid configuration: REGION: eu-fr is not a region with DDS")
+    assert "embedded emulator" not in proc.stderr
