@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`. Each builds .venv from nothing when missing.
+# The two commands of the README's quick start: `make demo` and `make test`. Each builds .venv from nothing when missing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -29,9 +29,13 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | python-check
 # The locked wheels for the packaging tests and benchmarks (this Python and the template's Python3.12),
 # fetched now so that the tests themselves never leave the machine. Apart from $(STAMP), so that `make lock`
 # after editing requirements.txt does not first try to fetch what the old lock says.
+# With setuptools (the build backend) and the tool's own dependencies, the README's `pip install .` runs offline
+# from it in the tests too.
 $(WHEELS): $(STAMP) requirements.lock
 	$(BIN)/dds-backup wheels --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 		--python 3.12 --dest $(VENV)/wheelhouse
+	$(BIN)/python -m pip download --quiet --only-binary=:all: --no-deps --dest $(VENV)/wheelhouse \
+		"setuptools>=70.1" "pyyaml>=6" "packaging>=23"
 	rm -f $(VENV)/.wheelhouse-*
 	touch $(WHEELS)
 

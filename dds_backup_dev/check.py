@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -32,6 +32,14 @@ from lib.smn.client import QUERY_ACTION
 from lib.sources.common import parse_json_request
 
 Status = Literal["ok", "fail", "skip", "warn"]
+#: Told what the check is about to ask, for the progress lines of a slow answer.
+Step = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
 # Time a waiting webhook needs beyond its wait: the create call before it, the answer after it.
 WEBHOOK_MARGIN_S = 5
 # A request that waits for its backup gets the invocation's remaining time; less than this rarely sees one end.
@@ -323,22 +331,34 @@ async def topic(clients: Clients, settings: Settings, where: str, urn: str) -> C
 
 
 async def _with_clients(
-    clients: Clients, settings: Settings, found: list[tuple[str, str]], wanted: list[tuple[str, BackupRequest | Check]]
+    clients: Clients,
+    settings: Settings,
+    found: list[tuple[str, str]],
+    wanted: list[tuple[str, BackupRequest | Check]],
+    step: Step,
 ) -> list[Check]:
+    step(f"listing the instances at {endpoint(settings)}")
     out = [ok("credentials", credentials_source(settings)), *await instances(clients.dds, settings)]
     if any(c.status == "fail" for c in out):
         names = [n for n, _ in wanted] + ["list backups"] + [f"topic {w}" for w, _ in found]
         return out + not_run("the DDS API could not be used", *names)
     for name, item in wanted:
+        step(f"resolving what {name} selects")
         out.append(item if isinstance(item, Check) else await request(clients.dds, name, item))
+    step("listing the backups")
     out.append(await backups(clients.dds, settings))
     for where, urn in found:
+        step(f"looking up the topic of {where}")
         out.append(await topic(clients, settings, where, urn))
     return out
 
 
 async def cloud(
-    settings: Settings, invocation: Invocation, found: list[tuple[str, str]], wanted: list[tuple[str, Any]]
+    settings: Settings,
+    invocation: Invocation,
+    found: list[tuple[str, str]],
+    wanted: list[tuple[str, Any]],
+    step: Step = _quiet,
 ) -> list[Check]:
     wiring = settings
     if found and not (settings.result_topic_urn or settings.fanout_topic_urn):
@@ -347,8 +367,9 @@ async def cloud(
     later = ["DDS endpoint", "authentication", "list instances", *(n for n, _ in wanted), "list backups"]
     later += [f"topic {w}" for w, _ in found]
     try:
+        step("getting credentials")
         async with open_clients(wiring, invocation, invocation.deadline) as clients:
-            return await _with_clients(clients, settings, found, wanted)
+            return await _with_clients(clients, settings, found, wanted, step)
     except ConfigError as exc:
         return [fail("credentials", str(exc), "configure what the message names"), *not_run("no credentials", *later)]
     except CloudError as exc:
@@ -361,7 +382,7 @@ def _summary(settings: Settings) -> str:
     return "valid (" + ", ".join(f"{k}={v}" for k, v in given.items() if v) + ")"
 
 
-async def run(invocation: Invocation, template: Template | None = None) -> list[Check]:
+async def run(invocation: Invocation, template: Template | None = None, step: Step = _quiet) -> list[Check]:
     try:
         settings = load_settings(invocation.lookup)
     except ConfigError as exc:
@@ -371,7 +392,8 @@ async def run(invocation: Invocation, template: Template | None = None) -> list[
     bad = {c.name for c in shapes}
     found = [(w, u) for w, u in found if f"topic {w}" not in bad]
     wanted = requests(settings, template)
-    checks = [ok("configuration", _summary(settings)), *await cloud(settings, invocation, found, wanted), *shapes]
+    cloud_checks = await cloud(settings, invocation, found, wanted, step)
+    checks = [ok("configuration", _summary(settings)), *cloud_checks, *shapes]
     checks += list(secrets(invocation))
     if template is not None:
         waits = any(isinstance(r, BackupRequest) and r.wait for _, r in wanted)

@@ -81,9 +81,11 @@ def requirements(path: Path = REQUIREMENTS) -> list[Requirement]:
     return [Requirement(line) for line in lines if line and not line.startswith("-")]
 
 
-def for_target(python: str, arch: str, lock: Path = LOCK, wanted: Path = REQUIREMENTS) -> list[Pin]:
-    """The pins that apply to the target, after checking that they still satisfy ``requirements.txt``: a lock
-    left behind by an edited range would otherwise build yesterday's versions without a word."""
+def for_target(python: str, arch: str, lock: Path = LOCK, wanted: Path | None = None) -> list[Pin]:
+    """The pins that apply to the target, after checking that they still satisfy ``requirements.txt`` (by default
+    the one beside the lock): a lock left behind by an edited range would otherwise build yesterday's versions
+    without a word."""
+    wanted = wanted or lock.parent / REQUIREMENTS.name
     env = target_environment(python, arch)
     pins = [p for p in read_lock(lock) if p.marker is None or p.marker.evaluate(env)]
     by_name = {p.name: p for p in pins}

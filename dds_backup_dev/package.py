@@ -78,10 +78,10 @@ def fetch_wheels(python: str, arch: str, dest: Path, wheelhouse: Path | None = N
     return sorted(dest.glob("*.whl"))
 
 
-def _code_files() -> dict[str, bytes]:
-    files = {"handler.py": (ROOT / "handler.py").read_bytes()}
-    for path in sorted((ROOT / "lib").rglob("*.py")):
-        files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+def _code_files(root: Path) -> dict[str, bytes]:
+    files = {"handler.py": (root / "handler.py").read_bytes()}
+    for path in sorted((root / "lib").rglob("*.py")):
+        files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files
 
 
@@ -191,20 +191,23 @@ def build(
     layer: bool = False,
     wheelhouse: Path | None = None,
     python_bin: str | None = None,
+    root: Path = ROOT,
 ) -> Built:
-    """Build the function zip (or, with ``layer``, the dependencies alone), with bytecode for ``python`` when
-    an interpreter of that version is at hand (``python_bin``, else one found here)."""
+    """Build the function zip (or, with ``layer``, the dependencies alone) from the project in ``root`` (its
+    ``handler.py``, ``lib/`` and ``requirements.lock``), with bytecode for ``python`` when an interpreter of that
+    version is at hand (``python_bin``, else one found here)."""
     if arch not in ARCHES:
         raise PackageError(f"unknown architecture {arch!r}: use x86_64 or arm64")
     interpreter = target_interpreter(python, python_bin)
     with tempfile.TemporaryDirectory() as tmp:
-        wheels = fetch_wheels(python, arch, Path(tmp), wheelhouse)
+        wheels = fetch_wheels(python, arch, Path(tmp), wheelhouse, lock=root / LOCK.name)
         files, dropped = _wheel_files(wheels)
     if not layer:
-        clash = sorted(n for n in _code_files() if n in files)
+        code = _code_files(root)
+        clash = sorted(n for n in code if n in files)
         if clash:
             raise PackageError(f"a dependency ships {clash[0]}, which would shadow our own code")
-        files.update(_code_files())
+        files.update(code)
     compiled, notes = _bytecode(files, python, interpreter)
     files.update(compiled)
     data = write_zip(files, out)

@@ -4,6 +4,10 @@ refuse at start. ``dds-backup check`` uses the rules themselves."""
 
 from __future__ import annotations
 
+import base64
+import secrets
+import string
+
 from lib.config import (
     MATTERMOST_TOKEN_RULE,
     SECRET_RULES,
@@ -40,3 +44,28 @@ def condition(rule: SecretRule, expr: str) -> str:
 def _hcl(pattern: str) -> str:
     """A pattern inside an HCL string literal: backslashes and quotes escaped."""
     return pattern.replace("\\", "\\\\").replace('"', '\\"')
+
+
+#: ``dds-backup secret KIND`` and ``serve``: the variable each kind of secret goes to.
+KINDS = {
+    "webhook": WEBHOOK.key,
+    "slack": SLACK.key,
+    "teams": TEAMS.key,
+    "mattermost": MATTERMOST.key,
+}
+_MATTERMOST_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_secret(key: str, size: int = 32) -> str:
+    """A fresh random value of the shape the variable ``key`` takes (its rule above accepts it): a ``whsec_``
+    secret of ``size`` bytes, a Slack signing secret (32 hex digits, as Slack shows one), a Teams token
+    (base64), a Mattermost token (26 lower-case letters and digits)."""
+    if key == WEBHOOK.key:
+        return "whsec_" + base64.b64encode(secrets.token_bytes(size)).decode()
+    if key == SLACK.key:
+        return secrets.token_hex(16)
+    if key == TEAMS.key:
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+    if key == MATTERMOST.key:
+        return "".join(secrets.choice(_MATTERMOST_ALPHABET) for _ in range(26))
+    raise ValueError(f"no secret of {key} is made here")

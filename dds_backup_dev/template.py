@@ -3,18 +3,29 @@
 Keys mirror CreateFunction, CreateTrigger (``trigger_type_code``, ``event_data``) and the async invocation
 config (FunctionGraph API reference: "Creating a Function", "Creating a Trigger"), so that the file maps 1:1 onto
 the REST API and both Terraform providers.
-Every problem is reported with the line of ``template.yaml`` it is on.
+Every problem is reported at once, each with the line of ``template.yaml`` it is on; a key written twice in one
+mapping is one of them (YAML would silently keep the last).
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from lib.config import CONFIG_KEYS, SECRET_KEYS, TOPIC_URN
 from lib.models import field_errors
@@ -185,18 +196,45 @@ class Trigger(_Strict):
 # -- function and async config -----------------------------------------------------------------------------
 
 
-def handler_problem(handler: str, root: Path = ROOT) -> str | None:
-    """None when ``file.function`` names a top-level function of a file in the code root (read, not imported)."""
+def handler_problem(handler: str, root: Path = ROOT, *more: Path) -> str | None:
+    """None when ``file.function`` names a top-level function of a file in the code root (read, not imported):
+    ``root``, else the first of ``more`` that holds the file."""
     module, _, function = handler.rpartition(".")
-    path = root / (module.replace(".", "/") + ".py")
     if not module or not function:
         return "must be file.function, e.g. handler.handler"
+    candidates = [where / (module.replace(".", "/") + ".py") for where in (root, *more)]
+    path = next((c for c in candidates if c.is_file()), candidates[0])
     if not path.is_file():
-        return f"{path.name} does not exist in the code root"
+        looked = " or ".join(str(c.parent) for c in candidates)
+        return f"{path.name} does not exist in the code root (looked in {looked})"
     tree = ast.parse(path.read_text())
     if not any(isinstance(n, ast.FunctionDef) and n.name == function for n in tree.body):
         return f"{path.name} has no top-level function {function!r}"
     return None
+
+
+def _known_variable(key: str) -> str:
+    if key not in CONFIG_KEYS:
+        close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+        known = f"did you mean {close[0]}?" if close else f"the function reads only {', '.join(sorted(CONFIG_KEYS))}"
+        raise ValueError(f"unknown variable {key}: {known}")
+    return key
+
+
+def _plain_variable(key: str) -> str:
+    """Secrets go to encrypted_user_data, never to user_data."""
+    if _known_variable(key) in SECRET_KEYS:
+        raise ValueError(f"{key} is a secret: put it in encrypted_user_data, not user_data")
+    return key
+
+
+#: FunctionGraph's limit on a function's environment variables, names and values together.
+MAX_VARIABLE_CHARS = 4096
+
+
+def variables_size(user_data: Any, encrypted: Any) -> int:
+    both = [d for d in (user_data, encrypted) if isinstance(d, dict)]
+    return sum(len(str(k)) + len(str(v)) for d in both for k, v in d.items())
 
 
 class Function(_Strict):
@@ -211,32 +249,24 @@ class Function(_Strict):
     xrole: str | None = None
     app_xrole: str | None = None
     description: str | None = None
-    user_data: dict[str, str] = Field(default_factory=dict)
-    encrypted_user_data: dict[str, str] = Field(default_factory=dict)
+    # Each key is checked on its own, so that each wrong one is named on its own line.
+    user_data: dict[Annotated[str, AfterValidator(_plain_variable)], str] = Field(default_factory=dict)
+    encrypted_user_data: dict[Annotated[str, AfterValidator(_known_variable)], str] = Field(default_factory=dict)
 
     @field_validator("handler")
     @classmethod
-    def _handler(cls, value: str) -> str:
-        if (problem := handler_problem(value)) is not None:
+    def _handler(cls, value: str, info: ValidationInfo) -> str:
+        # The code is next to the template; a copy of the template elsewhere is read with the code of here.
+        root = (info.context or {}).get("root", ROOT)
+        if (problem := handler_problem(value, root, Path.cwd())) is not None:
             raise ValueError(problem)
-        return value
-
-    @field_validator("user_data", "encrypted_user_data")
-    @classmethod
-    def _known_keys(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        unknown = sorted(set(value) - set(CONFIG_KEYS))
-        if unknown:
-            raise ValueError(f"unknown variable(s) {unknown}: the function reads only {sorted(CONFIG_KEYS)}")
-        exposed = sorted(SECRET_KEYS & set(value))  # secrets go to encrypted_user_data, never to user_data
-        if info.field_name == "user_data" and exposed:
-            raise ValueError(f"{exposed} are secrets: put them in encrypted_user_data, not user_data")
         return value
 
     @model_validator(mode="after")
     def _size(self) -> Function:
-        total = sum(len(k) + len(v) for k, v in {**self.user_data, **self.encrypted_user_data}.items())
-        if total > 4096:
-            raise ValueError(f"environment variables total {total} characters; FunctionGraph allows 4096")
+        total = variables_size(self.user_data, self.encrypted_user_data)
+        if total > MAX_VARIABLE_CHARS:
+            raise ValueError(size_problem(total))
         return self
 
     @property
@@ -262,41 +292,100 @@ class Template(_Strict):
     async_invoke_config: AsyncConfig | None = None
 
 
+def size_problem(total: int) -> str:
+    return f"environment variables total {total} characters; FunctionGraph allows {MAX_VARIABLE_CHARS}"
+
+
 # -- loading with line numbers -----------------------------------------------------------------------------
 
 
-def _lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+Loc = tuple[Any, ...]
+
+
+def _lines(node: yaml.Node, path: Loc, out: dict[Loc, int], twice: list[tuple[Loc, int, int]]) -> None:
+    """The line of every field (a field is reported on its key's line), and every key written twice in one
+    mapping: (path, its line, the line of its first occurrence)."""
     out.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        first: dict[Any, int] = {}
         for key, value in node.value:
             child = (*path, key.value)
-            out[child] = key.start_mark.line + 1  # a field is reported on its key's line
-            _lines(value, child, out)
+            line = key.start_mark.line + 1
+            if key.value in first:
+                twice.append((child, line, first[key.value]))
+            else:
+                first[key.value] = line
+                out[child] = line
+            _lines(value, child, out, twice)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _lines(item, (*path, index), out)
+            _lines(item, (*path, index), out, twice)
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in path)
+
+
+def declared_timeout(path: Path) -> int | None:
+    """``function.timeout`` of a template, or None when there is no readable one (nothing else is checked)."""
+    try:
+        data = yaml.safe_load(path.read_text())
+        timeout = data["function"]["timeout"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return None
+    return timeout if isinstance(timeout, int) and not isinstance(timeout, bool) else None
 
 
 def load(path: Path) -> Template:
+    """The template, validated; every problem found is in the one TemplateError, each with its line. The code
+    the handler string names is looked for next to the template."""
     text = path.read_text()
     try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
-        node = yaml.compose(text)
     except yaml.YAMLError as exc:
-        raise TemplateError(f"{path.name}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark is not None else path.name
+        raise TemplateError(f"{where}: not valid YAML: {exc}") from None
     lines: dict[tuple[Any, ...], int] = {}
+    twice: list[tuple[tuple[Any, ...], int, int]] = []
     if node is not None:
-        _lines(node, (), lines)
+        _lines(node, (), lines, twice)
+    problems = [
+        (line, f"{path.name}:{line}: {_dotted(at)}: written twice (first on line {first}); YAML keeps only the last")
+        for at, line, first in twice
+    ]
     try:
-        return Template.model_validate(data)
+        template = Template.model_validate(data, context={"root": path.resolve().parent})
     except ValidationError as exc:
-        problems = []
         for loc, error in _located_errors(exc, data):
+            if loc[-1:] == ("[key]",):  # a mapping's key: reported as the key itself, on its line
+                loc = loc[:-1]
+                error.field = _dotted(loc)
             at = loc
             while at and at not in lines:
                 at = at[:-1]
-            problems.append(f"{path.name}:{lines.get(at, 1)}: {error.field}: {error.message}")
-        raise TemplateError("\n".join(problems)) from None
+            line = lines.get(at, 1)
+            problems.append((line, f"{path.name}:{line}: {error.field}: {error.message}"))
+        problems += _size_beside(exc, data, path, lines)
+    else:
+        if not problems:
+            return template
+    raise TemplateError("\n".join(message for _, message in sorted(problems, key=lambda p: p[0])))
+
+
+def _size_beside(
+    exc: ValidationError, data: Any, path: Path, lines: dict[tuple[Any, ...], int]
+) -> list[tuple[int, str]]:
+    """The variables' total size, which the model checks only once every field is valid."""
+    function = data.get("function") if isinstance(data, dict) else None
+    if not isinstance(function, dict) or any(e["msg"].endswith(f"allows {MAX_VARIABLE_CHARS}") for e in exc.errors()):
+        return []
+    total = variables_size(function.get("user_data"), function.get("encrypted_user_data"))
+    if total <= MAX_VARIABLE_CHARS:
+        return []
+    line = lines.get(("function", "user_data"), lines.get(("function",), 1))
+    return [(line, f"{path.name}:{line}: function: {size_problem(total)}")]
 
 
 def _located_errors(exc: ValidationError, data: Any) -> list[tuple[tuple[Any, ...], Any]]:

@@ -13,7 +13,12 @@
 # DDS_BACKUP_TIMEOUT  seconds to wait for COMPLETED, 503 answers included (default 1800)
 # DDS_BACKUP_POLL     seconds between status checks (default 10)
 # DDS_BACKUP_DESCRIPTION  the backup's description (default "pre-deployment backup"; no >!<"&'= characters)
+# DDS_BACKUP_QUIET    1: no progress lines (also -q or --quiet). Otherwise a wait of more than 3 s says on stderr,
+#                     at least every 10 s, what it waits for, for how long so far, and until when at the latest.
+# Ctrl-C: one line says what was interrupted; the backup may still complete, and running the script again with the
+# same DDS_BACKUP_KEY shows it (the same key never makes a second backup). Exit 130.
 set -eu
+case "${1:-}" in -q|--quiet) DDS_BACKUP_QUIET=1 ;; esac
 url="${DDS_BACKUP_URL:?set DDS_BACKUP_URL}"
 secret="${DDS_BACKUP_WEBHOOK_SECRET:?set DDS_BACKUP_WEBHOOK_SECRET}"
 instance="${DDS_BACKUP_INSTANCE:?set DDS_BACKUP_INSTANCE}"
@@ -21,11 +26,32 @@ key="${DDS_BACKUP_KEY:-predeploy-$(date +%s)}"
 timeout="${DDS_BACKUP_TIMEOUT:-1800}"
 poll="${DDS_BACKUP_POLL:-10}"
 description="${DDS_BACKUP_DESCRIPTION:-pre-deployment backup}"
-deadline=$(( $(date +%s) + timeout ))
+quiet="${DDS_BACKUP_QUIET:-}"
+started=$(date +%s)
+deadline=$(( started + timeout ))
+# The deadline as a clock time: GNU and busybox date read -d @epoch, BSD date -r epoch.
+until=$(date -d "@$deadline" +%H:%M:%S 2>/dev/null || date -r "$deadline" +%H:%M:%S 2>/dev/null || echo "in ${timeout}s")
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
+doing="starting"
+trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; exit 1' TERM
+trap 'echo "dds-backup: interrupted while $doing; the backup may still complete: run this again with the same DDS_BACKUP_KEY to see it (the same key never makes a second backup)" >&2; rm -rf "$work"; exit 130' INT
 fail() { echo "dds-backup: $*" >&2; exit 1; }
+said=0
+progress() {  # one plain line on stderr once a wait passes 3 s, then at least every 10 s
+  [ -z "$quiet" ] || return 0
+  now=$(date +%s)
+  [ $(( now - started )) -ge 3 ] || return 0
+  [ "$said" -eq 0 ] || [ $(( now - said )) -ge 10 ] || return 0
+  said=$now
+  echo "dds-backup: $doing: $(( now - started ))s so far, until $until at the latest" >&2
+}
+nap() {  # sleep $1 seconds, saying what it waits for
+  case "$1" in *[!0-9]*) progress; sleep "$1"; return ;; esac  # a fraction: short anyway
+  end=$(( $(date +%s) + $1 ))
+  while [ "$(date +%s)" -lt "$end" ]; do progress; sleep 1; done
+}
 
 case "$key" in *[[:cntrl:]]*) fail "DDS_BACKUP_KEY must not contain control characters" ;; esac
 # A JSON string: backslashes and double quotes escaped; anything else the API allows passes as it is.
@@ -35,18 +61,26 @@ json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'
 key_hex=$(printf '%s' "${secret#whsec_}" | base64 -d 2>/dev/null | od -An -v -tx1 | tr -d ' \n')
 [ -n "$key_hex" ] || fail "DDS_BACKUP_WEBHOOK_SECRET is not a whsec_ secret"
 
-signed_curl() {  # method path body -> HTTP status (000: no answer); answer in $work/body, headers, curl's error
-  : > "$work/body"; : > "$work/headers"; : > "$work/error"
+signed_curl() {  # method path body -> $code, the HTTP status (000: no answer); answer in $work/body, headers, error
+  : > "$work/body"; : > "$work/headers"; : > "$work/error"; : > "$work/code"
   ts=$(date +%s)
   if [ "$1" = GET ]; then content="GET $2"; else content="$3"; fi
   sig=$(printf '%s.%s.%s' "$key" "$ts" "$content" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key_hex" -binary | base64)
   left=$(( deadline - $(date +%s) )); [ "$left" -gt 0 ] || left=1
   # On failure curl still writes 000 for %{http_code}; its message goes to $work/error, not to our stderr.
+  # In the background, so that a long answer (the function waits for the backup) gets its progress lines.
   curl -sS --max-time "$left" -o "$work/body" -D "$work/headers" -w '%{http_code}' -X "$1" "$url$2" \
     -H "Content-Type: application/json" -H "webhook-id: $key" -H "webhook-timestamp: $ts" \
-    -H "webhook-signature: v1,$sig" ${3:+--data "$3"} 2>"$work/error" || :
+    -H "webhook-signature: v1,$sig" ${3:+--data "$3"} >"$work/code" 2>"$work/error" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do progress; sleep 0.2 2>/dev/null || sleep 1; done
+  wait "$pid" || :
+  code=$(cat "$work/code")
 }
-field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$work/body" | head -n 1; }
+# A string field of the JSON answer, escaped characters (\" and \\) included and unescaped.
+field() {
+  sed -nE 's/.*"'"$1"'":"(([^"\\]|\\.)*)".*/\1/p' "$work/body" | head -n 1 | sed 's/\\"/"/g; s/\\\\/\\/g'
+}
 summary() {
   if [ "$1" = 000 ]; then echo "no answer from $url ($(tail -n 1 "$work/error"))"; return; fi
   echo "HTTP $1 $(field code): $(field message)"
@@ -56,12 +90,14 @@ wait_after_503() {
   pause=$(sed -n 's/^[Rr]etry-[Aa]fter: *\([0-9]*\).*/\1/p' "$work/headers" | head -n 1)
   pause=${pause:-$poll}
   [ $(( $(date +%s) + pause )) -lt "$deadline" ] || fail "still refused after ${timeout}s: $(summary 503)"
-  sleep "$pause"
+  doing="the instance is busy (HTTP 503); trying again after ${pause}s"
+  nap "$pause"
 }
 
 body="{\"instance_id\":$(json_string "$instance"),\"idempotency_key\":$(json_string "$key"),\"description\":$(json_string "$description"),\"wait\":true}"
+doing="waiting for the backup of $instance to be made (POST $url/backups)"
 while :; do
-  code=$(signed_curl POST /backups "$body")
+  signed_curl POST /backups "$body"
   case "$code" in
     200|202) break ;;
     000) fail "$(summary 000)" ;;
@@ -70,6 +106,7 @@ while :; do
   esac
 done
 backup_id=$(field backup_id)
+doing="waiting for backup $backup_id to be COMPLETED (it is $(field status))"
 echo "dds-backup: backup $(field name) ($backup_id) is $(field status)"
 while :; do
   case "$(field status)" in
@@ -77,8 +114,9 @@ while :; do
     FAILED) fail "the backup FAILED: $(field message)" ;;
   esac
   [ "$(date +%s)" -lt "$deadline" ] || fail "still not COMPLETED after ${timeout}s"
-  sleep "$poll"
-  code=$(signed_curl GET "/backups/$backup_id" "")
+  doing="waiting for backup $backup_id to be COMPLETED (it is $(field status))"
+  nap "$poll"
+  signed_curl GET "/backups/$backup_id" ""
   case "$code" in
     200) ;;
     000) fail "$(summary 000)" ;;

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -147,6 +148,49 @@ def standard_webhooks_key(secret: str) -> bytes:
 
 # urn:smn:{region}:{project id}:{topic name}; the emulator and the template model use it too.
 TOPIC_URN = r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}$"
+# The regions with DDS that the function knows. Open Telekom Cloud: eu-de and eu-nl (opentelekomcloud-docs/
+# regions-and-endpoints doc/source/index.rst) and Swiss eu-ch2 (opentelekomcloud-docs-swiss/regions-and-endpoints
+# doc/source/index.rst; openstacksdk openstack/config/vendors/otc-swiss.json). Huawei Cloud: the regions of the
+# official SDK's DDS client (huaweicloud/huaweicloud-sdk-python-v3 huaweicloud-sdk-dds/huaweicloudsdkdds/v3/region/
+# dds_region.py, DdsRegion.static_fields; tests/test_config.py compares this list with the installed SDK's).
+OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
+HUAWEICLOUD_REGIONS = (
+    "af-north-1",
+    "af-south-1",
+    "ae-ad-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "cn-east-2",
+    "cn-east-3",
+    "cn-east-4",
+    "cn-east-5",
+    "cn-north-1",
+    "cn-north-2",
+    "cn-north-4",
+    "cn-north-9",
+    "cn-north-11",
+    "cn-north-12",
+    "cn-south-1",
+    "cn-south-2",
+    "cn-south-4",
+    "cn-southwest-2",
+    "cn-southwest-3",
+    "eu-west-0",
+    "eu-west-101",
+    "la-north-2",
+    "la-south-2",
+    "me-east-1",
+    "my-kualalumpur-1",
+    "na-mexico-1",
+    "ru-moscow-1",
+    "ru-northwest-2",
+    "sa-brazil-1",
+    "tr-west-1",
+)
+KNOWN_REGIONS = frozenset((*OTC_REGIONS, *HUAWEICLOUD_REGIONS))
 _REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,3}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
@@ -156,8 +200,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    region: str | None = Field(default=None, alias="REGION")
+    # DDS_ENDPOINT first: the region is checked knowing whether it says where DDS is.
     dds_endpoint: str | None = Field(default=None, alias="DDS_ENDPOINT")
+    region: str | None = Field(default=None, alias="REGION")
     iam_endpoint: str | None = Field(default=None, alias="IAM_ENDPOINT")
     project_id: str | None = Field(default=None, alias="PROJECT_ID", pattern=r"^[A-Za-z0-9_-]{1,64}$")
     ak: str | None = Field(default=None, alias="HUAWEICLOUD_SDK_AK")
@@ -224,10 +269,22 @@ class Settings(BaseModel):
 
     @field_validator("region")
     @classmethod
-    def _region(cls, value: str | None) -> str | None:
-        if value is not None and not _REGION.fullmatch(value):
+    def _region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A region name the function does not know gives endpoints that do not exist (``eu-fr`` would become
+        dds.eu-fr.myhuaweicloud.com): refused, unless DDS_ENDPOINT says where DDS is."""
+        if value is None:
+            return value
+        if not _REGION.fullmatch(value):
             raise ValueError("must look like eu-de, eu-nl or ap-southeast-3")
-        return value
+        if value in KNOWN_REGIONS or info.data.get("dds_endpoint") is not None:
+            return value
+        close = difflib.get_close_matches(value, sorted(KNOWN_REGIONS), n=3)
+        guess = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise ValueError(
+            f"{value} is not a region with DDS{guess}: Open Telekom Cloud has {', '.join(OTC_REGIONS)}, Huawei "
+            "Cloud e.g. ap-southeast-3 (the full list is in docs/configuration.md); for another region set "
+            "DDS_ENDPOINT (and IAM_ENDPOINT, SMN_ENDPOINT)"
+        )
 
     @field_validator("dds_endpoint", "iam_endpoint", "smn_endpoint")
     @classmethod

@@ -111,6 +111,11 @@ def bound(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
+def context_fields() -> dict[str, Any]:
+    """The fields bound here (``bound``): what every record logged now carries besides its own."""
+    return dict(_context.get() or {})
+
+
 class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key, value in (_context.get() or {}).items():

@@ -1,7 +1,7 @@
 """The shapes every part agrees on: the backup request, the order that carries it out, the result event and the
 invocation result.
 
-Field names of the request and the results are the external interface (README: "The backup request",
+Field names of the request and the results are the external interface (docs/requests.md: "The backup request",
 "Results"); extend, never rename.
 """
 
@@ -352,8 +352,8 @@ def validate_request(data: Any, where: str, *, internal: bool = False) -> Backup
 class BackupOrder:
     """One request of an event, ready to be carried out, or the reason why there is nothing to carry out.
 
-    ``identity`` keys the deterministic backup name (README: "Names and idempotency"), read from the event itself.
-    ``event_time`` is None when the event carries no time, or when the name must not depend on it (an order
+    ``identity`` keys the deterministic backup name (docs/requests.md: "Names and idempotency"), read from the event
+    itself. ``event_time`` is None when the event carries no time, or when the name must not depend on it (an order
     identified by a key is the same backup whenever it comes). ``scope`` is the source the order came from (a
     timer, the webhook route, a chat team, a topic, a CloudEvents source, direct invocations): its idempotency keys
     and its retention are its own.

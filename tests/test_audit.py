@@ -234,9 +234,12 @@ def test_a_pipeline_audit_over_post_backups_answers_200_when_fresh_and_409_when_
     stale = invoke(post_backups({"instance_id": CATALOG, "audit": {"max_age_hours": 24}}))
     assert stale["statusCode"] == 409
     assert (body_of(stale)["status"], body_of(stale)["error"]["code"]) == ("STALE", "BACKUP_STALE")
-    # A fleet with one stale instance is a 409 as a whole
-    both = {"instance_ids": [ORDERS, CATALOG], "audit": {"max_age_hours": 24}}
-    assert invoke(post_backups(both))["statusCode"] == 409
+    # A fleet with one stale instance is a 409 as a whole, and says STALE like a single one
+    both = invoke(post_backups({"instance_ids": [ORDERS, CATALOG], "audit": {"max_age_hours": 24}}))
+    assert (both["statusCode"], body_of(both)["status"]) == (409, "STALE")
+    # A fleet all fresh is 200 and FRESH
+    fine = invoke(post_backups({"instance_ids": [ORDERS, BILLING], "audit": {"max_age_hours": 24}}))
+    assert (fine["statusCode"], body_of(fine)["status"]) == (200, "FRESH")
 
 
 def test_a_timer_can_audit(fleet: EmulatorServer, invoke: Invoke) -> None:

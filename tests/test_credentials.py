@@ -13,6 +13,7 @@ from lib.cloud import regions
 from lib.cloud.auth import OutgoingRequest, iam
 from lib.cloud.auth.aksk import AkSkAuth
 from lib.cloud.errors import ApiError
+from lib.config import HUAWEICLOUD_REGIONS, OTC_REGIONS, ConfigError, load_settings
 from tests.conftest import ORDERS, Invoke, log_lines, only_result
 from tests.test_dds_client import make_client
 
@@ -286,3 +287,24 @@ def test_temporary_aksk_without_its_security_token_is_refused(
     assert data["error"]["code"] == "APIG.0301"
     monkeypatch.setenv("HUAWEICLOUD_SDK_SECURITY_TOKEN", AGENCY["security_token"])
     assert only_result(invoke({"instance_id": ORDERS}))["outcome"] == "created"
+
+
+def test_a_region_without_dds_is_refused_unless_dds_endpoint_says_where_dds_is() -> None:
+    # GIVEN a region name that looks right but is no region (eu-fr), and no DDS_ENDPOINT
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"REGION": "eu-fr"}.get)
+    # THEN it is refused, naming the variable, with a guess and the way out
+    message = str(caught.value)
+    assert "REGION: eu-fr is not a region with DDS (did you mean" in message and "eu-de" in message
+    assert "set DDS_ENDPOINT" in message
+    # Every known region passes; an unknown one passes when DDS_ENDPOINT says where DDS is
+    for region in (*OTC_REGIONS, *HUAWEICLOUD_REGIONS):
+        assert load_settings({"REGION": region}.get).region == region
+    assert load_settings({"REGION": "eu-fr", "DDS_ENDPOINT": "https://dds.example.com"}.get).region == "eu-fr"
+
+
+def test_the_huawei_cloud_regions_are_those_of_the_official_sdks_dds_client() -> None:
+    from huaweicloudsdkdds.v3.region.dds_region import DdsRegion
+
+    assert sorted(HUAWEICLOUD_REGIONS) == sorted(DdsRegion.static_fields)
+    assert not set(OTC_REGIONS) & set(HUAWEICLOUD_REGIONS)

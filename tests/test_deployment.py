@@ -76,8 +76,13 @@ def test_the_project_template_is_valid() -> None:
             "0 0 25 * * ?",
             "hours: '25' is outside 0-23",
         ),
-        (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    DDS_ENDPIONT: x"), "user_data:", "['DDS_ENDPIONT']"),
-        (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    OS_PASSWORD: x"), "user_data:", "are secrets"),
+        (
+            ("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    DDS_ENDPIONT: x"),
+            "DDS_ENDPIONT: x",
+            "unknown variable DDS_ENDPIONT: did you mean DDS_ENDPOINT?",
+        ),
+        (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    OS_PASSWORD: x"), "OS_PASSWORD: x", "is a secret"),
+        (("    LOG_LEVEL: INFO", "    LOG_LEVEL: INFO\n    LOG_LEVEL: DEBUG"), "LOG_LEVEL: DEBUG", "written twice"),
         (("max_async_retry_attempts: 3 ", "max_async_retry_attempts: 9 "), "attempts: 9", "less than or equal to 3"),
         (("path: /slack", "path: /slack/extra"), "path: /slack/extra", "the function answers"),
         (("path: /teams", "path: /team"), "path: /team", "/teams, /mattermost"),
@@ -97,6 +102,75 @@ def test_bad_templates_name_the_line_and_the_problem(
     message = str(caught.value)
     assert fragment in message
     assert re.search(rf"template\.yaml:{line}\b", message), message
+
+
+def test_every_problem_of_a_template_is_named_in_one_run_each_on_its_line(tmp_path: Path) -> None:
+    # GIVEN a template with six problems in different places, two of them in one mapping
+    text = (ROOT / "template.yaml").read_text()
+    changes = [
+        ("memory_size: 256 ", "memory_size: 99 "),
+        ("    LOG_LEVEL: INFO\n", '    LOG_LEVEL: INFO\n    BOGUS: x\n    OS_PASSWORD: y\n    MAX_CONCURRENCY: "3"\n'),
+        ("      name: nightly-backup\n", "      name: 9nightly\n"),
+        ("      batch_size: 100", "      batch_size: 5000"),
+        ("      path: /slack\n", "      path: /slackx\n"),
+    ]
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new, 1)
+    bad = tmp_path / "template.yaml"
+    bad.write_text(text)
+    lines = text.splitlines()
+
+    def line_of(marker: str) -> int:
+        return next(n for n, content in enumerate(lines, 1) if marker in content)
+
+    # WHEN it is loaded
+    with pytest.raises(TemplateError) as caught:
+        load(bad)
+    # THEN each problem is reported, in the order of the file, on the line it is on
+    reported = str(caught.value).splitlines()
+    expected = [
+        (line_of("memory_size: 99"), "function.memory_size"),
+        (line_of("BOGUS: x"), "function.user_data.BOGUS: unknown variable BOGUS"),
+        (line_of("OS_PASSWORD: y"), "function.user_data.OS_PASSWORD: OS_PASSWORD is a secret"),
+        (
+            line_of('MAX_CONCURRENCY: "10"'),
+            "function.user_data.MAX_CONCURRENCY: written twice (first on line "
+            + str(line_of('CONCURRENCY: "3"'))
+            + ")",
+        ),
+        (line_of("name: 9nightly"), "triggers.0.event_data.name"),
+        (line_of("batch_size: 5000"), "triggers.4.event_data.batch_size"),
+        (line_of("path: /slackx"), "triggers.7.event_data.path: the function answers"),
+    ]
+    assert len(reported) == len(expected), reported
+    for (line, start), got in zip(expected, reported, strict=True):
+        assert got.startswith(f"template.yaml:{line}: {start}"), got
+
+
+def test_too_many_variable_characters_are_reported_beside_other_problems(tmp_path: Path) -> None:
+    text = (ROOT / "template.yaml").read_text()
+    text = text.replace("memory_size: 256 ", "memory_size: 99 ", 1)
+    text = text.replace("    LOG_LEVEL: INFO\n", f"    LOG_LEVEL: INFO\n    SLACK_ALLOWED_USERS: {'x' * 4200}\n", 1)
+    bad = tmp_path / "template.yaml"
+    bad.write_text(text)
+    with pytest.raises(TemplateError) as caught:
+        load(bad)
+    message = str(caught.value)
+    assert "function.memory_size" in message
+    assert "FunctionGraph allows 4096" in message
+
+
+def test_the_handler_is_looked_for_next_to_the_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the project's template in a folder without the code, read from a folder without it either
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TemplateError, match=r"handler.py does not exist in the code root \(looked in "):
+        load(tmp_path / "elsewhere" / "template.yaml")
+    # WHEN the code is next to it THEN it is valid
+    shutil.copy(ROOT / "handler.py", tmp_path / "elsewhere" / "handler.py")
+    assert load(tmp_path / "elsewhere" / "template.yaml").function.handler == "handler.handler"
 
 
 @pytest.mark.parametrize(
@@ -368,10 +442,53 @@ def test_without_an_interpreter_the_package_ships_sources_and_says_so(
 
 def test_a_python_bin_of_another_version_is_refused(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     other = "3.10" if LOCAL_PYTHON != "3.10" else "3.11"
-    args = ["package", "--python", other, "--python-bin", sys.executable, "--output", str(tmp_path / "x.zip")]
+    args = [
+        "package",
+        "--python",
+        other,
+        "--force",
+        "--python-bin",
+        sys.executable,
+        "--output",
+        str(tmp_path / "x.zip"),
+    ]
     assert cli.main([*args, "--template", str(ROOT / "template.yaml")]) == 2
     assert f"is cpython {LOCAL_PYTHON}, not CPython {other}" in capfd.readouterr().err
     assert not (tmp_path / "x.zip").exists()
+
+
+def test_a_python_other_than_the_templates_runtime_is_refused_unless_forced(
+    wheelhouse: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the template's runtime Python3.12 and a build asked for another (this one, whose wheels are at hand)
+    other = LOCAL_PYTHON if LOCAL_PYTHON != "3.12" else "3.10"
+    out = tmp_path / "fn.zip"
+    args = ["package", "--python", other, "--arch", local_arch(), "--wheelhouse", str(wheelhouse), "--output", str(out)]
+    args += ["--template", str(ROOT / "template.yaml")]
+    # WHEN it is not forced THEN nothing is built and both versions are named
+    assert cli.main(args) == 2
+    err = capfd.readouterr().err
+    assert f"--python {other} is not the runtime of" in err and "function.runtime: Python3.12" in err
+    assert "--force" in err
+    assert not out.exists()
+    # WHEN it is forced THEN the zip is built for that Python
+    if _has_locked_wheels(other):
+        assert cli.main([*args, "--force"]) == 0
+        assert f"for Python {other}/{local_arch()}" in capfd.readouterr().out
+        assert out.exists()
+
+
+def test_packaging_outside_the_project_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["package"]) == 2
+    assert f"no template.yaml in {tmp_path}: run this in the dds-backup project" in capfd.readouterr().err
+    # A template without the code next to it cannot be packaged either
+    (tmp_path / "template.yaml").write_text((ROOT / "template.yaml").read_text())
+    shutil.copy(ROOT / "handler.py", tmp_path / "handler.py")
+    assert cli.main(["package", "--output", str(tmp_path / "x.zip")]) == 2
+    assert "but not lib/__init__.py, requirements.lock" in capfd.readouterr().err
 
 
 # -- the lock -----------------------------------------------------------------------------------------------

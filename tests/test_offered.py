@@ -8,7 +8,8 @@ import re
 import pytest
 
 from dds_backup_dev.terraform import offered
-from dds_backup_dev.terraform.clouds import CLOUDS, OTC_REGIONS
+from dds_backup_dev.terraform.clouds import CLOUDS
+from lib.config import OTC_REGIONS
 
 CLOUD_KEYS = ["otc", "huaweicloud"]
 

@@ -7,6 +7,8 @@ completes (``state.backup_delay``) instead of racing a timer in another process.
 from __future__ import annotations
 
 import json
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -117,8 +119,8 @@ def snippet_env(server: str, tmp: Path, **more: str) -> dict[str, str]:
 def test_documented_shell_snippet_runs_a_pre_deployment_backup(
     server: str, emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    """examples/predeploy-backup.sh (curl + openssl) is what the README's CI snippets run: it polls with signed
-    status queries until COMPLETED."""
+    """examples/predeploy-backup.sh (curl + openssl) is what the CI snippets of docs/webhooks.md run: it polls with
+    signed status queries until COMPLETED."""
     emulator.state.backup_delay = 1.0  # longer than the function waits: the script polls until COMPLETED
     env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-1234")
     proc = run_snippet(env)
@@ -209,3 +211,57 @@ def test_malformed_http_gets_a_json_error_not_a_text_page(server: str, raw: byte
     assert b"application/json" in head
     assert json.loads(body)["error"]["code"] == "BAD_HTTP_REQUEST"
     assert b"GARBAGE" not in body and b"Bad Header" not in body  # the offending bytes are not echoed
+
+
+def test_the_snippets_one_line_reason_keeps_escaped_quotes(server: str, tmp_path: Path) -> None:
+    # GIVEN a description the function refuses: its answer quotes the forbidden characters, \" among them
+    env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-quote", DDS_BACKUP_DESCRIPTION='say "hi"')
+    proc = run_snippet(env)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.splitlines()
+    # THEN the reason is the whole message, its quotes unescaped, not cut at the first one
+    assert line.startswith("dds-backup: request refused: HTTP 400 INVALID_REQUEST: ")
+    assert """>!<"&'=""" in line, line
+
+
+def test_the_snippet_says_what_it_waits_for_in_plain_lines_unless_quiet(
+    server: str, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    # GIVEN a backup of 5 s; the function answers after 0.5 s, the script polls every second
+    emulator.state.backup_delay = 5
+    env = snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-progress", DDS_BACKUP_POLL="1")
+    proc = run_snippet(env)
+    assert proc.returncode == 0, proc.stderr
+    progress = proc.stderr.splitlines()
+    assert progress, "a wait over 3 s says so"
+    assert all(
+        re.fullmatch(
+            r"dds-backup: waiting for backup \w+ to be COMPLETED \(it is BUILDING\): \d+s so far, until "
+            r"\d\d:\d\d:\d\d at the latest",
+            line,
+        )
+        for line in progress
+    ), progress
+    # AND DDS_BACKUP_QUIET (or --quiet) silences them
+    quiet = run_snippet({**env, "DDS_BACKUP_KEY": "deploy-quiet", "DDS_BACKUP_QUIET": "1"})
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
+def test_ctrl_c_in_the_snippet_is_one_line_and_exit_130(server: str, emulator: EmulatorServer, tmp_path: Path) -> None:
+    emulator.state.backup_delay = 3600
+    env = {"PATH": "/usr/bin:/bin", **snippet_env(server, tmp_path, DDS_BACKUP_KEY="deploy-int")}
+    proc = subprocess.Popen(
+        ["sh", str(ROOT / "examples/predeploy-backup.sh")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert "is BUILDING" in proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(30) == 130
+    (line,) = proc.stderr.read().splitlines()
+    assert line.startswith("dds-backup: interrupted while waiting for backup ")
+    assert "run this again with the same DDS_BACKUP_KEY to see it" in line
+    assert list(tmp_path.iterdir()) == []

@@ -16,11 +16,12 @@ import pytest
 from dds_backup_dev.secret_rules import RULES, variable
 from dds_backup_dev.template import check_cron, load
 from dds_backup_dev.terraform import Deployment, build
-from dds_backup_dev.terraform.clouds import CLOUDS, OTC_REGIONS
+from dds_backup_dev.terraform.clouds import CLOUDS
 from dds_backup_dev.terraform.parts import policy_pieces
 from dds_backup_dev.terraform.tfvars import example
 from dds_backup_dev.terraform.variables import CRON, DEFAULT_SCHEDULE
 from lib.cloud import regions
+from lib.config import OTC_REGIONS
 from tests import terraform_shadow
 from tests.conftest import ROOT
 from tests.terraform_shadow import SCHEMAS
@@ -587,6 +588,7 @@ def test_terraform_plans_what_the_variables_turn_on(cloud: str, case: str, tmp_p
         ("huaweicloud", {"region": "cn-north-2"}, "a Huawei Cloud region with FunctionGraph"),
         ("otc", {"custom_domain": "https://backup.example.com"}, "custom_domain: a host name"),
         ("otc", {"custom_domain": "backup.example.com"}, "custom_domain is the domain of the API Gateway routes"),
+        ("huaweicloud", {"region": "eu-fr"}, "a Huawei Cloud region with FunctionGraph"),
         ("otc", {"default_request": ""}, "the timer backs up default_request: set it"),
         ("otc", {"enable_webhooks": True, **GATEWAY}, "enable_webhooks needs webhook_secret"),
         ("otc", {"webhook_secret": "whsec_c2hvcnQ="}, "webhook_secret must be a whsec_ secret of at least 24"),

@@ -74,7 +74,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--manual-only", dest="include_automated", action="store_false", help="only manual backups count"
     )
     report.add_argument("--html", default=DEFAULT_HTML, help=f"where the page goes (default {DEFAULT_HTML})")
-    report.add_argument("--json", help="also write the report as JSON here (- for stdout)")
+    report.add_argument("--json", help="also write the report as JSON here (- for stdout; default: no JSON)")
     report.add_argument("--timeout", type=int, default=300, help="give up after this many seconds (default 300)")
 
 

@@ -9,9 +9,8 @@ from typing import Any
 from dds_backup_dev.terraform import offered
 from dds_backup_dev.terraform.hcl import Expr, jsonencode
 from lib.cloud import regions
+from lib.config import OTC_REGIONS
 
-# Open Telekom Cloud's regions; every other region name belongs to Huawei Cloud.
-OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
 # FunctionGraph's cloud-service agency principal (the same name on both clouds).
 FUNCTIONGRAPH_SERVICE = "op_svc_cff"
 

@@ -24,7 +24,8 @@ _NO_INSTANCE = CodeInfo(False, "the instance does not exist in this project: che
 _BAD_PARAM = CodeInfo(False, "the API rejected a parameter: check the request fields")
 _NO_PERMISSION = CodeInfo(
     False,
-    "the credentials lack a DDS permission: grant the agency or user the DDS actions listed in the README",
+    "the credentials lack a DDS permission: grant the agency or user the DDS actions that docs/deployment.md lists "
+    "(The agency)",
 )
 
 # Every code the function can meet on the backup path: DDS from OTC document-database-service

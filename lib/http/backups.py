@@ -84,16 +84,22 @@ def _http_status(event: ResultEvent) -> int:
     return 503 if error.retryable else 502
 
 
+def _worst(status: int) -> tuple[bool, bool, int]:
+    """The worst answer wins: an error over "still building" over "done"."""
+    return status >= 400, status == 202, status
+
+
 def backups_answer(results: list[ResultEvent], request_id: str) -> dict[str, Any]:
-    statuses = [_http_status(r) for r in results]
-    # The worst answer wins: an error over "still building" over "done".
-    status = max(statuses, key=lambda s: (s >= 400, s == 202, s))
+    status = max((_http_status(r) for r in results), key=_worst)
     headers: dict[str, str] = {}
     if status == 503:
         headers["Retry-After"] = RETRY_AFTER_S
     body: dict[str, Any] = {"request_id": request_id, "results": [r.to_json_dict() for r in results]}
     # The backup itself, as opposed to the retention clean-up that may follow it.
     primary = [r for r in results if r.data.outcome is not Outcome.PRUNED]
+    if len(primary) > 1:
+        # Several instances: the status of the one that decided the answer (an audit: STALE when any is stale).
+        body["status"] = _status_of(max(primary, key=lambda r: _worst(_http_status(r))))
     if len(primary) == 1:
         data = primary[0].data
         body.update(

@@ -32,7 +32,7 @@ class ParsedEvent:
 
 
 #: Where users read which triggers the function serves (named in every UNSUPPORTED_EVENT answer).
-TRIGGERS_DOC = "the README of dds-backup (The backup request: Sources)"
+TRIGGERS_DOC = "docs/triggers.md of dds-backup"
 
 
 def unsupported(what: str) -> str:
