@@ -30,6 +30,7 @@ from dds_backup_dev.signing import (
 )
 from lib import config
 from lib.http.chat import grammar
+from lib.http.chat.teams import command_text
 from lib.http.signatures import teams_signature, verify_teams
 from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result
 from tests.fake_chat import FakeChat
@@ -70,6 +71,40 @@ def test_targets_name_instances_by_id_tag_name_or_all() -> None:
     assert grammar.selection("env=prod") == {"selector": {"tags": {"env": "prod"}}}
     assert grammar.selection("orders-prod") == {"selector": {"name": "orders-prod"}}
     assert grammar.selection(None) == {"selector": {"all": True}}
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("<at>DDSBackup</at> backup orders-prod", "backup orders-prod"),
+        ("<p><at>DDS Backup</at>&nbsp;status b1</p>", "status b1"),
+        ("<at>DDSBackup</at> audit env=prod &lt;tag&gt;", "audit env=prod <tag>"),
+        ("<at>unclosed mention help", "unclosed mention help"),  # markup removed, words kept
+        ("help <b", "help <b"),  # an unclosed "<" is no markup
+        ("a <<b> c", "a < c"),
+    ],
+)
+def test_a_teams_text_loses_its_mentions_and_markup(text: str, command: str) -> None:
+    assert command_text(text) == command
+
+
+def best_of(call: Any, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["<at>", "<", "<at>x</at><"])
+def test_a_teams_text_is_cleaned_in_linear_time(unit: str) -> None:
+    # GIVEN an authenticated activity whose text is 4 KiB, then 64 KiB, of unclosed markup
+    small, large = unit * (4096 // len(unit)), unit * (65536 // len(unit))
+    # THEN sixteen times the text costs about sixteen times as much (it cost 256 times as much, seconds at
+    # 64 KiB, while a regular expression rescanned the rest from every "<"; bench/jsonsafe.py has the figures)
+    growth = best_of(lambda: command_text(large)) / best_of(lambda: command_text(small))
+    assert growth < 80, growth
 
 
 # -- Teams' signature: vectors computed by Microsoft's documented procedure -----------------------------------

@@ -23,8 +23,16 @@ from lib.models import FollowUp, Trigger
 from lib.service import BackupService
 
 BUDGET_S = 4.0
-_MENTION = re.compile(r"<at>.*?</at>", re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# Linear on any text: each match attempt stops at the next "<", so no "<" is scanned from more than one start
+# (a lazy ".*?" or a "[^>]*" rescans the rest of the text from every unclosed "<"). Teams escapes a "<" that
+# a user typed (&lt;), so every raw "<" starts markup, and a mention's name holds none.
+_MENTION = re.compile(r"<at>[^<]*</at>")
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def command_text(text: str) -> str:
+    """The text without the @mentions (Teams puts ``<at>name</at>`` in it) and without markup."""
+    return " ".join(html.unescape(_TAG.sub(" ", _MENTION.sub(" ", text))).split())
 
 
 class _Loose(BaseModel):
@@ -66,9 +74,7 @@ class Activity(_Loose):
 
     @property
     def command(self) -> str:
-        """The text without the @mentions (Teams puts ``<at>name</at>`` in it) and without markup."""
-        text = _TAG.sub(" ", _MENTION.sub(" ", self.text))
-        return " ".join(html.unescape(text).split())
+        return command_text(self.text)
 
     @property
     def channel(self) -> str:
