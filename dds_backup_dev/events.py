@@ -12,6 +12,7 @@ from typing import Any
 
 from dds_backup_dev.signing import (
     apig_event,
+    github_headers,
     mattermost_form,
     mattermost_headers,
     slack_form,
@@ -38,6 +39,18 @@ def _secret(name: str) -> str:
     return value
 
 
+def _webhook_headers(body: bytes, method: str = "POST", path: str = "") -> dict[str, str]:
+    """Standard Webhooks with a whsec_ secret; GitHub's X-Hub-Signature-256 (POST only) with a plain one, as the
+    function reads them."""
+    secret = _secret("WEBHOOK_SECRET")
+    if not secret.startswith("whsec_") and method == "POST":
+        return github_headers(secret, body)
+    try:
+        return standard_webhooks_headers(secret, body, method=method, path=path)
+    except ValueError as exc:
+        raise UsageError(f"WEBHOOK_SECRET {exc}: make one with `dds-backup secret`") from None
+
+
 def generate(kind: str, *, request: str | None = None, text: str = "", backup_id: str = "") -> dict[str, Any]:
     try:
         req: Any = json.loads(request) if request else DEMO_REQUEST
@@ -46,12 +59,12 @@ def generate(kind: str, *, request: str | None = None, text: str = "", backup_id
     body = json.dumps(req).encode()
     now = datetime.now(timezone.utc)
     if kind == "apig":
-        return apig_event("POST", "/backups", body, standard_webhooks_headers(_secret("WEBHOOK_SECRET"), body))
+        return apig_event("POST", "/backups", body, _webhook_headers(body))
     if kind == "apig-status":
         if not backup_id:
             raise UsageError("apig-status needs --backup-id")
         path = f"/backups/{backup_id}"
-        headers = standard_webhooks_headers(_secret("WEBHOOK_SECRET"), b"", method="GET", path=path)
+        headers = _webhook_headers(b"", method="GET", path=path)
         return apig_event("GET", path, b"", headers)
     if kind == "slack":
         form = slack_form(text)

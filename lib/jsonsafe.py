@@ -121,7 +121,7 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
         raise
     except RecursionError:  # json recurses per level and gave up, some hundreds of levels deep
         raise JsonRejected(
-            "JSON_TOO_DEEP", f"nested too deep to parse; at most {max_depth} levels are accepted"
+            "JSON_TOO_DEEP", f"nested more levels deep than the parser goes; at most {max_depth} are accepted"
         ) from None
     except ValueError as exc:
         raise JsonRejected("INVALID_JSON", f"not valid JSON ({getattr(exc, 'msg', type(exc).__name__)})") from None

@@ -136,7 +136,11 @@ class _Formatter(JsonFormatter):
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         # Secret values are looked for once, in the finished line, rather than in every string of the record.
         # Outside strings a JSON line is ASCII, so every escaped character was inside a string.
-        return scrub(super().jsonify_log_record(log_data)).translate(_LINE_BREAKERS)
+        line = scrub(super().jsonify_log_record(log_data)).translate(_LINE_BREAKERS)
+        if line.isascii():
+            return line
+        # An unpaired surrogate (from a request's JSON) cannot be written as UTF-8: as a JSON escape it can.
+        return line.encode("utf-8", "backslashreplace").decode()
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:

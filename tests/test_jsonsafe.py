@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -28,7 +30,7 @@ def test_deep_nesting_is_rejected(depth: int) -> None:
     assert caught.value.code == "JSON_TOO_DEEP"
     assert caught.value.message in (
         "nested more than 32 levels deep; at most 32 are accepted",
-        "nested too deep to parse; at most 32 levels are accepted",  # json gave up first
+        "nested more levels deep than the parser goes; at most 32 are accepted",  # json gave up first
     )
 
 
@@ -125,14 +127,17 @@ def test_each_kind_of_non_json_says_what_it_is_without_quoting_the_input() -> No
 
 
 def test_depth_goes_down_by_one_per_closing_bracket() -> None:
-    assert rejected("[[], [[]]]", max_depth=2) == ("JSON_TOO_DEEP", "nested more than 2 levels deep; at most 2 are accepted")
+    assert rejected("[[], [[]]]", max_depth=2) == (
+        "JSON_TOO_DEEP",
+        "nested more than 2 levels deep; at most 2 are accepted",
+    )
 
 
 def test_a_parser_that_runs_out_of_stack_is_too_deep_naming_why() -> None:
     # json itself recurses, and gives up some hundreds of levels deep, whatever the limit asked for.
     assert rejected(nested(100_000), max_bytes=10**6, max_depth=10**6) == (
         "JSON_TOO_DEEP",
-        "nested too deep to parse; at most 1000000 levels are accepted",
+        "nested more levels deep than the parser goes; at most 1000000 are accepted",
     )
 
 
@@ -198,14 +203,12 @@ def adversarial(size: int) -> dict[str, str]:
     }
 
 
-def cost(call: object, repeat: int = 5) -> float:
+def cost(call: Callable[[], object], repeat: int = 5) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        try:
-            call()  # type: ignore[operator]
-        except (ValueError, RecursionError):
-            pass
+        with contextlib.suppress(ValueError, RecursionError):
+            call()
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -235,9 +238,7 @@ def test_no_shape_costs_more_than_a_small_multiple_of_json_loads(shape: str) -> 
 )
 def test_each_adversarial_shape_at_the_body_limit_gets_its_code(shape: str, code: str | None) -> None:
     text = adversarial(60 * KIB)[shape]
-    try:
+    if code is None:
         jsonsafe.loads(text, max_bytes=64 * KIB)
-    except jsonsafe.JsonRejected as exc:
-        assert exc.code == code
     else:
-        assert code is None
+        assert rejected(text, max_bytes=64 * KIB)[0] == code

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lib import jsonsafe
-from lib.http.auth import require_teams_signature
+from lib.http.auth import Caller
 from lib.http.chat.conversation import ChatRequest, answer
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, response
 from lib.models import FollowUp, Trigger
@@ -86,8 +86,8 @@ def reply(text: str) -> dict[str, Any]:
     return response(200, {"type": "message", "text": text.replace("\n", "\n\n")})
 
 
-async def post_teams(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    settings = require_teams_signature(request, service)
+async def post_teams(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
+    settings = caller.settings
     activity = Activity.read(request.body)
     chat = ChatRequest(
         platform="teams",
