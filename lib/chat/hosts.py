@@ -17,9 +17,6 @@ from urllib.parse import SplitResult, urlsplit
 from lib.config import TEAMS_WEBHOOK_HOSTS, TEST_ORIGINS, Settings, origin_of
 from lib.models import FollowUp
 
-#: A response_url takes posts for 30 minutes (Slack, Mattermost); it is masked in the logs for twice that.
-URL_KEEP_S = 3600.0
-
 SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 _MATTERMOST_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]+")
 
@@ -39,9 +36,10 @@ def target(follow_up: FollowUp, settings: Settings) -> str | None:
 
 
 def host_of(url: str) -> str:
-    """For logs: the host alone (a response_url is a capability; its path is not written anywhere)."""
+    """For logs: the host alone (a response_url is a capability; its path is not written anywhere), at most 100
+    characters of it."""
     try:
-        return urlsplit(url).hostname or "?"
+        return (urlsplit(url).hostname or "?")[:100]
     except ValueError:
         return "?"
 
