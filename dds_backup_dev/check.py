@@ -20,6 +20,7 @@ from lib.cloud import regions
 from lib.cloud.errors import ApiError, CloudError
 from lib.config import TOPIC_URN, ConfigError, Settings, load_settings
 from lib.dds.client import IAM_ACTIONS, DdsClient
+from lib.http.app import route_checks
 from lib.models import BackupRequest, ErrorInfo
 from lib.runner.resolve import resolve
 from lib.runtime import Invocation
@@ -27,7 +28,7 @@ from lib.service.clients import Clients, open_clients
 from lib.smn.client import QUERY_ACTION
 from lib.sources.common import parse_json_request
 
-Status = Literal["ok", "fail", "skip"]
+Status = Literal["ok", "fail", "skip", "warn"]
 # Time a waiting webhook needs beyond its wait: the create call before it, the answer after it.
 WEBHOOK_MARGIN_S = 5
 # A request that waits for its backup gets the invocation's remaining time; less than this rarely sees one end.
@@ -43,7 +44,7 @@ class Check:
     fix: str = ""
 
     def line(self) -> str:
-        mark = {"ok": "ok  ", "fail": "FAIL", "skip": "skip"}[self.status]
+        mark = {"ok": "ok  ", "fail": "FAIL", "skip": "skip", "warn": "WARN"}[self.status]
         return f"{mark}  {self.name}: {self.detail}" + (f" -> fix: {self.fix}" if self.fix else "")
 
 
@@ -74,6 +75,41 @@ def secrets(invocation: Invocation) -> Iterator[Check]:
             if problem
             else ok(rule.key, f"well formed ({rule.shape})")
         )
+
+
+def _gateway_auth(template: Template | None) -> dict[tuple[str, str], str]:
+    """(method, path) -> the API Gateway route's own ``auth`` (NONE, APP, IAM), from the template's triggers."""
+    out: dict[tuple[str, str], str] = {}
+    for trigger in template.triggers if template else []:
+        data = trigger.event_data
+        if trigger.trigger_type_code == "DEDICATEDGATEWAY":
+            out[(str(data.get("req_method", "")).upper(), str(data.get("path", "")))] = str(data.get("auth", "NONE"))
+    return out
+
+
+def routes(settings: Settings, template: Template | None) -> Iterator[Check]:
+    """Each route of the function's route table: the check it runs and the secret it checks; a warning for a
+    route that runs without its own check (its switch trusts API Gateway's authentication), a failure when the
+    template's route for it has no authentication of its own either."""
+    deployed = _gateway_auth(template)
+    for route in route_checks():
+        name = f"route {route.method} {route.path}"
+        if route.trusts_gateway(settings):
+            why = f"runs without its own check: {route.trust}=gateway trusts API Gateway's APP or IAM authentication"
+            if deployed.get((route.method, route.path)) == "NONE":
+                fix = f"set auth: APP (or IAM) on {route.path} in template.yaml, or unset {route.trust}"
+                yield fail(name, f"{why}, and its route in template.yaml has auth: NONE: anyone can call it", fix)
+            else:
+                fix = f"give its API Gateway route APP or IAM auth, or unset {route.trust} to check {route.secret}"
+                yield Check(name, "warn", why, fix)
+        elif _configured(settings, route.secret):
+            yield ok(name, f"{route.scheme} with {route.secret}")
+        else:
+            yield Check(name, "skip", f"{route.secret} is not set: the route answers 401 to every request")
+
+
+def _configured(settings: Settings, variable: str) -> bool:
+    return getattr(settings, variable.lower()) is not None
 
 
 def topics(settings: Settings, invocation: Invocation, template: Template | None) -> list[tuple[str, str]]:
@@ -305,6 +341,7 @@ async def run(invocation: Invocation, template: Template | None = None) -> list[
     wanted = requests(settings, template)
     checks = [ok("configuration", _summary(settings)), *await cloud(settings, invocation, found, wanted), *shapes]
     checks += list(secrets(invocation))
+    checks += list(routes(settings, template))
     if template is not None:
         waits = any(isinstance(r, BackupRequest) and r.wait for _, r in wanted)
         checks.append(timeout(settings, template, waits))

@@ -97,6 +97,28 @@ def cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_preflight() -> str | None:
+    """What would make every request fail (an invalid configuration, a weak secret: the message names the
+    variable, never its value), else None, after a line on stderr for each route that answers 401 to everything
+    or runs without its own check."""
+    from lib.config import ConfigError, load_settings
+    from lib.http.app import route_checks
+
+    try:
+        settings = load_settings(os.environ.get)
+    except ConfigError as exc:
+        return str(exc)
+    for variable in dict.fromkeys(r.secret for r in route_checks()):
+        checks = [r for r in route_checks() if r.secret == variable]
+        paths = ", ".join(f"{r.method} {r.path}" for r in checks)
+        if checks[0].trusts_gateway(settings):
+            note = f"{checks[0].trust}=gateway: {paths} run without their own check (API Gateway's auth is trusted)"
+            print(f"dds-backup serve: {note}", file=sys.stderr)
+        elif not os.environ.get(variable):
+            print(f"dds-backup serve: {variable} is not set: {paths} will answer 401 to everything", file=sys.stderr)
+    return None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -110,17 +132,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"dds-backup serve: --fake-chat-origin {origin}: {exc}", file=sys.stderr)
             return 2
     emulator = _embedded_emulator_if_unconfigured(args.backup_delay)
-    secrets = (
-        ("WEBHOOK_SECRET", "/backups"),
-        ("SLACK_SIGNING_SECRET", "/slack"),
-        ("TEAMS_WEBHOOK_TOKEN", "/teams"),
-        ("MATTERMOST_TOKEN", "/mattermost"),
-    )
-    for var, route in secrets:
-        if not os.environ.get(var) and os.environ.get("WEBHOOK_AUTH", "").lower() != "gateway":
-            print(f"dds-backup serve: {var} is not set: {route} will answer 401 to everything", file=sys.stderr)
+    problem = _serve_preflight()
+    if problem is not None:
+        print(f"dds-backup serve: {problem}", file=sys.stderr)
+        if emulator is not None:
+            emulator.stop()
+        return 2
     try:
-        asyncio.run(serve(args.host, args.port, args.timeout))
+        asyncio.run(serve(args.host, args.port, args.timeout, args.read_timeout))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
@@ -249,7 +268,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for check in checks:
             print(check.line())
         failed = sum(c.status == "fail" for c in checks)
-        print(f"dds-backup check: {'all good' if not failed else f'{failed} check(s) failed'}")
+        warned = sum(c.status == "warn" for c in checks)
+        verdict = "all good" if not failed else f"{failed} check(s) failed"
+        print(f"dds-backup check: {verdict}" + (f", {warned} warning(s)" if warned else ""))
     return 0 if result["ok"] else 1
 
 
@@ -328,6 +349,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--timeout", type=int, default=60, help="the function timeout to simulate, seconds")
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client gets for its request line and headers, and again for its body (then 408)",
+    )
     serve.add_argument("--backup-delay", type=float, default=2.0, help="embedded emulator: seconds until complete")
     serve.add_argument(
         "--fake-chat-origin",
