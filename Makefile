@@ -68,6 +68,7 @@ bench: $(WHEELS)
 	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/faults.py
+	$(BIN)/python bench/jsonsafe.py
 
 package: $(STAMP)
 	$(BIN)/dds-backup package

@@ -20,7 +20,6 @@ from itertools import accumulate, repeat
 from typing import Any
 
 MAX_DEPTH = 32
-_OPENERS = (b"[", b"{")
 # What is left of a JSON text for its depth: quotes (to find the strings) and brackets, braces read as brackets.
 _SQUARE = bytes.maketrans(b"{}", b"[]")
 _NOT_STRUCTURE = bytes(c for c in range(256) if c not in b'"[]{}')
@@ -50,7 +49,7 @@ def deeper_than(valid: bytes, max_depth: int) -> bool:
     quotes leaves every other character inside or outside a string as it was); strings that held brackets go.
     Then the depth of the brackets, by ``_levels``.
     """
-    if sum(valid.count(b) for b in _OPENERS) <= max_depth:
+    if valid.count(b"[") + valid.count(b"{") <= max_depth:
         return False  # each level opens a bracket: not even the brackets inside strings make enough
     if b"\\" in valid:
         valid = valid.replace(b"\\\\", b"").replace(b'\\"', b"")
@@ -69,6 +68,8 @@ def _levels(brackets: bytes, max_depth: int) -> bool:
     if b"[" * (max_depth + 1) in brackets:
         return True
     for peeled in range(max_depth):
+        if not brackets:
+            return False
         shorter = brackets.replace(b"[]", b"")
         if (len(brackets) - len(shorter)) * 8 < len(brackets):
             return _runs(brackets) > max_depth - peeled

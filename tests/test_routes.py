@@ -656,3 +656,25 @@ def test_an_echoed_unpaired_surrogate_keeps_the_answer_and_the_log_utf8(
     assert answer["statusCode"] == 400
     answer["body"].encode("utf-8")
     assert "Logging error" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("weak", ["a" * 24, "whsec_" + "A" * 32, "--------------------AAAA"])
+def test_a_weak_webhook_secret_is_a_clean_configuration_error_on_the_route(
+    configured: EmulatorServer,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    weak: str,
+) -> None:
+    # GIVEN a weak WEBHOOK_SECRET (found: requests signed with such secrets made backups)
+    monkeypatch.setenv("WEBHOOK_SECRET", weak)
+    body = json_body({"instance_id": ORDERS})
+    for headers in (github_headers(weak, body), standard_webhooks_headers(SECRET, body)):
+        # WHEN a request signed with it arrives THEN the answer is the configuration error, and nothing is made
+        answer = invoke(apig_event("POST", "/backups", body, headers))
+        assert answer["statusCode"] == 500
+        assert body_of(answer)["error"]["code"] == "INVALID_CONFIG"
+    assert configured.state.requests == []
+    err = capfd.readouterr().err
+    assert "invalid configuration: WEBHOOK_SECRET: " in err and "Traceback" not in err
+    assert weak not in err
