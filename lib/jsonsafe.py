@@ -80,11 +80,12 @@ def _levels(brackets: bytes, max_depth: int) -> bool:
 def _runs(brackets: bytes) -> int:
     """The depth of balanced brackets, from the pieces between one array's end and the next one's start: each
     piece opens some arrays, then closes some, so its deepest point is where its opening ends."""
-    pieces = brackets.replace(b"][", b"] [").split(b" ")
+    pieces = brackets.replace(b"][", b"],[").split(b",")  # never empty: b"".split() is [b""]
     opens = list(map(bytes.count, pieces, repeat(b"[")))
     closes = map(operator.sub, map(len, pieces), opens)
     before = accumulate(map(operator.sub, opens, closes), initial=0)
-    return max(map(operator.add, before, opens), default=0)
+    deepest: int = max(map(operator.add, before, opens))
+    return deepest
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -109,11 +110,11 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant)
 
 def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> Any:
     """Parse ``data`` or raise JsonRejected; never anything else."""
-    raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
+    raw = data if isinstance(data, bytes) else data.encode(errors="surrogatepass")
     if len(raw) > max_bytes:
         raise JsonRejected("MESSAGE_TOO_LARGE", f"{len(raw)} bytes; at most {max_bytes} are accepted")
     try:
-        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        text = data.decode() if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise JsonRejected("INVALID_JSON", "not UTF-8") from None
     try:

@@ -181,6 +181,7 @@ def test_the_depth_read_from_the_text_is_the_depth_of_the_value(value: object, m
         ("[" + "[1]," * 40 + "[1]]", 2),  # few levels, many arrays
         ("[" + "[[[1]]]," * 30 + "[[[1]]]]", 4),
         ('{"a":{"b":{"c":[{"d":[]}]}}}', 6),
+        ('[["", ""], [[]]]', 3),  # empty strings, then brackets
     ],
 )
 def test_depth_at_its_boundary_for_each_kind_of_text(shape: str, depth: int) -> None:
@@ -242,3 +243,48 @@ def test_each_adversarial_shape_at_the_body_limit_gets_its_code(shape: str, code
         jsonsafe.loads(text, max_bytes=64 * KIB)
     else:
         assert rejected(text, max_bytes=64 * KIB)[0] == code
+
+
+def test_a_duplicate_key_is_named_even_when_it_is_not_the_first_key() -> None:
+    assert rejected('{"a": 1, "b": 2, "b": 3}') == ("DUPLICATE_KEY", 'the key "b" appears twice in one object')
+
+
+@pytest.mark.parametrize(
+    ("brackets", "depth"),
+    [
+        (b"", 0),
+        (b"[]", 1),
+        (b"[][][]", 1),
+        (b"[[]][[[]]]", 3),
+        (b"[[][[]]]", 3),
+        (b"[[[[]]]][]", 4),
+        (b"[[[]][]]", 3),  # a piece that opens more than it closes, first
+        (b"[" * 40 + b"]" * 40, 40),
+    ],
+)
+def test_the_depth_of_balanced_brackets_is_read_run_by_run(brackets: bytes, depth: int) -> None:
+    assert jsonsafe._runs(brackets) == depth
+
+
+def with_leaf_at_every_level(levels: int) -> object:
+    """[[], [[], [[], ... []]]]: no two openers in a row beyond two, and half of it gone after one round."""
+    value: object = []
+    for _ in range(levels):
+        value = [[], value]
+    return value
+
+
+@pytest.mark.parametrize("levels", [9, 12, 40])
+def test_the_depth_is_the_same_whether_rounds_or_runs_read_it(levels: int) -> None:
+    # GIVEN a text whose first round of peeling removes much (the leaves) and the next little (a long chain)
+    value = with_leaf_at_every_level(levels)
+    text = json.dumps(value).encode()
+    depth = depth_of(value)
+    assert depth == levels + 1 and b"[[[" not in text
+    # THEN the depth limit holds exactly at its boundary, for any limit
+    for limit in (depth - 2, depth - 1, depth, depth + 1):
+        assert jsonsafe.deeper_than(text, limit) is (depth > limit), limit
+
+
+def test_a_number_python_will_not_read_is_invalid_json_naming_why() -> None:
+    assert rejected("1" * 5000, max_bytes=10_000) == ("INVALID_JSON", "not valid JSON (ValueError)")

@@ -709,3 +709,19 @@ def test_a_teams_token_of_any_length_is_read_with_or_without_padding() -> None:
     token = base64.b64encode(key).decode()
     assert token.endswith("==")
     assert teams_signature(token.rstrip("="), TEAMS_VECTOR[1]) == teams_signature(token, TEAMS_VECTOR[1])
+
+
+@pytest.mark.parametrize(
+    ("stamp", "at"),
+    [
+        ("2026-11-29T12:00:00Z", TEAMS_NOW),
+        ("2026-11-29T12:00:00.25Z", TEAMS_NOW + 0.25),
+        ("2026-11-29T05:00:00.4714686-07:00", TEAMS_NOW + 0.4714686),
+        ("2026-11-29T17:30:00+05:30", TEAMS_NOW),  # an offset with minutes
+        ("2026-11-29T06:15:00-05:45", TEAMS_NOW),  # and west of UTC
+    ],
+)
+def test_an_activity_time_is_read_to_the_fraction_of_a_second(stamp: str, at: float) -> None:
+    from lib.http.signatures import activity_time
+
+    assert activity_time({"timestamp": stamp}) == pytest.approx(at, abs=1e-6)

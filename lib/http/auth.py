@@ -135,7 +135,7 @@ def _teams(request: HttpRequest, token: str, now: float) -> str | None:
 def _form_token(body: bytes) -> str | None:
     """The ``token`` field of a form body; None when there is none (or no readable form: then the header is all)."""
     try:
-        return parse_qs(body.decode("utf-8"), keep_blank_values=True).get("token", [None])[0]
+        return parse_qs(body.decode()).get("token", [None])[0]
     except (UnicodeDecodeError, ValueError):
         return None
 

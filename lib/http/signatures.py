@@ -25,7 +25,7 @@ _ISO_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}
 
 
 def _bytes(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
+    return text.encode(errors="surrogatepass")
 
 
 def _same(given: str, expected: str) -> bool:
@@ -186,10 +186,9 @@ def verify_teams_activity(token: str, headers: Mapping[str, str], body: bytes, n
     if (forged := verify_teams(token, headers, body)) is not None:
         return forged
     try:
-        activity = jsonsafe.loads(body, max_bytes=len(body))
+        at = activity_time(jsonsafe.loads(body, max_bytes=len(body)))
     except jsonsafe.JsonRejected:
-        activity = None
-    at = activity_time(activity)
+        at = None
     if at is None:
         return "the activity has no timestamp (ISO 8601, as Teams sends it)"
     if _stale(at, now):
