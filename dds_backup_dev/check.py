@@ -3,8 +3,9 @@
 It asks what the function will need: the configuration parses, the credentials authenticate, the DDS endpoint
 answers, instances and backups can be listed, every configured request resolves to instances, every configured
 topic exists, webhook secrets are well formed, each route runs its own check (or says that it trusts API
-Gateway's), and (with ``--template``) each timer's request resolves and the timeout leaves room to wait. It only reads: the one write it may send is IAM's token request (password
-credentials). One ``Check`` per line, each failure with what to change.
+Gateway's), and (with ``--template``) each timer's request resolves and the timeout leaves room to wait. It
+only reads: the one write it may send is IAM's token request (password credentials). One ``Check`` per line,
+each failure with what to change.
 """
 
 from __future__ import annotations
