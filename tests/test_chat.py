@@ -608,7 +608,7 @@ async def test_a_follow_up_that_cannot_be_masked_is_not_posted(fake: FakeChat) -
 
     config.allow_test_origin(fake.origin)
     try:
-        settings = config.load_settings({}.get)
+        settings = config.load_settings(lambda _: None)
         async with aiohttp.ClientSession() as session:
             poster = ChatPoster(session, settings, Deadline(time.monotonic() + 10))
             follow_up = FollowUp(platform="slack", url=fake.url("/hooks/commands/k1"))
