@@ -93,6 +93,7 @@ bench: $(WHEELS) browser
 	$(BIN)/python bench/coldstart.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/jsonsafe.py
 
 package: $(STAMP)
 	$(BIN)/dds-backup package

@@ -2,10 +2,11 @@
 
 It asks what the function will need: the configuration parses, the credentials authenticate, the DDS endpoint
 answers, instances and backups can be listed, every configured request resolves to instances, every configured
-topic exists, webhook secrets are well formed, and (with ``--template``) each timer's request resolves, the
-timeout leaves room to wait, the function can be deployed in REGION, and the routes have a domain for more than
-tests. It only reads: the one write it may send is IAM's token request (password
-credentials). One ``Check`` per line, each failure with what to change.
+topic exists, webhook secrets are well formed, each route runs its own check (or says that it trusts API
+Gateway's), and (with ``--template``) each timer's request resolves, the timeout leaves room to wait, the
+function can be deployed in REGION, and the routes have a domain for more than tests. It only reads: the one
+write it may send is IAM's token request (password credentials). One ``Check`` per line, each failure with what
+to change.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lib.cloud import regions
 from lib.cloud.errors import ApiError, CloudError
 from lib.config import TOPIC_URN, ConfigError, Settings, load_settings
 from lib.dds.client import IAM_ACTIONS, DdsClient
+from lib.http.app import route_checks
 from lib.models import BackupRequest, ErrorInfo
 from lib.runner.resolve import resolve
 from lib.runtime import Invocation
@@ -91,6 +93,41 @@ def secrets(invocation: Invocation) -> Iterator[Check]:
             if problem
             else ok(rule.key, f"well formed ({rule.shape})")
         )
+
+
+def _gateway_auth(template: Template | None) -> dict[tuple[str, str], str]:
+    """(method, path) -> the API Gateway route's own ``auth`` (NONE, APP, IAM), from the template's triggers."""
+    out: dict[tuple[str, str], str] = {}
+    for trigger in template.triggers if template else []:
+        data = trigger.event_data
+        if trigger.trigger_type_code == "DEDICATEDGATEWAY":
+            out[(str(data.get("req_method", "")).upper(), str(data.get("path", "")))] = str(data.get("auth", "NONE"))
+    return out
+
+
+def routes(settings: Settings, template: Template | None) -> Iterator[Check]:
+    """Each route of the function's route table: the check it runs and the secret it checks; a warning for a
+    route that runs without its own check (its switch trusts API Gateway's authentication), a failure when the
+    template's route for it has no authentication of its own either."""
+    deployed = _gateway_auth(template)
+    for route in route_checks():
+        name = f"route {route.method} {route.path}"
+        if route.trusts_gateway(settings):
+            why = f"runs without its own check: {route.trust}=gateway trusts API Gateway's APP or IAM authentication"
+            if deployed.get((route.method, route.path)) == "NONE":
+                fix = f"set auth: APP (or IAM) on {route.path} in template.yaml, or unset {route.trust}"
+                yield fail(name, f"{why}, and its route in template.yaml has auth: NONE: anyone can call it", fix)
+            else:
+                fix = f"give its API Gateway route APP or IAM auth, or unset {route.trust} to check {route.secret}"
+                yield Check(name, "warn", why, fix)
+        elif _configured(settings, route.secret):
+            yield ok(name, f"{route.scheme} with {route.secret}")
+        else:
+            yield Check(name, "skip", f"{route.secret} is not set: the route answers 401 to every request")
+
+
+def _configured(settings: Settings, variable: str) -> bool:
+    return getattr(settings, variable.lower()) is not None
 
 
 def topics(settings: Settings, invocation: Invocation, template: Template | None) -> list[tuple[str, str]]:
@@ -395,6 +432,7 @@ async def run(invocation: Invocation, template: Template | None = None, step: St
     cloud_checks = await cloud(settings, invocation, found, wanted, step)
     checks = [ok("configuration", _summary(settings)), *cloud_checks, *shapes]
     checks += list(secrets(invocation))
+    checks += list(routes(settings, template))
     if template is not None:
         waits = any(isinstance(r, BackupRequest) and r.wait for _, r in wanted)
         checks.append(timeout(settings, template, waits))

@@ -303,15 +303,21 @@ def _secrets_to_make() -> dict[str, str]:
     }
 
 
-def _misconfigured_secrets() -> list[str]:
-    from dds_backup_dev.secret_rules import RULES
+def _serve_preflight() -> str | None:
+    """What would make every request fail (an invalid configuration, a weak secret: the message names the
+    variable, never its value), else None, after a line for each route that runs without its own check."""
+    from lib.config import ConfigError, load_settings
+    from lib.http.app import route_checks
 
-    out = []
-    for rule in RULES:
-        value = os.environ.get(rule.key, "").strip()
-        if value and (problem := rule.problem(value)) is not None:
-            out.append(f"dds-backup serve: {rule.key} {problem}; every request that needs it gets 500 -> {rule.fix}")
-    return out
+    try:
+        settings = load_settings(os.environ.get)
+    except ConfigError as exc:
+        return str(exc)
+    trusted = [r for r in route_checks() if r.trusts_gateway(settings)]
+    for trust in dict.fromkeys(r.trust for r in trusted):
+        paths = ", ".join(f"{r.method} {r.path}" for r in trusted if r.trust == trust)
+        say(f"dds-backup serve: {trust}=gateway: {paths} run without their own check (API Gateway's auth is trusted)")
+    return None
 
 
 class _ServeWatch:
@@ -341,6 +347,9 @@ def cmd_serve(args: argparse.Namespace, activity: Activity) -> int:
     made = _secrets_to_make()
     os.environ.update(made)
     embedded = _Embedded(args.backup_delay)
+    if (problem := _serve_preflight()) is not None:
+        embedded.stop()
+        return _fail("serve", problem)
     watch = _ServeWatch()
 
     def ready(url: str) -> None:
@@ -348,7 +357,7 @@ def cmd_serve(args: argparse.Namespace, activity: Activity) -> int:
 
         routes = {route: a.variable for a in route_auth(os.environ.get) for route in a.routes}
         print(json.dumps({"url": url, "routes": routes}), flush=True)
-        for line in (*_route_lines(url, made), *_misconfigured_secrets()):
+        for line in _route_lines(url, made):
             say(line)
         say("dds-backup serve: Ctrl-C stops it")
         activity.set(f"serving {url}")
@@ -374,7 +383,9 @@ def cmd_serve(args: argparse.Namespace, activity: Activity) -> int:
 
     try:
         with watching(LOGGER_NAME, watch.record):
-            stopped = asyncio.run(serve(args.host, args.port, args.timeout, on_ready=ready, on_interrupt=interrupted))
+            stopped = asyncio.run(
+                serve(args.host, args.port, args.timeout, args.read_timeout, on_ready=ready, on_interrupt=interrupted)
+            )
     except OSError as exc:
         return _fail("serve", str(exc))
     finally:
@@ -393,6 +404,12 @@ def _add_serve(sub: Any) -> None:
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (0: any free port)")
     serve.add_argument(
         "--timeout", type=int, default=APIG_TIMEOUT_S, help="the function timeout to simulate per request, seconds"
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client gets for its request line and headers, and again for its body (then 408)",
     )
     serve.add_argument(
         "--backup-delay", type=float, default=2.0, help="embedded emulator: seconds until a backup completes"

@@ -87,7 +87,10 @@ def _webhook_headers(body: bytes, *, method: str = "POST", path: str = "", msg_i
     which signs a POST's body only."""
     secret = _secret("WEBHOOK_SECRET")
     if secret.startswith("whsec_"):
-        return standard_webhooks_headers(secret, body, msg_id, method=method, path=path)
+        try:
+            return standard_webhooks_headers(secret, body, msg_id, method=method, path=path)
+        except ValueError as exc:  # the function's own rule: a whsec_ value is base64, strictly
+            raise UsageError(f"WEBHOOK_SECRET {exc}: make one with `dds-backup secret`") from None
     if method != "POST":
         raise UsageError(
             "a status query is signed with Standard Webhooks, which needs a whsec_ WEBHOOK_SECRET "

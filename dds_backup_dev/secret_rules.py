@@ -33,11 +33,29 @@ def variable(rule: SecretRule) -> str:
 
 def condition(rule: SecretRule, expr: str) -> str:
     """The rule on ``expr`` in HCL; an empty value passes (every secret is optional until its route is on).
-    A whsec_ secret's base64 must decode: its length is never one more than a multiple of four."""
+
+    A whsec_ secret is decoded as the function decodes it (``standard_webhooks_key``): its base64 never one
+    character more than a multiple of four, padding only as much as the length needs, no bits left over (the
+    re-encoded key is the same text); its key's byte values are counted on the key read as ISO-8859-1 text, one
+    character per byte (a carriage return is counted on its own: Terraform would read it and a line feed after it
+    as one character)."""
     plain = f'can(regex("{_hcl(rule.pattern)}", {expr}))'
+    if rule.distinct:
+        plain = f'({plain} && length(distinct(split("", {expr}))) >= {rule.distinct})'
     if rule.whsec is None:
         return f'{expr} == "" || {plain}'
-    prefixed = f'can(regex("{_hcl(rule.whsec)}", {expr})) && (length(replace({expr}, "=", "")) - 6) % 4 != 1'
+    encoded = f'trimprefix({expr}, "whsec_")'
+    bare = f'replace({encoded}, "=", "")'
+    padded = f'"${{{bare}}}${{substr("==", 0, (4 - length({bare}) % 4) % 4)}}"'
+    key = f'textdecodebase64({padded}, "ISO-8859-1")'
+    decoded = (
+        f'textencodebase64({key}, "ISO-8859-1") == {padded}'
+        f' && length(distinct(split("", replace({key}, "\\r", "\\u0100")))) >= {rule.distinct}'
+    )
+    prefixed = (
+        f'can(regex("{_hcl(rule.whsec)}", {expr})) && length({bare}) % 4 != 1'
+        f" && ({encoded} == {bare} || length({encoded}) % 4 == 0) && try({decoded}, false)"
+    )
     return f'{expr} == "" || (startswith({expr}, "whsec_") ? ({prefixed}) : {plain})'
 
 
@@ -57,9 +75,19 @@ _MATTERMOST_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def new_secret(key: str, size: int = 32) -> str:
-    """A fresh random value of the shape the variable ``key`` takes (its rule above accepts it): a ``whsec_``
-    secret of ``size`` bytes, a Slack signing secret (32 hex digits, as Slack shows one), a Teams token
-    (base64), a Mattermost token (26 lower-case letters and digits)."""
+    """A fresh random value of the shape the variable ``key`` takes, that its rule accepts: a ``whsec_`` secret
+    of ``size`` bytes, a Slack signing secret (32 hex digits, as Slack shows one), a Teams token (base64), a
+    Mattermost token (26 lower-case letters and digits). Drawn again in the (about 1e-20) case that the rule
+    would refuse it as too regular."""
+    rule = next((r for r in RULES if r.key == key), None)
+    if rule is None:
+        raise ValueError(f"no secret of {key} is made here")
+    while rule.problem(made := _draw(key, size)) is not None:
+        pass
+    return made
+
+
+def _draw(key: str, size: int) -> str:
     if key == WEBHOOK.key:
         return "whsec_" + base64.b64encode(secrets.token_bytes(size)).decode()
     if key == SLACK.key:

@@ -3,12 +3,18 @@
 Each request becomes an APIG event (base64 body, lower-case headers, path, method, query) and the handler's
 APIG response becomes the HTTP answer, so webhook senders, curl snippets and CI jobs can be tried locally.
 The handler is synchronous and runs its own event loop, so it runs in a worker thread.
+
+As a production front does (nginx's client_header_timeout and client_body_timeout, API Gateway's own limits), a
+client gets ``read_timeout`` seconds for its request line and headers, counted from the connection's start, and as
+many again for its body: one that trickles bytes is answered 408 and cut off, so it cannot hold a connection (and
+a worker) open. Each connection carries one request (``Connection: close``), so every request has its own clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import signal
 import uuid
 from collections.abc import Awaitable, Callable
@@ -34,27 +40,26 @@ class RouteAuth:
 
 
 def route_auth(lookup: Callable[[str], str | None]) -> list[RouteAuth]:
-    """Per route of the function, what ``serve`` must tell its user: which variable's secret the route checks.
+    """Per route of the function, what ``serve`` must tell its user: which variable's secret the route checks,
+    read from the routes' own declaration (``lib.http.app.route_checks``): the routes that share a secret are told
+    together, and a route handed to API Gateway's authentication (``WEBHOOK_AUTH`` or ``CHAT_AUTH`` set to
+    ``gateway``) checks none."""
+    from lib.http.app import route_checks
 
-    The one place that knows it on the dev side (lib/http/auth.py decides it for the function): with
-    ``WEBHOOK_AUTH=gateway`` every route trusts API Gateway's authentication and checks no secret.
-    """
-    if (lookup("WEBHOOK_AUTH") or "").strip().lower() == "gateway":
-        trusted = "API Gateway's own authentication (WEBHOOK_AUTH=gateway); locally: nothing is checked"
-        return [
-            RouteAuth(("POST /backups", "GET /backups/{backup_id}"), None, trusted),
-            RouteAuth(("POST /slack", "POST /teams", "POST /mattermost"), None, trusted),
-        ]
-    return [
-        RouteAuth(
-            ("POST /backups", "GET /backups/{backup_id}"),
-            "WEBHOOK_SECRET",
-            "Standard Webhooks signature (a whsec_ secret) or X-Hub-Signature-256",
-        ),
-        RouteAuth(("POST /slack",), "SLACK_SIGNING_SECRET", "Slack's v0 request signature"),
-        RouteAuth(("POST /teams",), "TEAMS_WEBHOOK_TOKEN", "Teams' HMAC of the outgoing webhook's token"),
-        RouteAuth(("POST /mattermost",), "MATTERMOST_TOKEN", "the slash command's token"),
-    ]
+    groups: dict[str, list[str]] = {}
+    checks = {}
+    for route in route_checks():
+        groups.setdefault(route.secret, []).append(f"{route.method} {route.path}")
+        checks[route.secret] = route
+    out = []
+    for variable, routes in groups.items():
+        check = checks[variable]
+        if (lookup(check.trust) or "").strip().lower() == "gateway":
+            trusted = f"API Gateway's own authentication ({check.trust}=gateway); locally: nothing is checked"
+            out.append(RouteAuth(tuple(routes), None, trusted))
+        else:
+            out.append(RouteAuth(tuple(routes), variable, check.scheme))
+    return out
 
 
 def to_apig_event(request: web.Request, body: bytes) -> dict[str, Any]:
@@ -78,10 +83,28 @@ def from_apig_response(answer: dict[str, Any]) -> web.Response:
     return web.Response(status=int(answer.get("statusCode", 500)), body=raw, headers=headers)
 
 
-def _json_error(status: int, reason: str) -> web.Response:
+#: Seconds a client gets for its request line and headers, and again for its body.
+READ_TIMEOUT_S = 10.0
+
+
+def _json_error(status: int, reason: str, code: str | None = None) -> web.Response:
     """Errors in the function's own shape, never aiohttp's text pages (which echo the offending bytes)."""
-    code = "BAD_HTTP_REQUEST" if status < 500 else "INTERNAL_ERROR"
+    code = code or ("BAD_HTTP_REQUEST" if status < 500 else "INTERNAL_ERROR")
     return web.json_response({"error": {"code": code, "message": reason}}, status=status)
+
+
+def _too_slow(what: str, seconds: float) -> str:
+    return f"the request's {what} did not arrive within {seconds:g} s"
+
+
+def _raw_408(message: str) -> bytes:
+    """A whole 408 answer, written straight to a connection whose request never became one."""
+    body = json.dumps({"error": {"code": "REQUEST_TIMEOUT", "message": message}}).encode()
+    head = (
+        "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode() + body
 
 
 @web.middleware
@@ -95,7 +118,31 @@ async def _json_http_errors(
 
 
 class _JsonErrorHandler(RequestHandler):
-    """Requests that never reach the app (malformed request lines, headers, chunking) are answered in JSON too."""
+    """Requests that never reach the app (malformed request lines, headers, chunking) are answered in JSON too;
+    a request line and headers that do not arrive within ``read_timeout`` get a 408 and the connection closes."""
+
+    read_timeout = READ_TIMEOUT_S
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._headers_due: asyncio.TimerHandle | None = asyncio.get_running_loop().call_later(
+            self.read_timeout, self._headers_too_slow
+        )
+
+    def headers_arrived(self) -> None:
+        if self._headers_due is not None:
+            self._headers_due.cancel()
+            self._headers_due = None
+
+    def _headers_too_slow(self) -> None:
+        self._headers_due = None
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_raw_408(_too_slow("line and headers", self.read_timeout)))
+        self.force_close()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.headers_arrived()
+        super().connection_lost(exc)
 
     def handle_error(
         self, request: BaseRequest, status: int = 500, exc: BaseException | None = None, message: str | None = None
@@ -108,15 +155,24 @@ class _JsonErrorHandler(RequestHandler):
 
 
 class _JsonErrorServer(web.Server):
+    read_timeout = READ_TIMEOUT_S
+
     def __call__(self) -> RequestHandler:
-        return _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+        handler = _JsonErrorHandler(self, loop=self._loop, **self._kwargs)
+        handler.read_timeout = self.read_timeout
+        return handler
 
 
 class _Runner(web.AppRunner):
+    def __init__(self, app: web.Application, read_timeout: float, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.read_timeout = read_timeout
+
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         # The same server with its handler factory swapped: aiohttp builds it with private arguments.
         server.__class__ = _JsonErrorServer
+        server.read_timeout = self.read_timeout  # type: ignore[attr-defined]
         return server
 
 
@@ -127,13 +183,23 @@ class InFlight:
         self.count = 0
 
 
-def create_app(timeout_s: int = 60, in_flight: InFlight | None = None) -> web.Application:
+def create_app(
+    timeout_s: int = 60, in_flight: InFlight | None = None, read_timeout: float = READ_TIMEOUT_S
+) -> web.Application:
     import handler  # after the caller has set up the environment
 
     busy = in_flight or InFlight()
 
     async def any_route(request: web.Request) -> web.StreamResponse:
-        body = await request.read()
+        protocol = request.protocol
+        if isinstance(protocol, _JsonErrorHandler):
+            protocol.headers_arrived()
+        try:
+            body = await asyncio.wait_for(request.read(), read_timeout)
+        except asyncio.TimeoutError:
+            slow = _json_error(408, _too_slow("body", read_timeout), "REQUEST_TIMEOUT")
+            slow.force_close()
+            return slow
         event = to_apig_event(request, body)
         context = LocalContext(timeout_s=timeout_s, request_id=event["requestContext"]["requestId"])
         busy.count += 1
@@ -143,7 +209,9 @@ def create_app(timeout_s: int = 60, in_flight: InFlight | None = None) -> web.Ap
             return web.json_response({"error": {"code": "HANDLER_RAISED", "message": str(exc)}}, status=500)
         finally:
             busy.count -= 1
-        return from_apig_response(answer)
+        response = from_apig_response(answer)
+        response.force_close()  # one request per connection: the next one's headers have their own clock
+        return response
 
     app = web.Application(client_max_size=8 * 1024**2, middlewares=[_json_http_errors])
     app.router.add_route("*", "/{tail:.*}", any_route)
@@ -154,6 +222,7 @@ async def serve(
     host: str,
     port: int,
     timeout_s: int,
+    read_timeout: float = READ_TIMEOUT_S,
     *,
     on_ready: Callable[[str], None] | None = None,
     on_interrupt: Callable[[int], None] | None = None,
@@ -162,7 +231,8 @@ async def serve(
     is bound; ``on_interrupt`` the number of requests still in flight, before anything is torn down (it may end
     the process rather than wait for them)."""
     in_flight = InFlight()
-    runner = _Runner(create_app(timeout_s, in_flight), access_log=None)
+    # lingering_time=0: a body that never finished is not read on after the 408 (aiohttp would for 10 s)
+    runner = _Runner(create_app(timeout_s, in_flight, read_timeout), read_timeout, access_log=None, lingering_time=0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

@@ -7,7 +7,6 @@ anything malformed stops the invocation with a message naming the variable, befo
 from __future__ import annotations
 
 import base64
-import binascii
 import difflib
 import re
 from collections.abc import Callable
@@ -42,7 +41,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class SecretRule:
     """What a well-formed secret of one variable looks like. The patterns read alike in Python and in Terraform's
-    RE2, so that the Terraform variables refuse what the function would refuse at start."""
+    RE2, so that the Terraform variables refuse what the function would refuse at start
+    (``dds_backup_dev/secret_rules.py`` renders the whole rule, the distinct values included)."""
 
     key: str
     pattern: str
@@ -50,6 +50,9 @@ class SecretRule:
     fix: str
     #: The pattern for a value that starts with ``whsec_`` (a Standard Webhooks secret), when it differs.
     whsec: str | None = None
+    #: At least this many different characters (a plain value) or byte values (a whsec_ key): a long value of
+    #: two letters, or a key of zeros, is no secret.
+    distinct: int = 0
 
     def problem(self, value: str) -> str | None:
         """None when well formed, else what is wrong (never the value)."""
@@ -58,21 +61,27 @@ class SecretRule:
             return f"is not {self.shape}"
         if prefixed:
             try:
-                standard_webhooks_key(value)
+                key = standard_webhooks_key(value)
             except ValueError as exc:
                 return str(exc)
+            if len(set(key)) < self.distinct:
+                return f"decodes to a key of fewer than {self.distinct} different byte values: not a random key"
+        elif len(set(value)) < self.distinct:
+            return f"has fewer than {self.distinct} different characters: not a random secret"
         return None
 
 
 # Standard Webhooks secrets hold 24-64 random bytes: 32 base64 characters are 24 bytes. A plain secret (GitHub's
-# kind) has at least as many characters.
+# kind) has at least as many characters, printable ASCII (what every sender's settings page takes).
 MIN_SECRET_BYTES = 24
+MIN_DISTINCT = 8
 WEBHOOK_SECRET_RULE = SecretRule(
     "WEBHOOK_SECRET",
-    r"^.{24,}$",
-    "a whsec_ secret of at least 24 random bytes, or a plain secret of at least 24 characters",
+    r"^[ -~]{24,}$",
+    "a whsec_ secret of at least 24 random bytes, or a plain secret of at least 24 characters (printable ASCII)",
     "make one with `dds-backup secret`, and give the same value to the sender",
     whsec=r"^whsec_[A-Za-z0-9+/]{32,}={0,2}$",
+    distinct=MIN_DISTINCT,
 )
 # Slack shows a signing secret of letters and digits (32 of them); a token (xoxb-...) is not it.
 SLACK_SECRET_RULE = SecretRule(
@@ -134,13 +143,21 @@ def origin_of(url: str) -> str | None:
 
 
 def standard_webhooks_key(secret: str) -> bytes:
-    """The HMAC key of a Standard Webhooks secret: the part after ``whsec_``, base64-decoded exactly as the official
-    ``standardwebhooks`` library decodes it (padding added, characters outside the alphabet skipped), so that its
-    senders and this function always agree. Raises ValueError when that fails or gives nothing."""
-    try:
-        key = base64.b64decode(secret.removeprefix("whsec_") + "==")
-    except (binascii.Error, ValueError):
-        raise ValueError("is not base64 after the whsec_ prefix") from None
+    """The HMAC key of a Standard Webhooks secret: the part after ``whsec_``, base64-decoded strictly (the standard
+    alphabet; padding at the end only, and then as much as the length needs; no bits left over), so that a value
+    is never silently read as another key. Every secret the official ``standardwebhooks`` libraries make passes,
+    and decodes to the key they use (with or without its padding). Raises ValueError (never naming the value)
+    for a value without the prefix, or one whose rest is no such base64, or empty."""
+    if not secret.startswith("whsec_"):
+        raise ValueError("is a plain secret: Standard Webhooks signatures need a whsec_ secret")
+    encoded = secret.removeprefix("whsec_")
+    bare = encoded.rstrip("=")
+    padding = len(encoded) - len(bare)
+    if not _BASE64.fullmatch(bare) or len(bare) % 4 == 1 or (padding and (padding > 2 or len(encoded) % 4)):
+        raise ValueError("is not base64 after the whsec_ prefix")
+    key = base64.b64decode(bare + "=" * (-len(bare) % 4), validate=True)
+    if base64.b64encode(key).decode().rstrip("=") != bare:
+        raise ValueError("is not base64 after the whsec_ prefix (its last character leaves bits over)")
     if not key:
         raise ValueError("is empty after the whsec_ prefix")
     return key
@@ -191,6 +208,7 @@ HUAWEICLOUD_REGIONS = (
     "tr-west-1",
 )
 KNOWN_REGIONS = frozenset((*OTC_REGIONS, *HUAWEICLOUD_REGIONS))
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*")
 _REGION = re.compile(r"[a-z]{2,}(-[a-z0-9]+){1,3}")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 
@@ -221,7 +239,10 @@ class Settings(BaseModel):
     teams_incoming_webhook_url: SecretStr | None = Field(default=None, alias="TEAMS_INCOMING_WEBHOOK_URL")
     #: The Mattermost server(s) whose response_url may receive follow-ups, e.g. https://chat.example.com.
     mattermost_url: frozenset[str] | None = Field(default=None, alias="MATTERMOST_URL")
+    #: ``gateway``: API Gateway's own authentication (APP or IAM) vouches for the callers of /backups.
     webhook_auth: Literal["signature", "gateway"] = Field(default="signature", alias="WEBHOOK_AUTH")
+    #: The same for the chat routes (/slack, /teams, /mattermost), on its own.
+    chat_auth: Literal["signature", "gateway"] = Field(default="signature", alias="CHAT_AUTH")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO", alias="LOG_LEVEL")
     backup_name_template: str = Field(default=DEFAULT_NAME_TEMPLATE, alias="BACKUP_NAME_TEMPLATE")
     max_concurrency: int = Field(default=10, ge=1, le=100, alias="MAX_CONCURRENCY")
@@ -260,7 +281,7 @@ class Settings(BaseModel):
             return frozenset(v.strip() for v in value.split(",") if v.strip())
         return value
 
-    @field_validator("log_level", "webhook_auth", mode="before")
+    @field_validator("log_level", "webhook_auth", "chat_auth", mode="before")
     @classmethod
     def _case_insensitive(cls, value: object) -> object:
         if isinstance(value, str):

@@ -4,6 +4,12 @@ Field names follow Powertools for AWS Lambda's Logger and the OpenTelemetry/ECS 
 runs on every record: registered secret values are replaced wherever they appear, and fields whose names
 say "token", "secret", "password", "authorization" or "signature" are masked, so a mistake elsewhere cannot
 leak a credential into the logs.
+
+Two kinds of values are masked. The function's own (its configured secrets, the temporary credentials and tokens
+the platform hands it) are masked in every line of the process (``register_secrets``). A value that came with a
+request (a chat command's response_url, which is a capability) is masked in the lines of that request alone
+(``scope``, ``mask_here``), and only after it was checked: what one caller sends never changes what another
+caller's lines say, and a scope holds a bounded number of bytes, so no caller can make every line slower.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ LOGGER_NAME = "dds_backup"
 MASK = "***"
 
 _context: ContextVar[dict[str, Any] | None] = ContextVar("dds_backup_log_context", default=None)
+#: What one request (or one order in it) masks beside the process's secrets, at most this much.
+MAX_SCOPED_VALUES = 8
+MAX_SCOPED_CHARS = 8192
 _SENSITIVE_KEY = re.compile(
     r"(^|[._-])(sk|token|secret|password|passwd|authorization|signature|security[._-]?token|x[._-]auth[._-]token)$",
     re.IGNORECASE,
@@ -37,6 +46,49 @@ _secrets: dict[str, tuple[str, float]] = {}
 # JSON keeps these raw (with ensure_ascii off), and line-based readers split lines on them: the C1 controls
 # (U+0085 is "next line"), DEL, and the Unicode line and paragraph separators. Escaped, they stay readable JSON.
 _LINE_BREAKERS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), 0x2028, 0x2029)}
+
+
+class _Scope:
+    """The values one request (or one order of it) masks: each with its JSON-escaped form; inside an enclosing
+    scope, that one's too."""
+
+    __slots__ = ("chars", "parent", "values")
+
+    def __init__(self, parent: _Scope | None) -> None:
+        self.parent = parent
+        self.values: dict[str, str] = {}
+        self.chars = 0
+
+
+_scope: ContextVar[_Scope | None] = ContextVar("dds_backup_log_scope", default=None)
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """The lines logged inside the block (and in tasks started in it) mask what ``mask_here`` registers in it,
+    besides what enclosing scopes mask; once the block ends, nothing of it is kept."""
+    token = _scope.set(_Scope(_scope.get()))
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def mask_here(value: str) -> bool:
+    """Mask ``value`` in the lines of the current scope alone. False, and nothing kept, outside any scope or when
+    the scope holds its most (``MAX_SCOPED_VALUES`` values, ``MAX_SCOPED_CHARS`` characters): then the value must
+    not be used, since it could not be kept out of the logs. Values under 6 characters are never masked (they
+    would garble every line): False for them too."""
+    current = _scope.get()
+    if current is None or len(value) < 6:
+        return False
+    if value in current.values:
+        return True
+    if len(current.values) >= MAX_SCOPED_VALUES or current.chars + len(value) > MAX_SCOPED_CHARS:
+        return False
+    current.values[value] = json.dumps(value)[1:-1]
+    current.chars += len(value)
+    return True
 
 
 def register_secrets(values: list[str], keep_s: float | None = None) -> None:
@@ -83,8 +135,17 @@ def mask_keys(value: Any) -> Any:
 
 
 def scrub(text: str) -> str:
-    """Registered secret values out of a finished line (also in their JSON-escaped form)."""
-    for secret, (escaped, _) in tuple(_secrets.items()):
+    """Registered secret values, and the current scope's, out of a finished line (also in their JSON-escaped form)."""
+    text = _masked(text, [(secret, escaped) for secret, (escaped, _) in tuple(_secrets.items())])
+    current = _scope.get()
+    while current is not None:
+        text = _masked(text, list(current.values.items()))
+        current = current.parent
+    return text
+
+
+def _masked(text: str, values: list[tuple[str, str]]) -> str:
+    for secret, escaped in values:
         if secret in text:
             text = text.replace(secret, MASK)
         if escaped != secret and escaped in text:
@@ -141,7 +202,11 @@ class _Formatter(JsonFormatter):
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         # Secret values are looked for once, in the finished line, rather than in every string of the record.
         # Outside strings a JSON line is ASCII, so every escaped character was inside a string.
-        return scrub(super().jsonify_log_record(log_data)).translate(_LINE_BREAKERS)
+        line = scrub(super().jsonify_log_record(log_data)).translate(_LINE_BREAKERS)
+        if line.isascii():
+            return line
+        # An unpaired surrogate (from a request's JSON) cannot be written as UTF-8: as a JSON escape it can.
+        return line.encode("utf-8", "backslashreplace").decode()
 
 
 def configure(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:

@@ -62,7 +62,7 @@ async def run(event: Any, context: Any, started: float, *, cold_start: bool = Fa
     invocation = Invocation.from_context(context, started)
     service = _service(invocation)
     faas = {"faas.invocation_id": invocation.request_id, "faas.name": invocation.function_name}
-    with logs.bound(**faas, **{"faas.coldstart": cold_start}):
+    with logs.bound(**faas, **{"faas.coldstart": cold_start}), logs.scope():
         if _is_http(event):
             # Loaded for API Gateway events only: a timer or a queue never pays for the webhook stack.
             from lib.http import app

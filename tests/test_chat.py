@@ -4,6 +4,7 @@ follow-up posted into the conversation when the backup ends."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
+import aiohttp
 import pytest
 
 import handler
@@ -29,10 +31,11 @@ from dds_backup_dev.signing import (
     teams_activity,
     teams_headers,
 )
-from lib import config
+from lib import config, logs
 from lib.http.chat import grammar
+from lib.http.chat.teams import command_text
 from lib.http.signatures import teams_signature, verify_teams
-from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, only_result, user_text
+from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, log_lines, only_result, user_text
 from tests.fake_chat import FakeChat
 from tests.test_cli import clean_env
 
@@ -71,6 +74,40 @@ def test_targets_name_instances_by_id_tag_name_or_all() -> None:
     assert grammar.selection("env=prod") == {"selector": {"tags": {"env": "prod"}}}
     assert grammar.selection("orders-prod") == {"selector": {"name": "orders-prod"}}
     assert grammar.selection(None) == {"selector": {"all": True}}
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("<at>DDSBackup</at> backup orders-prod", "backup orders-prod"),
+        ("<p><at>DDS Backup</at>&nbsp;status b1</p>", "status b1"),
+        ("<at>DDSBackup</at> audit env=prod &lt;tag&gt;", "audit env=prod <tag>"),
+        ("<at>unclosed mention help", "unclosed mention help"),  # markup removed, words kept
+        ("help <b", "help <b"),  # an unclosed "<" is no markup
+        ("a <<b> c", "a < c"),
+    ],
+)
+def test_a_teams_text_loses_its_mentions_and_markup(text: str, command: str) -> None:
+    assert command_text(text) == command
+
+
+def best_of(call: Any, repeat: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("unit", ["<at>", "<", "<at>x</at><"])
+def test_a_teams_text_is_cleaned_in_linear_time(unit: str) -> None:
+    # GIVEN an authenticated activity whose text is 4 KiB, then 64 KiB, of unclosed markup
+    small, large = unit * (4096 // len(unit)), unit * (65536 // len(unit))
+    # THEN sixteen times the text costs about sixteen times as much (it cost 256 times as much, seconds at
+    # 64 KiB, while a regular expression rescanned the rest from every "<"; bench/jsonsafe.py has the figures)
+    growth = best_of(lambda: command_text(large)) / best_of(lambda: command_text(small))
+    assert growth < 80, growth
 
 
 # -- Teams' signature: vectors computed by Microsoft's documented procedure -----------------------------------
@@ -500,3 +537,102 @@ def test_serve_answers_each_platform_and_the_follow_up_arrives(
         with pytest.raises(urllib.error.HTTPError) as caught:
             urllib.request.urlopen(forged, timeout=30)
         assert caught.value.code == 401
+
+
+# -- what one caller sends never changes another caller's answer or log line -------------------------------------
+
+HOSTILE_URLS = ["created", "Backup started", "dds-backup", "orders-prod", "x" * 60_000]
+
+
+@pytest.mark.parametrize("mode", ["mattermost", "CHAT_AUTH=gateway"])
+def test_a_hostile_response_url_changes_nothing_for_the_next_caller(
+    chat: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str], mode: str
+) -> None:
+    # GIVEN callers whose response_url is a word that other answers and log lines hold (found: `*** id`,
+    # service.name='dds-***' in every later line of the process, for every caller)
+    if mode == "CHAT_AUTH=gateway":
+        monkeypatch.setenv("CHAT_AUTH", "gateway")
+    for url in HOSTILE_URLS:
+        event = mattermost("help", response_url=url) if mode == "mattermost" else slack_unsigned(url)
+        said(invoke(event))
+    capfd.readouterr()
+    # WHEN another caller starts a backup
+    text = said(invoke(mattermost("orders-prod")))
+    lines = capfd.readouterr().err
+    # THEN its answer and its log lines are as they would be: nothing masked, nothing kept from the others
+    assert "***" not in text and "Backup started for **orders-prod**" in text
+    records = log_lines(lines)
+    assert records and all(r["service.name"] == "dds-backup" for r in records)
+    assert "***" not in lines
+    assert any(r.get("cloudevent", {}).get("data", {}).get("outcome") == "created" for r in records)
+    assert not set(HOSTILE_URLS) & set(logs._secrets)  # the process keeps nothing of any caller's URL
+    sys.stderr.write(lines)
+
+
+def slack_unsigned(response_url: str) -> dict[str, Any]:
+    return apig_event("POST", "/slack", slack_form("help", response_url=response_url))
+
+
+def test_an_allowed_response_url_is_masked_in_its_own_request_only(
+    chat: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a request with a real Slack response_url, and a later request whose text holds that same URL
+    url = "https://hooks.slack.com/commands/T0001/1/s3cr3t-capability"
+    invoke(slack("help", response_url=url))
+    first = capfd.readouterr().err
+    said(invoke(slack(f"audit {url}")))  # the text is echoed nowhere in the log, but the URL is no secret here
+    second = capfd.readouterr().err
+    # THEN the first request's lines never show it, and the process keeps nothing of it
+    assert url not in first
+    assert url not in logs._secrets
+    sys.stderr.write(first + second)
+
+
+def test_the_values_a_request_masks_are_bounded_and_scoped() -> None:
+    stream = io.StringIO()
+    log = logs.configure("INFO", stream=stream)
+    url = "https://hooks.slack.com/commands/T0001/1/abc"
+    with logs.scope():
+        assert logs.mask_here(url) is True
+        log.info(f"posting to {url}")
+        with logs.scope():  # an order inside the request: the request's values are masked here too
+            log.info(f"order sees {url}")
+            assert logs.mask_here(url + "/2") is True
+        log.info(f"after the order {url}/2")
+        # bounded: at most MAX_SCOPED_VALUES values and MAX_SCOPED_CHARS characters per scope
+        kept = [logs.mask_here(f"{url}/{i:04d}") for i in range(logs.MAX_SCOPED_VALUES + 2)]
+        assert kept.count(True) == logs.MAX_SCOPED_VALUES - 1
+        assert logs.mask_here("y" * (logs.MAX_SCOPED_CHARS + 1)) is False
+        assert logs.mask_here("short") is False
+    log.info(f"another request {url}")
+    assert logs.mask_here(url) is False  # outside any request: nothing can be masked, so nothing is used
+    lines = [rec["message"] for rec in log_lines(stream.getvalue())]
+    assert lines == [
+        "posting to ***",
+        "order sees ***",
+        "after the order ***/2",  # the order's own value ended with the order
+        f"another request {url}",
+    ]
+    assert logs.mask_here("z" * 10) is False
+
+
+async def test_a_follow_up_that_cannot_be_masked_is_not_posted(fake: FakeChat) -> None:
+    from lib.chat.post import ChatPoster
+    from lib.models import FollowUp
+    from lib.runtime import Deadline
+
+    config.allow_test_origin(fake.origin)
+    try:
+        settings = config.load_settings(lambda _: None)
+        async with aiohttp.ClientSession() as session:
+            poster = ChatPoster(session, settings, Deadline(time.monotonic() + 10))
+            follow_up = FollowUp(platform="slack", url=fake.url("/hooks/commands/k1"))
+            with logs.scope():
+                for i in range(logs.MAX_SCOPED_VALUES):
+                    assert logs.mask_here(f"https://hooks.slack.com/commands/T/{i}/x")
+                assert (await poster.post(follow_up, "done")).startswith("refused: ")
+            with logs.scope():
+                assert await poster.post(follow_up, "done") == "posted"
+        assert len(fake.received) == 1
+    finally:
+        config.TEST_ORIGINS.clear()

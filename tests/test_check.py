@@ -298,3 +298,86 @@ def test_the_region_must_offer_functiongraph(
             f"{region} does not offer FunctionGraph, so the function cannot be deployed there (the Terraform "
             "refuses it); it is offered in eu-de"
         )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("whsec_" + "A" * 32, "decodes to a key of fewer than 8 different byte values"),  # 24 zero bytes
+        ("a" * 24, "has fewer than 8 different characters"),
+        ("--------------------AAAA", "has fewer than 8 different characters"),
+    ],
+)
+def test_a_weak_webhook_secret_fails_naming_the_variable_never_the_value(
+    configured: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    value: str,
+    problem: str,
+) -> None:
+    result = check(monkeypatch, capfd, WEBHOOK_SECRET=value)
+    assert result["code"] == 1 and set(failed(result)) == {"configuration"}
+    assert f"WEBHOOK_SECRET: {problem}" in failed(result)["configuration"]["detail"]
+    assert value not in json.dumps(result)
+
+
+def test_each_route_says_which_check_and_secret_it_runs(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    result = check(monkeypatch, capfd, **GOOD)
+    routes = {n: (c["status"], c["detail"]) for n, c in result["by_name"].items() if n.startswith("route ")}
+    assert routes == {
+        "route POST /backups": ("ok", "Standard Webhooks or X-Hub-Signature-256 with WEBHOOK_SECRET"),
+        "route GET /backups/{backup_id}": ("ok", "Standard Webhooks or X-Hub-Signature-256 with WEBHOOK_SECRET"),
+        "route POST /slack": ("ok", "Slack request signature (v0) with SLACK_SIGNING_SECRET"),
+        "route POST /teams": ("skip", "TEAMS_WEBHOOK_TOKEN is not set: the route answers 401 to every request"),
+        "route POST /mattermost": ("skip", "MATTERMOST_TOKEN is not set: the route answers 401 to every request"),
+    }
+    assert result["code"] == 0
+
+
+@pytest.mark.parametrize(
+    ("switch", "routes"),
+    [
+        ("WEBHOOK_AUTH", {"route POST /backups", "route GET /backups/{backup_id}"}),
+        ("CHAT_AUTH", {"route POST /slack", "route POST /teams", "route POST /mattermost"}),
+    ],
+)
+@pytest.mark.parametrize("gateway_auth", [None, "NONE", "APP"])
+def test_a_route_that_runs_without_its_own_check_is_a_warning_and_a_failure_behind_an_open_gateway(
+    configured: EmulatorServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    switch: str,
+    routes: set[str],
+    gateway_auth: str | None,
+) -> None:
+    # GIVEN one switch handing its routes to API Gateway's authentication, and (or not) a template whose routes
+    # have that authentication (auth: APP) or none of their own (auth: NONE)
+    args: list[str] = []
+    if gateway_auth is not None:
+        text = (ROOT / "template.yaml").read_text().replace("auth: NONE", f"auth: {gateway_auth}")
+        (tmp_path / "template.yaml").write_text(text)
+        args = ["--template", str(tmp_path / "template.yaml")]
+    result = check(monkeypatch, capfd, *args, **GOOD, **{switch: "gateway"})
+    flagged = {n: c for n, c in result["by_name"].items() if c["status"] in ("warn", "fail") and n.startswith("route")}
+    # THEN exactly its routes are flagged: warned about, or failed when nothing at all authenticates the caller
+    assert set(flagged) == routes
+    expected = "fail" if gateway_auth == "NONE" else "warn"
+    assert {c["status"] for c in flagged.values()} == {expected}
+    assert result["code"] == (1 if expected == "fail" else 0)
+    for check_ in flagged.values():
+        assert check_["detail"].startswith(f"runs without its own check: {switch}=gateway")
+        assert f"unset {switch}" in check_["fix"]
+
+
+def test_warnings_are_counted_in_the_last_line(
+    configured: EmulatorServer, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    for key, value in {**GOOD, "CHAT_AUTH": "gateway"}.items():
+        monkeypatch.setenv(key, value)
+    assert cli.main(["check"]) == 0
+    lines = printed(capfd).splitlines()
+    assert "WARN  route POST /slack: runs without its own check: CHAT_AUTH=gateway" in "\n".join(lines)
+    assert lines[-1] == "dds-backup check: all good, 3 warning(s)"

@@ -7,6 +7,7 @@ import base64
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,8 +16,18 @@ from hypothesis import strategies as st
 import handler
 from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
-from dds_backup_dev.signing import apig_event, slack_form, slack_headers, standard_webhooks_headers, status_query
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, parse_cloudevent
+from dds_backup_dev.signing import (
+    apig_event,
+    github_headers,
+    mattermost_headers,
+    slack_form,
+    slack_headers,
+    standard_webhooks_headers,
+    status_query,
+    teams_activity,
+    teams_headers,
+)
+from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, _issued_tokens, parse_cloudevent
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -289,3 +300,166 @@ def test_invalid_utf8_and_surrogates(fuzz_env: EmulatorServer) -> None:
                 {"httpMethod": "POST", "path": path, "requestContext": {}, "body": body, "isBase64Encoded": True}
             )
         )
+
+
+# -- each front, fuzzed over its headers and bodies ----------------------------------------------------------
+#
+# Unsigned or forged requests (hypothesis cannot make a valid signature): 400 or 401, the usual error body, no DDS
+# call at all. Requests signed as the sender signs them, over fuzzed bodies: past authentication, never a 5xx
+# (but the designed 503 + Retry-After when DDS says to try later: an instance that is not ready).
+# Always: no traceback in the log, no secret in the answer or the log.
+
+FRONT_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+TEAMS_TOKEN = base64.b64encode(b"fuzz-teams-outgoing-webhook-key!").decode()
+MATTERMOST_TOKEN = "fuzzmattermosttoken0123456"
+FRONT_SECRETS = {
+    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+    "SLACK_SIGNING_SECRET": SLACK_SECRET,
+    "TEAMS_WEBHOOK_TOKEN": TEAMS_TOKEN,
+    "MATTERMOST_TOKEN": MATTERMOST_TOKEN,
+}
+
+# Header values as they may arrive: any text, unpaired surrogates (undecodable bytes), digits, signature look-alikes.
+any_text = st.text(st.characters(exclude_categories=[]), max_size=60)
+surrogates = st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=[]), min_size=1)
+header_values = st.one_of(
+    any_text,
+    surrogates,
+    st.integers(-(10**15), 10**15).map(str),
+    st.binary(max_size=40).map(lambda b: "v1," + base64.b64encode(b).decode()),
+    st.binary(max_size=40).map(lambda b: "sha256=" + b.hex()),
+    st.binary(max_size=40).map(lambda b: "v0=" + b.hex()),
+    st.binary(max_size=40).map(lambda b: "HMAC " + base64.b64encode(b).decode()),
+    st.text("abcdefghijklmnopqrstuvwxyz0123456789", max_size=30).map(lambda t: "Token " + t),
+    st.lists(st.binary(max_size=32).map(lambda b: "v1," + base64.b64encode(b).decode()), max_size=4).map(" ".join),
+)
+FRONT_HEADERS = {
+    "standard-webhooks": ("webhook-id", "webhook-timestamp", "webhook-signature"),
+    "github": ("x-hub-signature-256", "x-github-delivery", "x-github-event"),
+    "slack": ("x-slack-signature", "x-slack-request-timestamp"),
+    "teams": ("authorization",),
+    "mattermost": ("authorization",),
+}
+FRONT_PATHS = {
+    "standard-webhooks": "/backups",
+    "github": "/backups",
+    "slack": "/slack",
+    "teams": "/teams",
+    "mattermost": "/mattermost",
+}
+
+
+def front_headers(front: str) -> st.SearchStrategy[dict[str, str]]:
+    names = st.sampled_from(FRONT_HEADERS[front]) | st.sampled_from(["content-type", "x-request-id"]) | any_text
+    return st.dictionaries(names, header_values, max_size=5)
+
+
+form_fields = st.dictionaries(
+    st.sampled_from(["text", "token", "trigger_id", "response_url", "user_id", "channel_id", "command"]) | any_text,
+    any_text | st.sampled_from(["orders-prod", "help", "status b1", "audit", "https://hooks.slack.com/commands/1/2/3"]),
+    max_size=6,
+)
+bodies_of_any_kind = st.one_of(
+    st.binary(max_size=300),
+    st.one_of(valid_requests, request_like, json_values).map(lambda v: json.dumps(v).encode()),
+    form_fields.map(lambda f: urlencode(f, errors="surrogatepass").encode()),
+    st.builds(lambda v: teams_activity(str(v)), any_text.map(lambda t: t.encode("utf-8", "replace").decode())),
+)
+
+
+@pytest.fixture
+def fronts(fuzz_env: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    for key, value in FRONT_SECRETS.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    return fuzz_env
+
+
+def answered(front_env: EmulatorServer, capfd: pytest.CaptureFixture[str], event: dict[str, Any]) -> tuple[int, str]:
+    """Invoke as API Gateway does; check what must always hold; the status and the log."""
+    capfd.readouterr()
+    before = len(front_env.state.requests)
+    out = run_handler(event)
+    log = capfd.readouterr().err
+    check_apig_answer(out)
+    assert out["statusCode"] < 500 or (out["statusCode"] == 503 and "Retry-After" in out["headers"]), out["body"]
+    body = json.loads(out["body"])
+    if out["statusCode"] >= 400 and "error" in body:
+        assert set(body["error"]) >= {"code", "message"} and "request_id" in body
+    assert "Traceback" not in log and "Logging error" not in log
+    shown = out["body"] + json.dumps(out["headers"]) + log
+    for secret in (*FRONT_SECRETS.values(), WEBHOOK_SECRET.removeprefix("whsec_"), *_issued_tokens):
+        assert secret not in shown, "a secret reached an answer or the log"
+    front_env.state.requests[before:] = []  # each example judged on its own calls
+    return out["statusCode"], log
+
+
+@pytest.mark.parametrize("front", list(FRONT_HEADERS))
+@FRONT_FUZZ
+@given(data=st.data())
+def test_an_unauthenticated_request_to_any_front_gets_400_or_401_and_no_dds_call(
+    fronts: EmulatorServer, capfd: pytest.CaptureFixture[str], front: str, data: st.DataObject
+) -> None:
+    headers = data.draw(front_headers(front))
+    body = data.draw(bodies_of_any_kind)
+    event = apig_event("POST", FRONT_PATHS[front], body, headers)
+    capfd.readouterr()
+    before = len(fronts.state.requests)
+    out = run_handler(event)
+    made = fronts.state.requests[before:]
+    log = capfd.readouterr().err
+    check_apig_answer(out)
+    assert out["statusCode"] in (400, 401), out
+    assert json.loads(out["body"])["error"]["code"] in ("UNAUTHENTICATED", "INVALID_HEADER", "INVALID_BODY")
+    assert made == [], "a DDS call without valid authentication"
+    assert "Traceback" not in log and "Logging error" not in log
+    for secret in FRONT_SECRETS.values():
+        assert secret not in out["body"] + log
+
+
+def signed(front: str, body: bytes) -> dict[str, Any]:
+    path = FRONT_PATHS[front]
+    headers = {
+        "standard-webhooks": lambda: standard_webhooks_headers(WEBHOOK_SECRET, body),
+        "github": lambda: github_headers(WEBHOOK_SECRET, body),
+        "slack": lambda: slack_headers(SLACK_SECRET, body),
+        "teams": lambda: teams_headers(TEAMS_TOKEN, body),
+        "mattermost": lambda: mattermost_headers(MATTERMOST_TOKEN),
+    }[front]()
+    return apig_event("POST", path, body, headers)
+
+
+def signed_bodies(front: str) -> st.SearchStrategy[bytes]:
+    if front in ("standard-webhooks", "github"):
+        return st.one_of(valid_requests, request_like, json_values).map(lambda v: json.dumps(v).encode()) | st.binary(
+            max_size=200
+        )
+    if front == "teams":  # what Teams sends is JSON: no Infinity
+        finite = st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | any_text,
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+            max_leaves=20,
+        )
+        fields = st.fixed_dictionaries({}, optional={"id": finite, "from": finite, "channelData": finite})
+        return st.builds(
+            lambda text, extra: teams_activity(text, **extra),
+            any_text.map(lambda t: t.encode("utf-8", "replace").decode()) | st.sampled_from(["orders-prod", "help"]),
+            fields,
+        )
+    return form_fields.map(lambda f: urlencode(f, errors="surrogatepass").encode()) | st.builds(
+        lambda text, url: slack_form(text, response_url=url, token=MATTERMOST_TOKEN),
+        st.sampled_from(["catalog-staging", "help", "status x", "audit env=prod", "nope"]),
+        any_text.map(lambda t: t.encode("utf-8", "replace").decode()),
+    )
+
+
+@pytest.mark.parametrize("front", list(FRONT_HEADERS))
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_an_authenticated_request_to_any_front_with_any_body_is_never_a_5xx(
+    fronts: EmulatorServer, capfd: pytest.CaptureFixture[str], front: str, data: st.DataObject
+) -> None:
+    event = signed(front, data.draw(signed_bodies(front)))
+    status, _ = answered(fronts, capfd, event)
+    if front != "mattermost":  # its token may also be in the fuzzed form, so any form passes or not
+        assert status != 401

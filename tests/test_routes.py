@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,12 +17,29 @@ from dds_backup_dev.signing import (
     apig_event,
     github_headers,
     json_body,
+    mattermost_form,
+    mattermost_headers,
     slack_form,
     slack_headers,
     standard_webhooks_headers,
     status_query,
+    teams_activity,
+    teams_headers,
 )
-from tests.conftest import BILLING, CATALOG, FROZEN, ORDERS, PLATFORM_EVENTS, Invoke, load_json, log_lines, user_text
+from lib.config import load_settings
+from lib.http import app, auth
+from lib.http.router import Route
+from tests.conftest import (
+    BILLING,
+    CATALOG,
+    FROZEN,
+    ORDERS,
+    PLATFORM_EVENTS,
+    Invoke,
+    load_json,
+    log_lines,
+    user_text,
+)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 GITHUB_SECRET = "It's a Secret to Everybody"
@@ -484,7 +504,7 @@ def test_slack_backups_never_apply_the_timers_default_retention(
 @pytest.mark.parametrize(
     ("event", "status"),
     [
-        (post_backups({"instance_id": ORDERS}, secret="another-secret-of-24-chars"), 401),  # refused by auth
+        (post_backups({"instance_id": ORDERS}, secret="whsec_" + "QW5vdGhlciBzZWNyZXQsIHNpZ25lZCB3aXRo"), 401),  # auth
         (post_backups({"instance_id": ORDERS, "nmae": "x"}), 400),  # refused by the request model
         (post_backups({"instance_id": ORDERS}), 202),
     ],
@@ -501,3 +521,198 @@ def test_every_answer_and_log_line_of_a_request_carries_the_gateways_request_id(
     # AND every log line of the request carries it beside the invocation's
     lines = [line for line in log_lines(capfd.readouterr().err) if line.get("faas.trigger") == "http"]
     assert lines and all(line.get("http.request.id") == gateway_id for line in lines), lines
+
+
+# -- every route of the table authenticates before anything else ---------------------------------------------
+
+TEAMS_TOKEN = "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA="  # the Teams sample's "contoso" key
+MATTERMOST_TOKEN = "qzgakf1nx3yt9dr4n8585ihbxy"  # the Mattermost guide's example token
+OTHER = {  # another value of each secret, of the right shape
+    "WEBHOOK_SECRET": "whsec_d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldA==",
+    "SLACK_SIGNING_SECRET": SLACK_SECRET[::-1],
+    "TEAMS_WEBHOOK_TOKEN": base64.b64encode(bytes(range(32))).decode(),
+    "MATTERMOST_TOKEN": "a1b2c3d4e5f6g7h8i9j0k1l2m3",
+}
+SECRETS = {
+    "WEBHOOK_SECRET": SECRET,
+    "SLACK_SIGNING_SECRET": SLACK_SECRET,
+    "TEAMS_WEBHOOK_TOKEN": TEAMS_TOKEN,
+    "MATTERMOST_TOKEN": MATTERMOST_TOKEN,
+}
+STALE_S = 10 * 60
+
+
+def _webhook(method: str, path: str, secret: str | None, ts: int | None) -> dict[str, Any]:
+    body = json_body({"instance_id": ORDERS}) if method == "POST" else b""
+    headers = standard_webhooks_headers(secret, body, ts=ts, method=method, path=path) if secret else {}
+    return apig_event(method, path, body, headers)
+
+
+def _slack(method: str, path: str, secret: str | None, ts: int | None) -> dict[str, Any]:
+    form = slack_form("orders-prod")
+    return apig_event(method, path, form, slack_headers(secret, form, ts=ts) if secret else {})
+
+
+def _teams(method: str, path: str, token: str | None, ts: int | None) -> dict[str, Any]:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(ts if ts is not None else time.time()))
+    body = teams_activity("orders-prod", timestamp=stamp)
+    return apig_event(method, path, body, teams_headers(token, body) if token else {})
+
+
+def _mattermost(method: str, path: str, token: str | None, ts: int | None) -> dict[str, Any]:
+    # Mattermost signs no time: its token is all there is, in the header and the form alike
+    form = mattermost_form("orders-prod", token or "")
+    return apig_event(method, path, form, mattermost_headers(token) if token else {})
+
+
+# How each check's requests are made, by check: a route with a check not listed here fails the test below.
+SENDERS = {auth.WEBHOOK: _webhook, auth.SLACK: _slack, auth.TEAMS: _teams, auth.MATTERMOST: _mattermost}
+
+
+def _path(template: str) -> str:
+    return re.sub(r"\{[a-z_]+\}", "7603abc0br02", template)
+
+
+def bad_requests(route: Route) -> dict[str, dict[str, Any]]:
+    """An unsigned, a forged and a stale request for ``route``. Mattermost signs no time: its stale request
+    carries the token from before the command's token was regenerated (which is what ends an old one)."""
+    send = SENDERS[route.auth]
+    path = _path(route.template)
+    stale_secret = OTHER[route.auth.secret] if route.auth is auth.MATTERMOST else SECRETS[route.auth.secret]
+    return {
+        "unsigned": send(route.method, path, None, None),
+        "forged": send(route.method, path, OTHER[route.auth.secret], None),
+        "stale": send(route.method, path, stale_secret, int(time.time()) - STALE_S),
+    }
+
+
+ROUTES = app.ROUTER.routes
+MODES = {
+    "signature": {},
+    "WEBHOOK_AUTH=gateway": {"WEBHOOK_AUTH": "gateway"},
+    "CHAT_AUTH=gateway": {"CHAT_AUTH": "gateway"},
+}
+
+
+# Each route under each mode that leaves it its own check (WEBHOOK_AUTH=gateway hands /backups to the gateway,
+# CHAT_AUTH=gateway the chat routes): neither switch may turn off the other's checks.
+CHECKED = [(r, m) for r in ROUTES for m, env in MODES.items() if env.get(r.auth.trust) != "gateway"]
+
+
+@pytest.mark.parametrize(("route", "mode"), CHECKED, ids=[f"{r.method} {r.template}, {m}" for r, m in CHECKED])
+def test_every_route_refuses_unsigned_forged_and_stale_requests_with_no_dds_call(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, route: Route, mode: str
+) -> None:
+    # GIVEN every secret configured, and one of the auth modes
+    for key, value in {**SECRETS, **MODES[mode]}.items():
+        monkeypatch.setenv(key, value)
+    assert not route.auth.trusts_gateway(load_settings(os.environ.get))
+    for kind, event in bad_requests(route).items():
+        # WHEN the request is unsigned, forged or stale THEN it is a 401 and DDS hears nothing of it
+        answer = invoke(event)
+        assert answer["statusCode"] == 401, (kind, answer)
+        assert body_of(answer)["error"]["code"] == "UNAUTHENTICATED"
+        assert configured.state.requests == [], kind
+    # AND the same route signed as its sender signs is answered (so the 401s were about the signature)
+    send = SENDERS[route.auth]
+    good = invoke(send(route.method, _path(route.template), SECRETS[route.auth.secret], None))
+    assert good["statusCode"] != 401, good
+
+
+def test_the_route_table_declares_each_routes_check_and_secret() -> None:
+    assert [(c.method, c.path, c.secret, c.trust) for c in app.route_checks()] == [
+        ("POST", "/backups", "WEBHOOK_SECRET", "WEBHOOK_AUTH"),
+        ("GET", "/backups/{backup_id}", "WEBHOOK_SECRET", "WEBHOOK_AUTH"),
+        ("POST", "/slack", "SLACK_SIGNING_SECRET", "CHAT_AUTH"),
+        ("POST", "/teams", "TEAMS_WEBHOOK_TOKEN", "CHAT_AUTH"),
+        ("POST", "/mattermost", "MATTERMOST_TOKEN", "CHAT_AUTH"),
+    ]
+    assert all(c.scheme for c in app.route_checks())
+
+
+def test_chat_auth_gateway_lets_an_unsigned_chat_command_through_and_keeps_backups_signed(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHAT_AUTH", "gateway")
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    answer = invoke(apig_event("POST", "/slack", slack_form("orders-prod")))
+    assert "Backup started" in json.loads(answer["body"])["text"]
+    assert invoke(apig_event("POST", "/backups", json_body({"instance_id": BILLING})))["statusCode"] == 401
+    assert len(configured.state.backups) == 1
+
+
+# -- headers that are no text ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("headers", "named"),
+    [
+        ({"webhook-id": "msg_\udcff\udcfe", "webhook-timestamp": "1", "webhook-signature": "v1,x"}, "webhook-id"),
+        ({"webhook-signature": "v1,\ud800"}, "webhook-signature"),
+        ({"x-hub-signature-256": "sha256=\udcff"}, "x-hub-signature-256"),
+        ({"x-slack-signature": "v0=\udfff", "x-slack-request-timestamp": "1"}, "x-slack-signature"),
+        ({"authorization": "HMAC \udcff"}, "authorization"),
+        ({"x-\udcffname": "value"}, "x-\\udcffname"),  # the name itself, named escaped
+    ],
+)
+@pytest.mark.parametrize("path", ["/backups", "/slack", "/teams", "/mattermost"])
+def test_an_undecodable_header_is_a_400_with_the_usual_body_never_a_500(
+    webhooks: EmulatorServer,
+    invoke: Invoke,
+    capfd: pytest.CaptureFixture[str],
+    headers: dict[str, str],
+    named: str,
+    path: str,
+) -> None:
+    # GIVEN a header that was not UTF-8 on the wire (API Gateway's JSON carries it as unpaired surrogates)
+    event = apig_event("POST", path, json_body({"instance_id": ORDERS}), headers)
+    # WHEN the function answers THEN it is a 400 naming the header, in the error body of every answer
+    answer = invoke(event)
+    assert answer["statusCode"] == 400
+    error = body_of(answer)["error"]
+    assert error == {"code": "INVALID_HEADER", "message": f"the header {named} is not UTF-8 text"}
+    answer["body"].encode("utf-8")  # the answer itself is UTF-8
+    # AND no traceback, no DDS call
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert webhooks.state.requests == []
+
+
+def test_a_path_that_is_no_text_is_a_404_that_names_it_escaped(webhooks: EmulatorServer, invoke: Invoke) -> None:
+    answer = invoke(apig_event("POST", "/backups\udcff", b"{}"))
+    assert answer["statusCode"] == 404
+    assert body_of(answer)["error"]["message"].startswith("no route for /backups\\udcff; routes: POST /backups")
+    answer["body"].encode("utf-8")
+
+
+def test_an_echoed_unpaired_surrogate_keeps_the_answer_and_the_log_utf8(
+    webhooks: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # A JSON body may hold "\ud800" escapes, which json reads as unpaired surrogates.
+    body = b'{"instance_id": "\\ud800", "description": "\\udcff"}'
+    answer = invoke(apig_event("POST", "/backups", body, standard_webhooks_headers(SECRET, body)))
+    assert answer["statusCode"] == 400
+    answer["body"].encode("utf-8")
+    assert "Logging error" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("weak", ["a" * 24, "whsec_" + "A" * 32, "--------------------AAAA"])
+def test_a_weak_webhook_secret_is_a_clean_configuration_error_on_the_route(
+    configured: EmulatorServer,
+    invoke: Invoke,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    weak: str,
+) -> None:
+    # GIVEN a weak WEBHOOK_SECRET (found: requests signed with such secrets made backups)
+    monkeypatch.setenv("WEBHOOK_SECRET", weak)
+    body = json_body({"instance_id": ORDERS})
+    for headers in (github_headers(weak, body), standard_webhooks_headers(SECRET, body)):
+        # WHEN a request signed with it arrives THEN the answer is the configuration error, and nothing is made
+        answer = invoke(apig_event("POST", "/backups", body, headers))
+        assert answer["statusCode"] == 500
+        assert body_of(answer)["error"]["code"] == "INVALID_CONFIG"
+    assert configured.state.requests == []
+    err = capfd.readouterr().err
+    assert "invalid configuration: WEBHOOK_SECRET: " in err and "Traceback" not in err
+    assert weak not in err

@@ -31,9 +31,14 @@ def test_every_route_of_the_function_is_told_with_the_variable_it_checks() -> No
     told = [route for auth in route_auth(nothing) for route in auth.routes]
     assert sorted(told) == sorted(f"{r.method} {r.template}" for r in ROUTER.routes)
     assert {auth.variable for auth in route_auth(nothing)} == set(KINDS.values())
-    gateway = route_auth(lambda key: "gateway" if key == "WEBHOOK_AUTH" else None)
-    assert sorted(r for a in gateway for r in a.routes) == sorted(told)
-    assert {a.variable for a in gateway} == {None}
+    # WEBHOOK_AUTH=gateway hands /backups to API Gateway, CHAT_AUTH=gateway the chat routes: each its own routes
+    for switch, variables in (
+        ("WEBHOOK_AUTH", {None, "SLACK_SIGNING_SECRET", "TEAMS_WEBHOOK_TOKEN", "MATTERMOST_TOKEN"}),
+        ("CHAT_AUTH", {None, "WEBHOOK_SECRET"}),
+    ):
+        gateway = route_auth(lambda key, switch=switch: "gateway" if key == switch else None)  # type: ignore[misc]
+        assert sorted(r for a in gateway for r in a.routes) == sorted(told)
+        assert {a.variable for a in gateway} == variables
 
 
 @pytest.mark.parametrize("key", sorted(KINDS.values()))

@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -265,3 +266,110 @@ def test_ctrl_c_in_the_snippet_is_one_line_and_exit_130(server: str, emulator: E
     assert line.startswith("dds-backup: interrupted while waiting for backup ")
     assert "run this again with the same DDS_BACKUP_KEY to see it" in line
     assert list(tmp_path.iterdir()) == []
+
+
+# -- what a production front does: slow clients are cut off, bad headers are answered, bad secrets stop it -------
+
+
+@pytest.fixture
+def impatient(emulator: EmulatorServer) -> Iterator[str]:
+    """serve with one second for a request's headers and one for its body."""
+    env = {**clean_env(), **emulator.env("aksk"), "WEBHOOK_SECRET": SECRET}
+    command = [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0", "--read-timeout", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        yield json.loads(proc.stdout.readline())["url"]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def trickle(url: str, head: bytes, then: bytes, seconds: float = 20.0) -> tuple[bytes, float]:
+    """Send ``head`` at once, then ``then`` one byte every 0.2 s for up to ``seconds``: what came back, and
+    after how long the server closed the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    answer = b""
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        started = time.monotonic()
+        conn.sendall(head)
+        conn.settimeout(0.2)
+        for byte in then:
+            if time.monotonic() - started > seconds:
+                break
+            try:
+                conn.sendall(bytes([byte]))
+                chunk = conn.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:  # reset: the server closed it
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return answer, time.monotonic() - started
+
+
+def test_a_client_trickling_its_headers_is_cut_off_with_a_408(impatient: str, emulator: EmulatorServer) -> None:
+    # GIVEN a client that sends its headers a byte every 0.2 s (they would take 20 s)
+    head = b"POST /backups HTTP/1.1\r\nHost: x\r\n"
+    answer, took = trickle(impatient, head, b"X-Slow: " + b"a" * 100 + b"\r\n\r\n")
+    # THEN serve answers 408 in JSON and closes the connection after its 1 s, not after the client's 20 s
+    assert took < 10, took
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "REQUEST_TIMEOUT"
+    assert emulator.state.requests == []
+
+
+def test_a_client_trickling_its_body_is_cut_off_with_a_408(impatient: str, emulator: EmulatorServer) -> None:
+    body = json_body({"instance_id": ORDERS, "description": "x" * 200})
+    signed = standard_webhooks_headers(SECRET, body)
+    head = b"POST /backups HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    head += b"".join(f"{k}: {v}\r\n".encode() for k, v in signed.items())
+    head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+    answer, took = trickle(impatient, head, body)
+    assert took < 10, took
+    assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"]["code"] == "REQUEST_TIMEOUT"
+    assert emulator.state.requests == []
+
+
+def test_a_prompt_client_is_answered_as_before(impatient: str) -> None:
+    status, _, body = call(impatient, "POST", "/backups", {"instance_id": ORDERS, "dry_run": True})
+    assert status == 200 and body["outcome"] == "dry_run"
+
+
+@pytest.mark.parametrize("header", [b"webhook-id: msg_\xff\xfe", b"X-Any: \xc3\x28", b"webhook-signature: v1,\x80"])
+def test_a_header_that_is_no_utf8_is_a_400_in_json_not_a_500(server: str, header: bytes) -> None:
+    body = b'{"instance_id": "' + ORDERS.encode() + b'"}'
+    raw = b"POST /backups HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + header + b"\r\n"
+    raw += b"webhook-timestamp: 1\r\nContent-Length: " + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n"
+    host, port = server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(raw + body)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, payload = answer.partition(b"\r\n\r\n")
+    assert b" 400 " in head.split(b"\r\n")[0], answer[:300]
+    assert json.loads(payload)["error"]["code"] == "INVALID_HEADER", payload
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["a" * 24, "whsec_" + "A" * 32, "--------------------AAAA", "whsec_AAAB" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa=="],
+)
+def test_serve_refuses_to_start_with_a_weak_secret_naming_the_variable_not_the_value(secret: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "dds_backup_dev.cli", "serve", "--port", "0"],
+        env={**clean_env(), "WEBHOOK_SECRET": secret},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2 and proc.stdout == ""
+    (line,) = [line for line in proc.stderr.splitlines() if line.startswith("dds-backup serve: ")]
+    assert line.startswith("dds-backup serve: invalid configuration: WEBHOOK_SECRET: ")
+    assert secret not in proc.stderr and "Traceback" not in proc.stderr

@@ -3,6 +3,7 @@ require, opt-in triggers, and (with the ``terraform`` binary, providers replaced
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from dds_backup_dev import secret_rules
 from dds_backup_dev.secret_rules import RULES, variable
 from dds_backup_dev.template import check_cron, load
 from dds_backup_dev.terraform import Deployment, build
@@ -48,6 +50,7 @@ def timer_only(cloud: str) -> dict[str, Any]:
 
 FUNCTIONS = {"jsonencode", "jsondecode", "filebase64", "format", "lookup", "concat", "one", "can", "regex", "try"}
 FUNCTIONS |= {"length", "setintersection", "keys", "alltrue", "contains", "startswith", "replace"}
+FUNCTIONS |= {"trimprefix", "substr", "textdecodebase64", "textencodebase64", "distinct", "split"}
 BUILTINS = {"path", "count", "terraform", "each", "self", "true", "false", "null", "for", "in", "if"}
 _IDENT = re.compile(r"(?<![\w.\]])([A-Za-z_][\w-]*)((?:\.[A-Za-z_*][\w-]*|\[[^\]]*\])*)")
 
@@ -592,6 +595,8 @@ def test_terraform_plans_what_the_variables_turn_on(cloud: str, case: str, tmp_p
         ("otc", {"default_request": ""}, "the timer backs up default_request: set it"),
         ("otc", {"enable_webhooks": True, **GATEWAY}, "enable_webhooks needs webhook_secret"),
         ("otc", {"webhook_secret": "whsec_c2hvcnQ="}, "webhook_secret must be a whsec_ secret of at least 24"),
+        ("otc", {"webhook_secret": "whsec_" + "A" * 32}, "webhook_secret must be a whsec_ secret of at least 24"),
+        ("otc", {"webhook_secret": "a" * 24}, "or a plain secret of at least 24 characters"),
         ("otc", {"enable_kafka": True}, "enable_kafka needs kafka_instance_id, vpc_id and subnet_id"),
         (
             "otc",
@@ -684,3 +689,91 @@ def test_the_deployment_guide_names_every_switch_and_shows_the_smallest_tfvars()
         )
         assert smallest in guide
     assert "dist/terraform/<cloud>/main.tf.json" in guide and "dds-backup check --template template.yaml" in guide
+
+
+# -- the secret rules: the function, `dds-backup check` and Terraform agree --------------------------------------
+
+
+def _whsec(key: bytes) -> str:
+    return "whsec_" + base64.b64encode(key).decode()
+
+
+SECRET_SAMPLES = [
+    "",
+    SECRETS["webhook_secret"],
+    SECRETS["slack_signing_secret"],
+    SECRETS["teams_webhook_token"],
+    SECRETS["mattermost_token"],
+    _whsec(bytes(range(32))),
+    _whsec(bytes(range(32))).rstrip("="),
+    _whsec(bytes(range(33))) + "=",  # more padding than needed
+    _whsec(bytes(range(25)))[:-1],  # a bit left over
+    _whsec(bytes(24)),  # zeros
+    _whsec(bytes(range(7)) * 4),  # 7 byte values
+    _whsec(bytes(range(8)) * 3),  # 8: the least
+    _whsec(b"\r\n" * 9 + bytes(range(100, 106))),  # CR LF pairs, which Terraform would read as one character
+    _whsec(b"\r\n" * 9 + bytes(range(100, 107))),
+    "whsec_" + "A-_" * 11,
+    "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
+    "a" * 24,
+    "abcdefg" * 4,
+    "abcdefgh" * 3,
+    "--------------------AAAA",
+    "It's a Secret to Everybody",
+    "short",
+    "é" * 30,
+    "xoxb-1234-5678-abcdefghijkl",
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567",
+    "https://prod-01.westeurope.logic.azure.com/workflows/x?sig=y",
+    "https://evil.example/logic.azure.com/x",
+]
+
+
+@needs_terraform
+@pytest.mark.parametrize("rule", RULES, ids=[r.key for r in RULES])
+def test_the_terraform_condition_of_each_secret_is_the_functions_rule(rule: Any, tmp_path: Path) -> None:
+    # GIVEN sample values, good and bad (the bad ones as found: zero keys, two-letter plain secrets, lax base64)
+    (tmp_path / "samples.tf.json").write_text(json.dumps({"locals": {"samples": SECRET_SAMPLES}}))
+    expression = "[for s in local.samples : " + secret_rules.condition(rule, "s") + "]"
+    (tmp_path / "terraformrc").touch()
+    env = {"PATH": "/usr/bin:/bin", "TF_CLI_CONFIG_FILE": str(tmp_path / "terraformrc"), "CHECKPOINT_DISABLE": "1"}
+    assert terraform_shadow.TERRAFORM is not None
+    console = subprocess.run(
+        [terraform_shadow.TERRAFORM, "console"],
+        input=expression,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert console.returncode == 0, console.stderr
+    terraform = json.loads(console.stdout.replace(",\n]", "\n]"))
+    # THEN Terraform accepts exactly what the function (and `dds-backup check`, which asks the same rule) accepts
+    function = [value == "" or rule.problem(value) is None for value in SECRET_SAMPLES]
+    assert terraform == function, [
+        (v, t) for v, t, f in zip(SECRET_SAMPLES, terraform, function, strict=True) if t != f
+    ]
+
+
+@pytest.mark.parametrize(
+    ("user_data", "needed"),
+    [
+        ({}, ["enable_mattermost", "enable_slack", "enable_teams", "enable_webhooks"]),
+        ({"WEBHOOK_AUTH": "gateway"}, ["enable_mattermost", "enable_slack", "enable_teams"]),
+        ({"CHAT_AUTH": "gateway"}, ["enable_webhooks"]),
+        ({"WEBHOOK_AUTH": "gateway", "CHAT_AUTH": "GATEWAY"}, []),
+    ],
+)
+def test_a_route_needs_its_secret_unless_its_own_switch_trusts_the_gateway(
+    user_data: dict[str, str], needed: list[str]
+) -> None:
+    from dds_backup_dev.terraform.function import ROUTE_SECRETS, _checks
+
+    f = TEMPLATE.function
+    template = TEMPLATE.model_copy(
+        update={"function": f.model_copy(update={"user_data": {**f.user_data, **user_data}})}
+    )
+    switches = sorted(m.split()[0] for _, m in _checks(template) if m.split()[0] in ROUTE_SECRETS)
+    assert switches == needed

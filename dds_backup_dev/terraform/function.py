@@ -11,6 +11,7 @@ from dds_backup_dev.terraform.clouds import Cloud
 from dds_backup_dev.terraform.hcl import ALWAYS, VAR_REF, Cond, Expr, flag, given, hcl, jsonencode
 from dds_backup_dev.terraform.parts import SWITCHES, inputs
 from dds_backup_dev.terraform.variables import TOPICS
+from lib.http.app import route_checks
 
 # Variables the function reads that template.yaml's model does not list yet (the alert topic, the chat routes'
 # tokens): added here unless the template sets them, so that turning a feature on is one variable.
@@ -95,14 +96,18 @@ def _checks(template: Template) -> list[tuple[Cond, str]]:
     ):
         example = '{"selector": {"name": "*-prod"}}'
         out.append((~s.timer | given("default_request"), f"the timer backs up default_request: set it, e.g. {example}"))
-    if template.function.user_data.get("WEBHOOK_AUTH", "").lower() != "gateway":
-        for switch, rule in ROUTE_SECRETS.items():
-            out.append(
-                (
-                    ~flag(switch) | given(secret_rules.variable(rule)),
-                    f"{switch} needs {secret_rules.variable(rule)}: {rule.shape}",
-                )
+    # A route needs its secret unless its own switch hands it to API Gateway's auth (WEBHOOK_AUTH for /backups,
+    # CHAT_AUTH for the chat routes: the route table says which).
+    trust = {check.secret: check.trust for check in route_checks()}
+    for switch, rule in ROUTE_SECRETS.items():
+        if template.function.user_data.get(trust[rule.key], "").lower() == "gateway":
+            continue
+        out.append(
+            (
+                ~flag(switch) | given(secret_rules.variable(rule)),
+                f"{switch} needs {secret_rules.variable(rule)}: {rule.shape}",
             )
+        )
     return out
 
 

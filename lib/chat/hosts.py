@@ -7,6 +7,11 @@ only ever contacted when it passes these checks (and the Teams URL comes from th
   (mattermost server ``app/command.go``): only the servers named in ``MATTERMOST_URL`` qualify.
 - Teams: outgoing webhooks "cannot post into channels proactively" (Microsoft Teams docs, "Outgoing webhooks"),
   so follow-ups go to the operator's ``TEAMS_INCOMING_WEBHOOK_URL``, on Microsoft's hosts.
+
+A host is compared whole, never by suffix or substring: Slack's are exact names, Microsoft's are DNS names under
+one of its domains, label by label. Before that, a URL is refused when it could be read two ways (by this check
+and by the HTTP client): anything but printable ASCII (IDNA, unicode dots, controls the parser would drop),
+a backslash, user information (``user@host``), a port other than the platform's.
 """
 
 from __future__ import annotations
@@ -17,11 +22,10 @@ from urllib.parse import SplitResult, urlsplit
 from lib.config import TEAMS_WEBHOOK_HOSTS, TEST_ORIGINS, Settings, origin_of
 from lib.models import FollowUp
 
-#: A response_url takes posts for 30 minutes (Slack, Mattermost); it is masked in the logs for twice that.
-URL_KEEP_S = 3600.0
-
 SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
 _MATTERMOST_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]+")
+# One or more DNS labels, each ending in a dot: what may stand before Microsoft's domain.
+_LABELS = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+")
 
 
 def target(follow_up: FollowUp, settings: Settings) -> str | None:
@@ -39,24 +43,33 @@ def target(follow_up: FollowUp, settings: Settings) -> str | None:
 
 
 def host_of(url: str) -> str:
-    """For logs: the host alone (a response_url is a capability; its path is not written anywhere)."""
+    """For logs: the host alone (a response_url is a capability; its path is not written anywhere), at most 100
+    characters of it."""
     try:
-        return urlsplit(url).hostname or "?"
+        return (urlsplit(url).hostname or "?")[:100]
     except ValueError:
         return "?"
 
 
-def _slack(url: str) -> bool:
+def _https(url: str) -> str | None:
+    """The host of an https URL on the default port, else None."""
     parts = _split(url)
-    return parts is not None and parts.scheme == "https" and parts.port in (None, 443) and parts.hostname in SLACK_HOSTS
+    if parts is None or parts.scheme != "https" or parts.port not in (None, 443):
+        return None
+    return parts.hostname
+
+
+def _slack(url: str) -> bool:
+    return _https(url) in SLACK_HOSTS
 
 
 def _teams(url: str) -> bool:
-    parts = _split(url)
-    if parts is None or parts.scheme != "https":
-        return False
-    host = parts.hostname or ""
-    return any(host.endswith("." + h) for h in TEAMS_WEBHOOK_HOSTS)
+    host = _https(url) or ""
+    return any(
+        _LABELS.fullmatch(host.removesuffix(domain)) is not None
+        for domain in TEAMS_WEBHOOK_HOSTS
+        if host.endswith(domain)
+    )
 
 
 def _mattermost(url: str, servers: frozenset[str]) -> bool:
@@ -74,9 +87,13 @@ def _mattermost(url: str, servers: frozenset[str]) -> bool:
 
 
 def _split(url: str) -> SplitResult | None:
+    if not (url.isascii() and url.isprintable()) or " " in url or "\\" in url:
+        return None
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises for a malformed port
     except ValueError:
         return None
-    return parts if parts.scheme in ("http", "https") and parts.hostname else None
+    if "@" in parts.netloc or parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    return parts

@@ -12,7 +12,7 @@ import aiohttp
 
 from lib.chat import hosts
 from lib.config import Settings
-from lib.logs import get_logger, register_secrets
+from lib.logs import get_logger, mask_here
 from lib.models import ChatPlatform, FollowUp
 from lib.runtime import Deadline
 
@@ -46,7 +46,9 @@ class ChatPoster:
                 extra={"chat.platform": follow_up.platform},
             )
             return f"refused: the follow-up URL is not on {follow_up.platform}'s own hosts"
-        register_secrets([url], keep_s=hosts.URL_KEEP_S)  # a response_url (or a Workflow URL's sig=) is a capability
+        if not mask_here(url):  # a capability (a Workflow URL is a configured secret, masked everywhere anyway)
+            _log.warning(f"follow-up to {follow_up.platform} not posted: its URL cannot be masked in the log")
+            return "refused: the follow-up URL cannot be kept out of the log"
         timeout = self.deadline.bound(self.timeout)
         if timeout <= 0:  # aiohttp reads a total of 0 as "no timeout"
             return self._failed(follow_up, "no time left in this invocation")

@@ -1,11 +1,13 @@
-"""The webhook routes, as one table. Each route authenticates first (``lib/http/auth.py``), then calls the
-backup service; none of them opens a session or sees a DDS error."""
+"""The webhook routes, as one table: each names its handler and the check that authenticates its callers
+(``lib/http/auth.py``), which the router runs first. No route opens a session or sees a DDS error."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from lib.http import backups, gateway
+from lib.config import Settings
+from lib.http import auth, backups, gateway
 from lib.http.chat import mattermost, slack, teams
 from lib.http.gateway import HttpRequest
 from lib.http.router import Route, Router
@@ -13,13 +15,35 @@ from lib.service import BackupService
 
 ROUTER = Router(
     [
-        Route("POST", "/backups", backups.post_backups),
-        Route("GET", "/backups/{backup_id}", backups.get_backup),
-        Route("POST", "/slack", slack.post_slack),
-        Route("POST", "/teams", teams.post_teams),
-        Route("POST", "/mattermost", mattermost.post_mattermost),
+        Route("POST", "/backups", backups.post_backups, auth.WEBHOOK),
+        Route("GET", "/backups/{backup_id}", backups.get_backup, auth.WEBHOOK),
+        Route("POST", "/slack", slack.post_slack, auth.SLACK),
+        Route("POST", "/teams", teams.post_teams, auth.TEAMS),
+        Route("POST", "/mattermost", mattermost.post_mattermost, auth.MATTERMOST),
     ]
 )
+
+
+@dataclass(frozen=True)
+class RouteCheck:
+    """One route and how it authenticates: its check (``scheme``), the variable whose secret the check uses, and
+    the variable that hands the route to API Gateway's authentication instead (``trust``)."""
+
+    method: str
+    path: str
+    scheme: str
+    secret: str
+    trust: str
+    check: auth.Check
+
+    def trusts_gateway(self, settings: Settings) -> bool:
+        """True when, with these settings, the route runs without its own check (on API Gateway's word)."""
+        return self.check.trusts_gateway(settings)
+
+
+def route_checks() -> list[RouteCheck]:
+    """Per route of the table: which check it runs and which secret variable that check uses."""
+    return [RouteCheck(r.method, r.template, r.auth.scheme, r.auth.secret, r.auth.trust, r.auth) for r in ROUTER.routes]
 
 
 async def handle(event: dict[str, Any], service: BackupService) -> dict[str, Any]:

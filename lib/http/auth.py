@@ -1,11 +1,13 @@
-"""Authenticating a route's requests before anything else: a missing, stale or forged signature is a 401 and
-no DDS call at all. A route with no secret configured refuses everything (fail closed), unless
-``WEBHOOK_AUTH=gateway`` says API Gateway's own APP/IAM authentication already vouches for the caller.
+"""Authenticating a route's requests before anything else. Each route of the table (``lib/http/app.py``) names
+its ``Check`` and the router runs it before the route's handler: a missing, stale or forged signature is a 401
+and no DDS call at all. A route whose secret is not configured refuses everything (fail closed), unless its own
+switch says that API Gateway's APP/IAM authentication already vouches for the caller: ``WEBHOOK_AUTH=gateway``
+for ``/backups``, ``CHAT_AUTH=gateway`` for the chat routes. Neither switch touches the other's routes.
 
 Authentication also says what identifies the delivery (the idempotency of a webhook), and only from what the
 scheme covers: Standard Webhooks signs its ``webhook-id``; GitHub's ``X-GitHub-Delivery`` is not signed, so a
 GitHub-signed request is identified by its body. Identities are prefixed by their scheme, so an id of one scheme
-can never claim another's backup.
+can never claim another's backup. (A chat command's identity is in its signed body: its route reads it.)
 """
 
 from __future__ import annotations
@@ -14,14 +16,25 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs
 
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
-from lib.http.signatures import uses_standard_webhooks, verify_mattermost, verify_slack, verify_teams, verify_webhook
+from lib.http.signatures import (
+    uses_standard_webhooks,
+    verify_mattermost,
+    verify_slack,
+    verify_teams_activity,
+    verify_webhook,
+)
 from lib.logs import get_logger
 from lib.service import BackupService
 
 _log = get_logger("http")
+
+SecretVariable = Literal["WEBHOOK_SECRET", "SLACK_SIGNING_SECRET", "TEAMS_WEBHOOK_TOKEN", "MATTERMOST_TOKEN"]
+TrustVariable = Literal["WEBHOOK_AUTH", "CHAT_AUTH"]
 
 
 @dataclass(frozen=True)
@@ -40,53 +53,105 @@ def settings_of(service: BackupService) -> Settings:
     return service.settings
 
 
-def _refuse(problem: str | None) -> None:
-    if problem is not None:
-        raise HttpError(401, "UNAUTHENTICATED", problem)
+def _nobody(request: HttpRequest) -> str | None:
+    return None
 
 
-def _unconfigured(variable: str) -> HttpError:
-    return HttpError(401, "UNAUTHENTICATED", f"{variable} is not configured: this route refuses every request")
+@dataclass(frozen=True)
+class Check:
+    """How one route authenticates its callers: ``scheme`` in words, the variable that holds its secret, and the
+    variable that hands the route to API Gateway's own authentication instead."""
+
+    scheme: str
+    secret: SecretVariable
+    trust: TrustVariable
+    #: The request, the secret, the time: None when authentic, else why not.
+    verify: Callable[[HttpRequest, str, float], str | None]
+    #: What identifies an authentic delivery (from what the signature covers), and one the gateway let through.
+    identify: Callable[[HttpRequest], str | None] = _nobody
+    identify_trusted: Callable[[HttpRequest], str | None] = _nobody
+
+    def trusts_gateway(self, settings: Settings) -> bool:
+        """Whether the route runs without its own check, on API Gateway's word."""
+        mode: str = settings.webhook_auth if self.trust == "WEBHOOK_AUTH" else settings.chat_auth
+        return mode == "gateway"
+
+    def authenticate(self, request: HttpRequest, service: BackupService) -> Caller:
+        settings = settings_of(service)
+        if self.trusts_gateway(settings):
+            return Caller(settings, self.identify_trusted(request))
+        secret = _secret(settings, self.secret)
+        if secret is None:
+            raise HttpError(
+                401, "UNAUTHENTICATED", f"{self.secret} is not configured: this route refuses every request"
+            )
+        if (problem := self.verify(request, secret, time.time())) is not None:
+            raise HttpError(401, "UNAUTHENTICATED", problem)
+        return Caller(settings, self.identify(request))
 
 
-def require_webhook_signature(request: HttpRequest, service: BackupService) -> Caller:
-    """``POST /backups``, ``GET /backups/{id}``: Standard Webhooks or X-Hub-Signature-256 with WEBHOOK_SECRET."""
-    settings = settings_of(service)
-    headers = request.headers
-    if settings.webhook_auth == "gateway":
-        # The gateway authenticated the caller; its delivery headers are the caller's word.
-        if webhook_id := headers.get("webhook-id"):
-            return Caller(settings, f"webhook:{webhook_id}")
-        github = headers.get("x-github-delivery")
-        return Caller(settings, f"github-delivery:{github}" if github else None)
-    if settings.webhook_secret is None:
-        raise _unconfigured("WEBHOOK_SECRET")
-    secret = settings.webhook_secret.get_secret_value()
-    _refuse(verify_webhook(secret, headers, request.body, time.time(), request.method, request.path))
-    if uses_standard_webhooks(headers):
-        return Caller(settings, f"webhook:{headers['webhook-id']}")
-    return Caller(settings, "github:" + hashlib.sha256(request.body).hexdigest()[:32])
+def _secret(settings: Settings, variable: SecretVariable) -> str | None:
+    value = {
+        "WEBHOOK_SECRET": settings.webhook_secret,
+        "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
+        "TEAMS_WEBHOOK_TOKEN": settings.teams_webhook_token,
+        "MATTERMOST_TOKEN": settings.mattermost_token,
+    }[variable]
+    return value.get_secret_value() if value is not None else None
 
 
-def _chat(service: BackupService, variable: str, check: Callable[[str], str | None]) -> Settings:
-    """A chat route: its own secret (``variable``), checked by ``check``; the gateway's auth when so configured."""
-    settings = settings_of(service)
-    if settings.webhook_auth == "gateway":
-        return settings
-    secret = getattr(settings, variable.lower())
-    if secret is None:
-        raise _unconfigured(variable)
-    _refuse(check(secret.get_secret_value()))
-    return settings
+# -- /backups: Standard Webhooks or X-Hub-Signature-256 ------------------------------------------------------
 
 
-def require_slack_signature(request: HttpRequest, service: BackupService) -> Settings:
-    return _chat(service, "SLACK_SIGNING_SECRET", lambda s: verify_slack(s, request.headers, request.body, time.time()))
+def _webhook(request: HttpRequest, secret: str, now: float) -> str | None:
+    return verify_webhook(secret, request.headers, request.body, now, request.method, request.path)
 
 
-def require_teams_signature(request: HttpRequest, service: BackupService) -> Settings:
-    return _chat(service, "TEAMS_WEBHOOK_TOKEN", lambda token: verify_teams(token, request.headers, request.body))
+def _signed_delivery(request: HttpRequest) -> str:
+    if uses_standard_webhooks(request.headers):
+        return f"webhook:{request.headers['webhook-id']}"
+    return "github:" + hashlib.sha256(request.body).hexdigest()[:32]
 
 
-def require_mattermost_token(request: HttpRequest, service: BackupService, form_token: str | None) -> Settings:
-    return _chat(service, "MATTERMOST_TOKEN", lambda token: verify_mattermost(token, request.headers, form_token))
+def _gateway_delivery(request: HttpRequest) -> str | None:
+    """The gateway authenticated the caller; its delivery headers are the caller's word."""
+    if webhook_id := request.headers.get("webhook-id"):
+        return f"webhook:{webhook_id}"
+    github = request.headers.get("x-github-delivery")
+    return f"github-delivery:{github}" if github else None
+
+
+# -- the chat platforms ------------------------------------------------------------------------------------------
+
+
+def _slack(request: HttpRequest, secret: str, now: float) -> str | None:
+    return verify_slack(secret, request.headers, request.body, now)
+
+
+def _teams(request: HttpRequest, token: str, now: float) -> str | None:
+    return verify_teams_activity(token, request.headers, request.body, now)
+
+
+def _form_token(body: bytes) -> str | None:
+    """The ``token`` field of a form body; None when there is none (or no readable form: then the header is all)."""
+    try:
+        return parse_qs(body.decode()).get("token", [None])[0]
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
+def _mattermost(request: HttpRequest, token: str, now: float) -> str | None:
+    return verify_mattermost(token, request.headers, _form_token(request.body))
+
+
+WEBHOOK = Check(
+    "Standard Webhooks or X-Hub-Signature-256",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_AUTH",
+    _webhook,
+    _signed_delivery,
+    _gateway_delivery,
+)
+SLACK = Check("Slack request signature (v0)", "SLACK_SIGNING_SECRET", "CHAT_AUTH", _slack)
+TEAMS = Check("Teams HMAC signature and activity timestamp", "TEAMS_WEBHOOK_TOKEN", "CHAT_AUTH", _teams)
+MATTERMOST = Check("Mattermost slash command token", "MATTERMOST_TOKEN", "CHAT_AUTH", _mattermost)

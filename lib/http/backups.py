@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from lib import jsonsafe
-from lib.http.auth import require_webhook_signature
+from lib.http.auth import Caller
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, error_response, response
 from lib.http.orders import WEBHOOK_SCOPE, webhook_order
 from lib.models import ErrorInfo, Outcome, ResultEvent, Trigger, validate_request
@@ -39,8 +39,7 @@ def _json_body(request: HttpRequest) -> Any:
         raise HttpError(413 if exc.code == "MESSAGE_TOO_LARGE" else 400, exc.code, f"the body: {exc.message}") from None
 
 
-async def post_backups(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    caller = require_webhook_signature(request, service)
+async def post_backups(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
     result = validate_request(_json_body(request), "the body")
     if isinstance(result, ErrorInfo):
         details = [d.model_dump() for d in result.details or []]
@@ -126,8 +125,7 @@ def _unavailable(error: ErrorInfo, request_id: str) -> dict[str, Any]:
     return error_response(status, error.code, error.message, request_id, headers=headers)
 
 
-async def get_backup(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    caller = require_webhook_signature(request, service)
+async def get_backup(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
     backup_id = request.path_params["backup_id"]
     deadline = service.invocation.deadline.within(caller.settings.request_timeout)
     try:

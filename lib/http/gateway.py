@@ -48,12 +48,25 @@ class HttpError(Exception):
 
 
 def response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    if not is_text(text):  # an unpaired surrogate from the input, echoed: as an escape, the body stays UTF-8
+        text = json.dumps(body, separators=(",", ":"))
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "body": json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        "body": text,
         "isBase64Encoded": False,
     }
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` is Unicode text that UTF-8 can carry: API Gateway hands headers over as JSON strings,
+    which can hold unpaired surrogates (``"\\udcff"``), and ``serve`` reads undecodable header bytes as such."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def error_response(status: int, code: str, message: str, request_id: str, **extra: Any) -> dict[str, Any]:
@@ -67,17 +80,32 @@ def _as_str_dict(value: Any) -> dict[str, str]:
     return {str(k).lower() if k is not None else "": str(v) for k, v in value.items() if v is not None}
 
 
+def _headers(value: Any) -> dict[str, str]:
+    """Lower-case names; a name or value that is not text (not UTF-8 on the wire) is a 400 naming the header
+    (escaped), before anything reads it: a signature check, an identity or a log line would otherwise choke on it."""
+    headers = _as_str_dict(value)
+    for name, text in headers.items():
+        if not (is_text(name) and is_text(text)):
+            shown = json.dumps(name)[1:-1][:64]
+            raise HttpError(400, "INVALID_HEADER", f"the header {shown} is not UTF-8 text")
+    return headers
+
+
+#: A caller's own ``X-Request-Id`` longer than this (or not text) is not used: the invocation's id stands in.
+MAX_REQUEST_ID = 128
+
+
 def request_id_of(event: dict[str, Any], fallback_request_id: str) -> str:
-    """The id the caller can quote: API Gateway's own (``requestContext.requestId``), else ``X-Request-Id``, else
-    the invocation's. Every answer and every log line of the request carries this one."""
+    """The id the caller can quote: API Gateway's own (``requestContext.requestId``), else the caller's
+    ``X-Request-Id``, else the invocation's. Every answer and every log line of the request carries this one."""
     raw_context = event.get("requestContext")
     context: dict[str, Any] = raw_context if isinstance(raw_context, dict) else {}
-    headers = _as_str_dict(event.get("headers"))
-    return str(context.get("requestId") or headers.get("x-request-id") or fallback_request_id)
+    given = str(context.get("requestId") or _as_str_dict(event.get("headers")).get("x-request-id") or "")
+    return given if given and len(given) <= MAX_REQUEST_ID and is_text(given) else fallback_request_id
 
 
 def parse(event: dict[str, Any], request_id: str) -> HttpRequest:
-    headers = _as_str_dict(event.get("headers"))
+    headers = _headers(event.get("headers"))
     raw = event.get("body") or ""
     if not isinstance(raw, str):
         raise HttpError(400, "INVALID_BODY", "the body must be a string")
@@ -95,7 +123,8 @@ def parse(event: dict[str, Any], request_id: str) -> HttpRequest:
     query = event.get("queryStringParameters")
     return HttpRequest(
         method=str(event.get("httpMethod", "")).upper(),
-        path="/" + str(event.get("path") or "/").strip("/"),
+        # Escaped when it is no text, so that it matches no route and can be named in the 404 and the log.
+        path="/" + str(event.get("path") or "/").strip("/").encode("utf-8", "backslashreplace").decode(),
         headers=headers,
         query={str(k): str(v) for k, v in query.items()} if isinstance(query, dict) else {},
         body=body,

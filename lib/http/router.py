@@ -1,8 +1,11 @@
-"""A declarative route table (after Powertools' ``APIGatewayRestResolver``): method + path template -> handler.
+"""A declarative route table (after Powertools' ``APIGatewayRestResolver``): method + path template -> the
+route's authentication check, then its handler.
 
 Path templates name their parameters (``/backups/{backup_id}``); a parameter matches 1-64 letters, digits, ``-``
 or ``_``, nothing that could change the meaning of a URL. A path that matches with another method answers 405
-with ``Allow``; no match answers 404 listing the routes.
+with ``Allow``; no match answers 404 listing the routes. A route cannot be declared without its check, and the
+router runs it before the handler: no handler has to remember to authenticate, and none sees an unauthenticated
+request.
 """
 
 from __future__ import annotations
@@ -13,10 +16,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib.http.auth import Caller, Check
 from lib.http.gateway import HttpError, HttpRequest
 from lib.service import BackupService
 
-Handler = Callable[[HttpRequest, BackupService], Awaitable[dict[str, Any]]]
+Handler = Callable[[HttpRequest, Caller, BackupService], Awaitable[dict[str, Any]]]
 _PARAM = re.compile(r"(\{[a-z_]+\})")
 
 
@@ -25,6 +29,7 @@ class Route:
     method: str
     template: str
     handler: Handler
+    auth: Check
 
     def compile(self) -> re.Pattern[str]:
         parts = _PARAM.split(self.template)
@@ -46,7 +51,9 @@ class Router:
             if route.method != request.method:
                 allowed.append(route.method)
                 continue
-            return await route.handler(dataclasses.replace(request, path_params=match.groupdict()), service)
+            routed = dataclasses.replace(request, path_params=match.groupdict())
+            caller = route.auth.authenticate(routed, service)
+            return await route.handler(routed, caller, service)
         if allowed:
             methods = ", ".join(sorted(set(allowed)))
             raise HttpError(405, "METHOD_NOT_ALLOWED", f"{request.path} accepts {methods}", {"Allow": methods})

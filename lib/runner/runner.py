@@ -20,7 +20,7 @@ from lib.config import Settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
-from lib.logs import bound, get_logger
+from lib.logs import bound, get_logger, scope
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
 from lib.planning import naming, ownership
 from lib.runner.create import create_once
@@ -56,7 +56,8 @@ class Runner:
     clock: Callable[[], float] = time.monotonic
 
     async def run(self, order: BackupOrder) -> list[ResultData]:
-        with bound(correlation_id=order.correlation_id):  # on every line about this order, retries included
+        # on every line about this order, retries included; what the order masks (a follow-up URL) in its lines only
+        with bound(correlation_id=order.correlation_id), scope():
             if order.request is not None and order.request.origin is not None and order.request.origin.handoffs:
                 from lib.runner import handoff
 

@@ -16,7 +16,7 @@ from lib.config import Settings
 from lib.http.chat import grammar
 from lib.http.gateway import HttpRequest, response
 from lib.http.orders import webhook_order
-from lib.logs import get_logger, register_secrets
+from lib.logs import get_logger, mask_here
 from lib.models import (
     BackupRequest,
     ChatPlatform,
@@ -32,6 +32,8 @@ from lib.runtime import Deadline
 from lib.service import BackupService, ServiceError
 
 _log = get_logger("http.chat")
+#: The longest response_url kept (Slack's are about 100 characters); a longer one is refused, never cut.
+MAX_URL_CHARS = 2048
 
 
 @dataclass(frozen=True)
@@ -81,16 +83,19 @@ def slash_reply(text: str) -> dict[str, Any]:
 
 
 def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:
-    """The command's response_url, when it is on the platform's own hosts (else it is never contacted)."""
+    """The command's response_url, when it is on the platform's own hosts (else it is never contacted, kept or
+    masked: a caller's text must not change what other lines say). A URL that passed is a capability for the
+    conversation: masked in this request's lines, and used only if it can be."""
     url = form.get("response_url", "")
     if not url:
         return None
-    register_secrets([url], keep_s=hosts.URL_KEEP_S)  # a capability for the conversation: never logged
-    follow_up = FollowUp(platform=platform, url=url[:2048], since=time.time())
-    if hosts.target(follow_up, settings) is None:
+    if len(url) > MAX_URL_CHARS or hosts.target(FollowUp(platform=platform, url=url), settings) is None:
         _log.warning(f"response_url refused: not a {platform} host ({hosts.host_of(url)})")
         return None
-    return follow_up
+    if not mask_here(url):
+        _log.warning("response_url refused: this request already holds as many values to mask as it may")
+        return None
+    return FollowUp(platform=platform, url=url, since=time.time())
 
 
 def _denied(chat: ChatRequest, allowed_users: frozenset[str] | None, allowed_channels: frozenset[str] | None) -> str:

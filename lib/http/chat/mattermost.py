@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.http.auth import require_mattermost_token
+from lib.http.auth import Caller
 from lib.http.chat.conversation import answer, slash_command, slash_reply
 from lib.http.chat.forms import parse_form
 from lib.http.gateway import HttpRequest
@@ -19,9 +19,9 @@ from lib.service import BackupService
 BUDGET_S = 2.5
 
 
-async def post_mattermost(request: HttpRequest, service: BackupService) -> dict[str, Any]:
+async def post_mattermost(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
+    settings = caller.settings
     form = parse_form(request.body)
-    settings = require_mattermost_token(request, service, form.get("token"))
     chat = slash_command(request, form, "mattermost", settings, form.get("text", ""), BUDGET_S)
     return slash_reply(
         await answer(chat, service, settings.mattermost_allowed_users, settings.mattermost_allowed_channels)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.http.auth import require_slack_signature
+from lib.http.auth import Caller
 from lib.http.chat.conversation import answer, slash_command, slash_reply
 from lib.http.chat.forms import parse_form
 from lib.http.gateway import HttpRequest
@@ -24,8 +24,8 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-async def post_slack(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    settings = require_slack_signature(request, service)
+async def post_slack(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
+    settings = caller.settings
     form = parse_form(request.body)
     chat = slash_command(request, form, "slack", settings, unescape(form.get("text", "")), BUDGET_S)
     return slash_reply(await answer(chat, service, settings.slack_allowed_users, settings.slack_allowed_channels))

@@ -16,15 +16,23 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lib import jsonsafe
-from lib.http.auth import require_teams_signature
+from lib.http.auth import Caller
 from lib.http.chat.conversation import ChatRequest, answer
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, response
 from lib.models import FollowUp, Trigger
 from lib.service import BackupService
 
 BUDGET_S = 4.0
-_MENTION = re.compile(r"<at>.*?</at>", re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# Linear on any text: each match attempt stops at the next "<", so no "<" is scanned from more than one start
+# (a lazy ".*?" or a "[^>]*" rescans the rest of the text from every unclosed "<"). Teams escapes a "<" that
+# a user typed (&lt;), so every raw "<" starts markup, and a mention's name holds none.
+_MENTION = re.compile(r"<at>[^<]*</at>")
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def command_text(text: str) -> str:
+    """The text without the @mentions (Teams puts ``<at>name</at>`` in it) and without markup."""
+    return " ".join(html.unescape(_TAG.sub(" ", _MENTION.sub(" ", text))).split())
 
 
 class _Loose(BaseModel):
@@ -69,9 +77,7 @@ class Activity(_Loose):
 
     @property
     def command(self) -> str:
-        """The text without the @mentions (Teams puts ``<at>name</at>`` in it) and without markup."""
-        text = _TAG.sub(" ", _MENTION.sub(" ", self.text))
-        return " ".join(html.unescape(text).split())
+        return command_text(self.text)
 
     @property
     def channel(self) -> str:
@@ -90,8 +96,8 @@ def reply(text: str) -> dict[str, Any]:
     return response(200, {"type": "message", "text": text.replace("\n", "\n\n")})
 
 
-async def post_teams(request: HttpRequest, service: BackupService) -> dict[str, Any]:
-    settings = require_teams_signature(request, service)
+async def post_teams(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
+    settings = caller.settings
     activity = Activity.read(request.body)
     chat = ChatRequest(
         platform="teams",
