@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Iterable
 from typing import Any
 
 # The project layout fixes the package name ``lib``, which Huawei warns can collide with a module of the same
@@ -55,11 +56,14 @@ class RetryRequested(Exception):
         self.result = result
 
 
-def handler(event: Any, context: Any) -> dict[str, Any]:
+def handler(event: Any, context: Any, *, chat_stand_ins: Iterable[str] = ()) -> dict[str, Any]:
+    """The FunctionGraph entry point. ``chat_stand_ins`` is for the dev side alone (``dds-backup serve
+    --fake-chat-origin``, the tests): loopback origins where a stand-in for Slack, Teams or Mattermost listens,
+    which may then receive follow-ups. The platform calls ``handler(event, context)``: never with any."""
     global _cold
     started = time.monotonic()
     cold, _cold = _cold, False
-    reply = asyncio.run(pipeline.run(event, context, started, cold_start=cold))
+    reply = asyncio.run(pipeline.run(event, context, started, cold_start=cold, chat_stand_ins=chat_stand_ins))
     if reply.retry:
         raise RetryRequested(reply.value)
     return reply.value

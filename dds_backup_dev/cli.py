@@ -303,14 +303,14 @@ def _secrets_to_make() -> dict[str, str]:
     }
 
 
-def _serve_preflight() -> str | None:
+def _serve_preflight(stand_ins: frozenset[str]) -> str | None:
     """What would make every request fail (an invalid configuration, a weak secret: the message names the
     variable, never its value), else None, after a line for each route that runs without its own check."""
     from lib.config import ConfigError, load_settings
     from lib.http.app import route_checks
 
     try:
-        settings = load_settings(os.environ.get)
+        settings = load_settings(os.environ.get, stand_ins)
     except ConfigError as exc:
         return str(exc)
     trusted = [r for r in route_checks() if r.trusts_gateway(settings)]
@@ -336,18 +336,19 @@ def cmd_serve(args: argparse.Namespace, activity: Activity) -> int:
     import asyncio
 
     from dds_backup_dev.serve import serve
-    from lib.config import allow_test_origin
     from lib.logs import LOGGER_NAME
+    from lib.runtime import loopback_origin
 
+    stand_ins: set[str] = set()
     for origin in args.fake_chat_origin or []:
         try:
-            allow_test_origin(origin)
+            stand_ins.add(loopback_origin(origin))
         except ValueError as exc:
             return _fail("serve", f"--fake-chat-origin {origin}: {exc}")
     made = _secrets_to_make()
     os.environ.update(made)
     embedded = _Embedded(args.backup_delay)
-    if (problem := _serve_preflight()) is not None:
+    if (problem := _serve_preflight(frozenset(stand_ins))) is not None:
         embedded.stop()
         return _fail("serve", problem)
     watch = _ServeWatch()
@@ -384,7 +385,15 @@ def cmd_serve(args: argparse.Namespace, activity: Activity) -> int:
     try:
         with watching(LOGGER_NAME, watch.record):
             stopped = asyncio.run(
-                serve(args.host, args.port, args.timeout, args.read_timeout, on_ready=ready, on_interrupt=interrupted)
+                serve(
+                    args.host,
+                    args.port,
+                    args.timeout,
+                    args.read_timeout,
+                    stand_ins=frozenset(stand_ins),
+                    on_ready=ready,
+                    on_interrupt=interrupted,
+                )
             )
     except OSError as exc:
         return _fail("serve", str(exc))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import signal
 import uuid
@@ -184,8 +185,12 @@ class InFlight:
 
 
 def create_app(
-    timeout_s: int = 60, in_flight: InFlight | None = None, read_timeout: float = READ_TIMEOUT_S
+    timeout_s: int = 60,
+    in_flight: InFlight | None = None,
+    read_timeout: float = READ_TIMEOUT_S,
+    stand_ins: frozenset[str] = frozenset(),
 ) -> web.Application:
+    """``stand_ins``: loopback stand-ins for the chat platforms (``--fake-chat-origin``), handed to the handler."""
     import handler  # after the caller has set up the environment
 
     busy = in_flight or InFlight()
@@ -204,7 +209,8 @@ def create_app(
         context = LocalContext(timeout_s=timeout_s, request_id=event["requestContext"]["requestId"])
         busy.count += 1
         try:
-            answer = await asyncio.get_running_loop().run_in_executor(None, handler.handler, event, context)
+            call = functools.partial(handler.handler, event, context, chat_stand_ins=stand_ins)
+            answer = await asyncio.get_running_loop().run_in_executor(None, call)
         except Exception as exc:  # the handler never raises for APIG events; if it does, say so plainly
             return web.json_response({"error": {"code": "HANDLER_RAISED", "message": str(exc)}}, status=500)
         finally:
@@ -224,6 +230,7 @@ async def serve(
     timeout_s: int,
     read_timeout: float = READ_TIMEOUT_S,
     *,
+    stand_ins: frozenset[str] = frozenset(),
     on_ready: Callable[[str], None] | None = None,
     on_interrupt: Callable[[int], None] | None = None,
 ) -> bool:
@@ -232,7 +239,8 @@ async def serve(
     the process rather than wait for them)."""
     in_flight = InFlight()
     # lingering_time=0: a body that never finished is not read on after the 408 (aiohttp would for 10 s)
-    runner = _Runner(create_app(timeout_s, in_flight, read_timeout), read_timeout, access_log=None, lingering_time=0)
+    app = create_app(timeout_s, in_flight, read_timeout, stand_ins)
+    runner = _Runner(app, read_timeout, access_log=None, lingering_time=0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()

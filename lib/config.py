@@ -120,19 +120,6 @@ SECRET_RULES = (
     TEAMS_INCOMING_URL_RULE,
 )
 
-#: Loopback origins (``http://127.0.0.1:<port>``) where the tests' fakes of Slack, Teams and Mattermost listen:
-#: follow-ups may go there too. Only code in the same process can add one (``allow_test_origin``); no variable
-#: or request can, so a deployed function never posts anywhere but the platforms' own hosts.
-TEST_ORIGINS: set[str] = set()
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def allow_test_origin(origin: str) -> None:
-    parts = urlsplit(origin)
-    if parts.hostname not in _LOOPBACK:
-        raise ValueError("only loopback origins can stand in for a chat platform")
-    TEST_ORIGINS.add(f"{parts.scheme}://{parts.netloc}")
-
 
 def origin_of(url: str) -> str | None:
     try:
@@ -347,8 +334,9 @@ class Settings(BaseModel):
         if value is None:
             return value
         rule = _RULES_BY_FIELD[str(info.field_name)]
-        if rule is TEAMS_INCOMING_URL_RULE and origin_of(value.get_secret_value()) in TEST_ORIGINS:
-            return value
+        stand_ins = (info.context or {}).get(STAND_INS, frozenset())
+        if rule is TEAMS_INCOMING_URL_RULE and origin_of(value.get_secret_value()) in stand_ins:
+            return value  # a local stand-in for Teams (handed in by the dev side: ``Invocation.chat_stand_ins``)
         if (problem := rule.problem(value.get_secret_value())) is not None:
             raise ValueError(f"{problem}: {rule.fix}")
         return value
@@ -405,15 +393,20 @@ _SECRET_FIELDS = tuple(
 SECRET_KEYS: frozenset[str] = frozenset(Settings.model_fields[n].alias or n for n in _SECRET_FIELDS)
 
 
-def load_settings(lookup: Callable[[str], str | None]) -> Settings:
-    """Build Settings from a lookup (getUserData then environ). Empty strings count as unset."""
+#: The validation context's key for ``Invocation.chat_stand_ins``.
+STAND_INS = "chat_stand_ins"
+
+
+def load_settings(lookup: Callable[[str], str | None], chat_stand_ins: frozenset[str] = frozenset()) -> Settings:
+    """Build Settings from a lookup (getUserData then environ). Empty strings count as unset. ``chat_stand_ins``:
+    loopback origins a ``TEAMS_INCOMING_WEBHOOK_URL`` may point at (the dev side's stand-ins for Teams)."""
     raw = {}
     for key in CONFIG_KEYS:
         value = lookup(key)
         if value is not None and value.strip() != "":
             raw[key] = value.strip()
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context={STAND_INS: chat_stand_ins})
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
 

@@ -7,6 +7,7 @@ result events (or, for API Gateway, as an HTTP answer) that say what happened. `
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ def _service(invocation: Invocation) -> BackupService:
     settings: Settings | None = None
     config_error: str | None = None
     try:
-        settings = load_settings(invocation.lookup)
+        settings = load_settings(invocation.lookup, invocation.chat_stand_ins)
     except ConfigError as exc:
         config_error = str(exc)
     logs.configure(settings.log_level if settings else "INFO")
@@ -58,8 +59,11 @@ def _service(invocation: Invocation) -> BackupService:
     return BackupService(invocation, settings, config_error)
 
 
-async def run(event: Any, context: Any, started: float, *, cold_start: bool = False) -> Reply:
-    invocation = Invocation.from_context(context, started)
+async def run(
+    event: Any, context: Any, started: float, *, cold_start: bool = False, chat_stand_ins: Iterable[str] = ()
+) -> Reply:
+    """``chat_stand_ins``: loopback stand-ins for the chat platforms, from the dev side only (``handler``)."""
+    invocation = Invocation.from_context(context, started, chat_stand_ins)
     service = _service(invocation)
     faas = {"faas.invocation_id": invocation.request_id, "faas.name": invocation.function_name}
     with logs.bound(**faas, **{"faas.coldstart": cold_start}), logs.scope():

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def ctx_get(context: Any, method: str, *args: Any) -> str | None:
@@ -92,6 +93,17 @@ class Deadline:
         return Deadline(at=min(self.at, self.clock() + seconds), clock=self.clock)
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def loopback_origin(origin: str) -> str:
+    """``scheme://host:port`` of a loopback URL; anything else is a ValueError (only loopback can stand in)."""
+    parts = urlsplit(origin)
+    if parts.hostname not in _LOOPBACK:
+        raise ValueError("only loopback origins can stand in for a chat platform")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 @dataclass(frozen=True)
 class Invocation:
     """The parts of the platform context the pipeline uses, read once."""
@@ -100,14 +112,20 @@ class Invocation:
     request_id: str
     function_name: str
     deadline: Deadline
+    #: Loopback origins (``http://127.0.0.1:<port>``) where a local stand-in for Slack, Teams or Mattermost
+    #: listens, so that follow-ups may go there too: handed to the handler by the dev side alone (``dds-backup
+    #: serve --fake-chat-origin``, the tests), never read from the configuration or the context, so no deployed
+    #: function can be pointed at one.
+    chat_stand_ins: frozenset[str] = frozenset()
 
     @classmethod
-    def from_context(cls, context: Any, started: float) -> Invocation:
+    def from_context(cls, context: Any, started: float, chat_stand_ins: Iterable[str] = ()) -> Invocation:
         return cls(
             context=context,
             request_id=ctx_get(context, "getRequestID") or f"local-{int(time.time() * 1000)}",
             function_name=ctx_get(context, "getFunctionName") or "dds-backup",
             deadline=Deadline.from_context(context, started),
+            chat_stand_ins=frozenset(loopback_origin(o) for o in chat_stand_ins),
         )
 
     def lookup(self, key: str) -> str | None:

@@ -104,11 +104,16 @@ def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.delenv(key, raising=False)
     iam.clear_cache()
     logs._secrets.clear()
+    CHAT_STAND_INS.clear()
     yield
     iam.clear_cache()
+    CHAT_STAND_INS.clear()
 
 
 _issued_tokens: list[str] = []
+#: Loopback origins of the chat platforms' stand-ins (``tests/fake_chat.py``) that ``invoke`` hands to the handler,
+#: as ``dds-backup serve --fake-chat-origin`` does: a test adds its fake's origin; emptied after every test.
+CHAT_STAND_INS: set[str] = set()
 _returned: list[Any] = []
 
 
@@ -185,7 +190,7 @@ def invoke() -> Invoke:
     def run(event: Any, **context: Any) -> dict[str, Any]:
         ctx = LocalContext(**context)
         try:
-            result = handler.handler(event, ctx)
+            result = handler.handler(event, ctx, chat_stand_ins=CHAT_STAND_INS)
         except handler.RetryRequested as exc:
             _returned.append(exc.result)
             return {**exc.result, "_raised": True}

@@ -35,7 +35,7 @@ from lib import config, logs
 from lib.http.chat import grammar
 from lib.http.chat.teams import command_text
 from lib.http.signatures import teams_signature, verify_teams
-from tests.conftest import CATALOG, ORDERS, ROOT, Invoke, log_lines, only_result, user_text
+from tests.conftest import CATALOG, CHAT_STAND_INS, ORDERS, ROOT, Invoke, log_lines, only_result, user_text
 from tests.fake_chat import FakeChat
 from tests.test_cli import clean_env
 
@@ -312,20 +312,17 @@ def watched(
     """GIVEN a fan-out topic whose messages come back as invocations (as FunctionGraph's SMN trigger does),
     backups that take a moment, and the fake chat endpoint allowed as a stand-in for the platforms."""
     monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
-    config.allow_test_origin(fake.origin)
+    CHAT_STAND_INS.add(fake.origin)
     monkeypatch.setenv("TEAMS_INCOMING_WEBHOOK_URL", fake.url("/workflows/teams"))
     chat.state.backup_delay = 0.5
 
     def platform(event: dict[str, Any]) -> None:
-        handler.handler(event, LocalContext(timeout_s=30))
+        handler.handler(event, LocalContext(timeout_s=30), chat_stand_ins=CHAT_STAND_INS)
 
     chat.state.forward = platform
     chat.state.forward_topics = {FANOUT_TOPIC}
-    try:
-        yield chat, fake
-        wait_for(lambda: chat.state.forwarding == 0)
-    finally:
-        config.TEST_ORIGINS.clear()
+    yield chat, fake
+    wait_for(lambda: chat.state.forwarding == 0)
 
 
 def wait_for(condition: Any, seconds: float = 20.0) -> None:
@@ -374,7 +371,7 @@ def test_a_backup_that_outlasts_the_watching_invocation_is_watched_on_until_it_e
     rounds: list[list[str]] = []
 
     def short(event: dict[str, Any]) -> None:
-        result = handler.handler(event, LocalContext(timeout_s=3))
+        result = handler.handler(event, LocalContext(timeout_s=3), chat_stand_ins=CHAT_STAND_INS)
         rounds.append([r["data"]["follow_up"] or "" for r in result["results"]])
 
     emulator.state.forward = short
@@ -402,6 +399,26 @@ def test_a_follow_up_outside_the_platforms_hosts_is_never_contacted(
         assert "response_url refused: not a slack host (127.0.0.1)" in capfd.readouterr().err
     finally:
         elsewhere.stop()
+
+
+def test_no_configuration_or_request_can_point_follow_ups_at_a_loopback_stand_in(
+    chat: EmulatorServer, fake: FakeChat, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a listening stand-in that the dev side did NOT hand to the handler (as on the platform: it never can)
+    monkeypatch.setenv("FANOUT_TOPIC_URN", FANOUT_TOPIC)
+    assert fake.origin not in CHAT_STAND_INS
+    # WHEN a command names it as its response_url THEN it is refused, and nothing is ever posted there
+    text = said(invoke(slack("catalog-staging", response_url=fake.url("/hooks/commands/k3y4"))))
+    assert "Follow it with" in text
+    # AND a Teams follow-up URL on loopback is an invalid configuration, however it is set
+    monkeypatch.setenv("TEAMS_INCOMING_WEBHOOK_URL", fake.url("/workflows/teams"))
+    answer = invoke(teams("orders-prod"))
+    assert answer["statusCode"] == 500 and json.loads(answer["body"])["error"]["code"] == "INVALID_CONFIG"
+    time.sleep(0.5)
+    assert fake.received == []
+    # AND lib keeps no registry that a test, or anything else, could fill: the stand-ins are a parameter alone
+    for path in (ROOT / "lib").rglob("*.py"):
+        assert "TEST_ORIGINS" not in path.read_text() and "allow_test_origin" not in path.read_text(), path
 
 
 def test_a_watch_that_names_another_host_is_refused_when_it_would_post(
@@ -621,18 +638,14 @@ async def test_a_follow_up_that_cannot_be_masked_is_not_posted(fake: FakeChat) -
     from lib.models import FollowUp
     from lib.runtime import Deadline
 
-    config.allow_test_origin(fake.origin)
-    try:
-        settings = config.load_settings(lambda _: None)
-        async with aiohttp.ClientSession() as session:
-            poster = ChatPoster(session, settings, Deadline(time.monotonic() + 10))
-            follow_up = FollowUp(platform="slack", url=fake.url("/hooks/commands/k1"))
-            with logs.scope():
-                for i in range(logs.MAX_SCOPED_VALUES):
-                    assert logs.mask_here(f"https://hooks.slack.com/commands/T/{i}/x")
-                assert (await poster.post(follow_up, "done")).startswith("refused: ")
-            with logs.scope():
-                assert await poster.post(follow_up, "done") == "posted"
-        assert len(fake.received) == 1
-    finally:
-        config.TEST_ORIGINS.clear()
+    settings = config.load_settings(lambda _: None)
+    async with aiohttp.ClientSession() as session:
+        poster = ChatPoster(session, settings, Deadline(time.monotonic() + 10), stand_ins=frozenset({fake.origin}))
+        follow_up = FollowUp(platform="slack", url=fake.url("/hooks/commands/k1"))
+        with logs.scope():
+            for i in range(logs.MAX_SCOPED_VALUES):
+                assert logs.mask_here(f"https://hooks.slack.com/commands/T/{i}/x")
+            assert (await poster.post(follow_up, "done")).startswith("refused: ")
+        with logs.scope():
+            assert await poster.post(follow_up, "done") == "posted"
+    assert len(fake.received) == 1

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, urlsplit
 
-from lib.config import TEAMS_WEBHOOK_HOSTS, TEST_ORIGINS, Settings, origin_of
+from lib.config import TEAMS_WEBHOOK_HOSTS, Settings, origin_of
 from lib.models import FollowUp
 
 SLACK_HOSTS = frozenset({"hooks.slack.com", "hooks.slack-gov.com"})
@@ -28,14 +28,15 @@ _MATTERMOST_PATH = re.compile(r"/hooks/commands/[A-Za-z0-9]+")
 _LABELS = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+")
 
 
-def target(follow_up: FollowUp, settings: Settings) -> str | None:
-    """The URL to post to, or None when there is none or it is not on the platform's own hosts."""
+def target(follow_up: FollowUp, settings: Settings, stand_ins: frozenset[str] = frozenset()) -> str | None:
+    """The URL to post to, or None when there is none or it is not on the platform's own hosts (or, on the dev
+    side, one of the loopback ``stand_ins`` it handed to the handler: ``Invocation.chat_stand_ins``)."""
     if follow_up.platform == "teams":
         configured = settings.teams_incoming_webhook_url
         url = configured.get_secret_value() if configured is not None else ""
-        return url if url and (_teams(url) or origin_of(url) in TEST_ORIGINS) else None
+        return url if url and (_teams(url) or origin_of(url) in stand_ins) else None
     url = follow_up.url
-    if origin_of(url) in TEST_ORIGINS:
+    if origin_of(url) in stand_ins:
         return url
     if follow_up.platform == "slack":
         return url if _slack(url) else None

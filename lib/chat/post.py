@@ -36,10 +36,12 @@ class ChatPoster:
     settings: Settings
     deadline: Deadline
     timeout: float = 10.0
+    #: ``Invocation.chat_stand_ins``: loopback stand-ins for the platforms, on the dev side only.
+    stand_ins: frozenset[str] = frozenset()
 
     async def post(self, follow_up: FollowUp, text: str) -> str:
         """ "posted", or why not (``refused: ...``, ``failed: ...``)."""
-        url = hosts.target(follow_up, self.settings)
+        url = hosts.target(follow_up, self.settings, self.stand_ins)
         if url is None:
             _log.warning(
                 f"follow-up refused: not a {follow_up.platform} host ({hosts.host_of(follow_up.url)})",

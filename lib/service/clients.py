@@ -74,5 +74,5 @@ async def open_clients(
         if chat:
             from lib.chat.post import ChatPoster
 
-            poster = ChatPoster(session, settings, deadline, settings.request_timeout)
+            poster = ChatPoster(session, settings, deadline, settings.request_timeout, invocation.chat_stand_ins)
         yield Clients(dds, smn, retry, poster)

@@ -58,9 +58,16 @@ class ChatRequest:
 
 
 def slash_command(
-    http: HttpRequest, form: dict[str, str], platform: ChatPlatform, settings: Settings, text: str, budget_s: float
+    http: HttpRequest,
+    form: dict[str, str],
+    platform: ChatPlatform,
+    settings: Settings,
+    text: str,
+    budget_s: float,
+    stand_ins: frozenset[str],
 ) -> ChatRequest:
-    """Slack's and Mattermost's slash commands share their form fields."""
+    """Slack's and Mattermost's slash commands share their form fields. ``stand_ins``: the invocation's loopback
+    stand-ins for the platforms (the dev side's only)."""
     trigger_id = form.get("trigger_id")
     return ChatRequest(
         platform=platform,
@@ -71,7 +78,7 @@ def slash_command(
         text=text,
         delivery=f"{platform}:{trigger_id}" if trigger_id else None,
         team=form.get("team_id", ""),
-        follow_up=follow_up_of(form, platform, settings),
+        follow_up=follow_up_of(form, platform, settings, stand_ins),
         budget_s=budget_s,
         http=http,
     )
@@ -82,14 +89,16 @@ def slash_reply(text: str) -> dict[str, Any]:
     return response(200, {"response_type": "ephemeral", "text": text})
 
 
-def follow_up_of(form: dict[str, str], platform: ChatPlatform, settings: Settings) -> FollowUp | None:
+def follow_up_of(
+    form: dict[str, str], platform: ChatPlatform, settings: Settings, stand_ins: frozenset[str]
+) -> FollowUp | None:
     """The command's response_url, when it is on the platform's own hosts (else it is never contacted, kept or
     masked: a caller's text must not change what other lines say). A URL that passed is a capability for the
     conversation: masked in this request's lines, and used only if it can be."""
     url = form.get("response_url", "")
     if not url:
         return None
-    if len(url) > MAX_URL_CHARS or hosts.target(FollowUp(platform=platform, url=url), settings) is None:
+    if len(url) > MAX_URL_CHARS or hosts.target(FollowUp(platform=platform, url=url), settings, stand_ins) is None:
         _log.warning(f"response_url refused: not a {platform} host ({hosts.host_of(url)})")
         return None
     if not mask_here(url):

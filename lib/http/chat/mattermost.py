@@ -22,7 +22,8 @@ BUDGET_S = 2.5
 async def post_mattermost(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
     settings = caller.settings
     form = parse_form(request.body)
-    chat = slash_command(request, form, "mattermost", settings, form.get("text", ""), BUDGET_S)
+    text = form.get("text", "")
+    chat = slash_command(request, form, "mattermost", settings, text, BUDGET_S, service.invocation.chat_stand_ins)
     return slash_reply(
         await answer(chat, service, settings.mattermost_allowed_users, settings.mattermost_allowed_channels)
     )

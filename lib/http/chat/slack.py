@@ -27,5 +27,6 @@ def unescape(text: str) -> str:
 async def post_slack(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
     settings = caller.settings
     form = parse_form(request.body)
-    chat = slash_command(request, form, "slack", settings, unescape(form.get("text", "")), BUDGET_S)
+    text = unescape(form.get("text", ""))
+    chat = slash_command(request, form, "slack", settings, text, BUDGET_S, service.invocation.chat_stand_ins)
     return slash_reply(await answer(chat, service, settings.slack_allowed_users, settings.slack_allowed_channels))
