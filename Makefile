@@ -16,7 +16,7 @@ python-check:
 	  *) echo "make: $(PYTHON) is Python $(PYVER); dds-backup needs 3.10, 3.11 or 3.12 (make PYTHON=python3.12 ...)" >&2; exit 1 ;; \
 	esac
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | python-check
+$(STAMP): requirements.txt requirements-tool.txt requirements-dev.txt pyproject.toml | python-check
 	@if [ -x $(BIN)/python ] && [ "$$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')" != "$(PYVER)" ]; then \
 	  echo "make: .venv was made with another Python; rebuilding it with $(PYTHON) ($(PYVER))"; rm -rf $(VENV); fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,11 +31,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml | python-check
 # after editing requirements.txt does not first try to fetch what the old lock says.
 # With setuptools (the build backend) and the tool's own dependencies, the README's `pip install .` runs offline
 # from it in the tests too.
-$(WHEELS): $(STAMP) requirements.lock
+$(WHEELS): $(STAMP) requirements.lock requirements-tool.txt
 	$(BIN)/dds-backup wheels --python $$($(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 		--python 3.12 --dest $(VENV)/wheelhouse
 	$(BIN)/python -m pip download --quiet --only-binary=:all: --no-deps --dest $(VENV)/wheelhouse \
-		"setuptools>=70.1" "pyyaml>=6" "packaging>=23"
+		"setuptools>=70.1" -r requirements-tool.txt
 	rm -f $(VENV)/.wheelhouse-*
 	touch $(WHEELS)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+#: Temporary credentials (an agency's AK/SK and security token) and IAM tokens are valid for at most 24 hours; the
+#: log masks each for twice that after its last use, then forgets it (a warm instance's list must not grow).
+TEMPORARY_KEEP_S = 48 * 3600.0
+
 
 @dataclass
 class OutgoingRequest:

@@ -15,13 +15,10 @@ import aiohttp
 
 from lib import logs
 from lib.cloud import regions
-from lib.cloud.auth import Authenticator
+from lib.cloud.auth import TEMPORARY_KEEP_S, Authenticator
 from lib.cloud.auth.aksk import AkSkAuth
 from lib.config import ConfigError, Settings
 from lib.runtime import Invocation
-
-#: Temporary credentials and IAM tokens are valid for at most 24 hours; they are masked for twice that.
-TEMPORARY_KEEP_S = 48 * 3600.0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 
 from lib import logs
-from lib.cloud.auth import OutgoingRequest
+from lib.cloud.auth import TEMPORARY_KEEP_S, OutgoingRequest
 from lib.cloud.errors import ApiError, CloudError, TransportError, error_fields
 from lib.runtime import Deadline
 
@@ -110,10 +110,6 @@ def _refusal(status: int, text: str, request_id: str | None) -> CloudError:
     return ApiError.from_response(status, code, message, request_id)
 
 
-#: IAM tokens are valid for 24 hours; masked for twice that after their last use.
-TOKEN_KEEP_S = 48 * 3600.0
-
-
 async def fetch_password_token(
     session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
 ) -> IamToken:
@@ -180,7 +176,7 @@ class PasswordTokenAuth:
                 cached = await fetch_password_token(self._session, self._who, self._deadline, self._timeout)
                 _TOKENS[self._who.cache_key] = cached
             # On every invocation that uses it, a cached one too: the redactor forgets values after a while.
-            logs.register_secrets([cached.value], keep_s=TOKEN_KEEP_S)
+            logs.register_secrets([cached.value], keep_s=TEMPORARY_KEEP_S)
             self._current = cached
             return cached
 
