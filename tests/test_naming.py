@@ -21,7 +21,7 @@ T = datetime(2026, 11, 27, 1, 0, tzinfo=timezone(timedelta(hours=1)))
 def _no_cached_patterns() -> None:
     """Each test compiles the patterns it checks: a pattern cached by an earlier test would be checked instead
     of the code (mutation testing changes the code under a running process)."""
-    naming.shape.cache_clear()
+    naming._SHAPE_CACHE.clear()
 
 
 def render(**kw: object) -> str:

@@ -19,7 +19,6 @@ of that shape is reserved for the tool); whether a backup is the tool's own is p
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import string
@@ -114,14 +113,15 @@ def _real_stamp(value: str, group: str) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=16)
+#: Each template's ``Shape``, built once (a process has one template; at most a handful in the tests).
+_SHAPE_CACHE: dict[str, Shape] = {}
+_SHAPE_CACHE_MAX = 16
+
+
 def shape(template: str) -> Shape:
     """The template's ``Shape`` (the template must pass ``check_template``)."""
-    return _shape(template)
-
-
-# Apart from the cache, so that mutation testing (docs/testing.md) reaches it: it cannot under a decorator.
-def _shape(template: str) -> Shape:
+    if (known := _SHAPE_CACHE.get(template)) is not None:
+        return known
     parts = list(string.Formatter().parse(template))
     timed = ""
     for i, (lit, f, _, _) in enumerate(parts):
@@ -136,7 +136,10 @@ def _shape(template: str) -> Shape:
     timeless = re.escape(skeleton)
     for f in PLACEHOLDERS - _STAMPS.keys():
         timeless = timeless.replace(re.escape(_SLOT.format(f)), _SHAPES[f])
-    return Shape(re.compile(timed), re.compile(timeless))
+    if len(_SHAPE_CACHE) >= _SHAPE_CACHE_MAX:
+        _SHAPE_CACHE.clear()
+    made = _SHAPE_CACHE[template] = Shape(re.compile(timed), re.compile(timeless))
+    return made
 
 
 def reserved(template: str, name: str) -> bool:
