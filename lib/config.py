@@ -156,7 +156,7 @@ TOPIC_URN = r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}
 # regions-and-endpoints doc/source/index.rst) and Swiss eu-ch2 (opentelekomcloud-docs-swiss/regions-and-endpoints
 # doc/source/index.rst; openstacksdk openstack/config/vendors/otc-swiss.json). Huawei Cloud: the regions of the
 # official SDK's DDS client (huaweicloud/huaweicloud-sdk-python-v3 huaweicloud-sdk-dds/huaweicloudsdkdds/v3/region/
-# dds_region.py, DdsRegion.static_fields; tests/test_config.py compares this list with the installed SDK's).
+# dds_region.py, DdsRegion.static_fields; tests/test_credentials.py compares this list with the installed SDK's).
 OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
 HUAWEICLOUD_REGIONS = (
     "af-north-1",
