@@ -11,7 +11,7 @@ import enum
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,23 @@ from pydantic import (
 )
 
 from lib import rules
+
+_S = TypeVar("_S", bound="Strict")
+
+
+class Strict(BaseModel):
+    """A model whose fields are the contract: an unknown field is an error, never dropped, also in a copy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def amend(self: _S, **changes: Any) -> _S:
+        """A copy with ``changes``: unlike ``model_copy(update=...)``, which drops a misspelt field in silence, a
+        field the model does not have is a TypeError."""
+        unknown = sorted(changes.keys() - type(self).model_fields.keys())
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {', '.join(unknown)}")
+        return self.model_copy(update=changes)
+
 
 # DDS instance ids are 32 hex chars plus a suffix such as "in02"; be a little wider than that, but never
 # accept characters that would change the meaning of a URL path or query.
@@ -254,7 +271,7 @@ def _check_request(req: BackupRequest) -> None:
         raise ValueError("an explicit name needs a single instance_id (names are unique per project)")
 
 
-class FieldError(BaseModel):
+class FieldError(Strict):
     field: str
     message: str
 
@@ -295,7 +312,7 @@ class Outcome(str, enum.Enum):
     STALE = "stale"
 
 
-class ErrorInfo(BaseModel):
+class ErrorInfo(Strict):
     code: str
     message: str
     retryable: bool
@@ -311,9 +328,9 @@ def internal_error(exc: BaseException) -> ErrorInfo:
     return ErrorInfo(code="INTERNAL_ERROR", message=f"{type(exc).__name__} (a bug; see the log)", retryable=True)
 
 
-def rejected(code: str, message: str, **details: Any) -> ErrorInfo:
+def rejected(code: str, message: str, *, details: list[FieldError] | None = None) -> ErrorInfo:
     """Bad input: trying again without changing it cannot help."""
-    return ErrorInfo(code=code, message=message, retryable=False, **details)
+    return ErrorInfo(code=code, message=message, retryable=False, details=details)
 
 
 #: Fields only the function itself sets, in the requests it hands on through its own fan-out topic.
@@ -423,7 +440,7 @@ class BackupOrder:
         return replace(self, identity=identity, event_time=None)
 
 
-class BackupSeen(BaseModel):
+class BackupSeen(Strict):
     """A backup as an audit reports it."""
 
     id: str
@@ -434,7 +451,7 @@ class BackupSeen(BaseModel):
     age_hours: float | None = None
 
 
-class AuditReport(BaseModel):
+class AuditReport(Strict):
     max_age_hours: int
     include_automated: bool
     #: The newest COMPLETED backup that counts (None: there is none).
@@ -445,7 +462,7 @@ class AuditReport(BaseModel):
     recent_failed: list[BackupSeen] = Field(default_factory=list)
 
 
-class ResultData(BaseModel):
+class ResultData(Strict):
     """The ``data`` of a result event."""
 
     outcome: Outcome
@@ -469,7 +486,7 @@ class ResultData(BaseModel):
     error: ErrorInfo | None = None
 
 
-class ResultEvent(BaseModel):
+class ResultEvent(Strict):
     """CloudEvents 1.0, structured JSON mode."""
 
     specversion: Literal["1.0"] = "1.0"
@@ -490,7 +507,7 @@ class ResultEvent(BaseModel):
         return self.model_dump(mode="json", exclude_none=False, exclude={"subject"} if self.subject is None else None)
 
 
-class Summary(BaseModel):
+class Summary(Strict):
     requested: int = 0
     created: int = 0
     completed: int = 0
@@ -505,7 +522,7 @@ class Summary(BaseModel):
     stale: int = 0
 
 
-class InvocationResult(BaseModel):
+class InvocationResult(Strict):
     ok: bool
     results: list[ResultEvent]
     summary: Summary

@@ -10,8 +10,10 @@ import pytest
 from pydantic import ValidationError
 
 from lib.models import (
+    AuditReport,
     BackupOrder,
     BackupRequest,
+    BackupSeen,
     ErrorInfo,
     FieldError,
     FollowUp,
@@ -20,10 +22,12 @@ from lib.models import (
     Outcome,
     ResultData,
     ResultEvent,
+    Summary,
     Trigger,
     describe_field_errors,
     field_errors,
     internal_error,
+    rejected,
     validate_request,
 )
 
@@ -494,3 +498,32 @@ def test_results_as_json_hold_plain_json_values() -> None:
     event = result(Outcome.FAILED, retryable=True)
     assert plain_json(event.to_json_dict())
     assert plain_json(InvocationResult.from_results([event]).to_json_dict())
+
+
+# -- the result's constructors state the contract: a misspelt field fails loudly, never disappears -------------
+
+
+def test_a_misspelt_result_field_fails_loudly_wherever_a_result_is_made() -> None:
+    from lib.http.gateway import error_response
+    from lib.runner.report import Report
+
+    order = BackupOrder.of(Trigger.TIMER, "timer:t:1", "t@1", WHEN, BackupRequest(instance_id="a"), scope="timer:t")
+    report = Report.start(order)
+    assert report(Outcome.CREATED, backup_id="b1").backup_id == "b1"
+    with pytest.raises(TypeError, match="backup_idd"):
+        report(Outcome.CREATED, backup_idd="b1")  # type: ignore[call-arg]
+    data = report(Outcome.CREATED)
+    with pytest.raises(ValidationError, match="folow_up"):
+        ResultData.model_validate({**data.model_dump(), "folow_up": "posted"})
+    # a copy: model_copy(update=...) would drop the misspelt field in silence; amend refuses it
+    assert data.amend(follow_up="posted").follow_up == "posted"
+    with pytest.raises(TypeError, match="ResultData has no field folow_up"):
+        data.amend(folow_up="posted")
+    with pytest.raises(TypeError, match="retryabel"):
+        ErrorInfo(code="X", message="m", retryable=False).amend(retryabel=True)
+    with pytest.raises(TypeError):
+        rejected("INVALID_REQUEST", "m", detail=[])  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        error_response(400, "INVALID_REQUEST", "m", "r1", detail=[])  # type: ignore[call-arg]
+    for model in (ErrorInfo, ResultData, ResultEvent, InvocationResult, Summary, AuditReport, BackupSeen):
+        assert model.model_config.get("extra") == "forbid", model

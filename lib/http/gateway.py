@@ -69,9 +69,20 @@ def is_text(value: str) -> bool:
     return True
 
 
-def error_response(status: int, code: str, message: str, request_id: str, **extra: Any) -> dict[str, Any]:
-    headers = extra.pop("headers", None)
-    return response(status, {"error": {"code": code, "message": message, **extra}, "request_id": request_id}, headers)
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    request_id: str,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The function's error answer: ``{"error": {"code", "message"[, "details"]}, "request_id"}``."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return response(status, {"error": error, "request_id": request_id}, headers)
 
 
 def _as_str_dict(value: Any) -> dict[str, str]:

@@ -67,4 +67,4 @@ async def _confirm_gone(client: DdsClient, report: Report, refusal: CloudError, 
     if still is None:
         return report(Outcome.PRUNED, **fields)
     message = f"DDS refused to delete the backup ({refusal.code}) and it is still there ({still.status}); retry later"
-    return report(Outcome.FAILED, error=refusal.info(message).model_copy(update={"retryable": True}), **fields)
+    return report(Outcome.FAILED, error=refusal.info(message).amend(retryable=True), **fields)

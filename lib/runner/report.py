@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lib.dds.models import Instance
-from lib.models import BackupOrder, Outcome, ResultData
+from lib.models import AuditReport, BackupOrder, ErrorInfo, Outcome, ResultData
 
 
 @dataclass(frozen=True)
@@ -22,17 +21,40 @@ class Report:
         return cls(order, clock, clock())
 
     def __call__(
-        self, outcome: Outcome, *, instance: Instance | None = None, instance_id: str | None = None, **fields: Any
+        self,
+        outcome: Outcome,
+        *,
+        instance: Instance | None = None,
+        instance_id: str | None = None,
+        name: str | None = None,
+        backup_id: str | None = None,
+        job_id: str | None = None,
+        backup_status: str | None = None,
+        attempts: int = 0,
+        dry_run: bool | None = None,
+        wait_ended_early: bool = False,
+        audit: AuditReport | None = None,
+        follow_up: str | None = None,
+        error: ErrorInfo | None = None,
     ) -> ResultData:
-        # Every result of a dry run says so: a dry run never asks the platform for a retry.
+        """One result, every field named (a misspelt one is a TypeError, never dropped). ``dry_run`` defaults to the
+        request's: every result of a dry run says so, and a dry run never asks the platform for a retry."""
         request = self.order.request
-        fields.setdefault("dry_run", request is not None and request.dry_run)
         return ResultData(
             outcome=outcome,
             instance_id=instance.id if instance else instance_id,
             instance_name=instance.name if instance else None,
+            name=name,
+            backup_id=backup_id,
+            job_id=job_id,
+            backup_status=backup_status,
             trigger=self.order.trigger,
             correlation_id=self.order.correlation_id,
+            attempts=attempts,
             duration_ms=int((self.clock() - self.started) * 1000),
-            **fields,
+            dry_run=dry_run if dry_run is not None else request is not None and request.dry_run,
+            wait_ended_early=wait_ended_early,
+            audit=audit,
+            follow_up=follow_up,
+            error=error,
         )

@@ -164,7 +164,7 @@ class Runner:
         if request is None:
             return data
         state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
-        return data.model_copy(update={"follow_up": state})
+        return data.amend(follow_up=state)
 
     def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
         """A rejection for each requested id the API does not know, and for a selector that matched nothing."""
