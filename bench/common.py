@@ -24,6 +24,14 @@ PYTHON = "{}.{}".format(*sys.version_info[:2])
 CONCURRENCY = 25
 
 
+def tree_at(rev: str, where: Path) -> Path:
+    """The files of ``rev`` of this repository, extracted into ``where`` (a before/after in one run)."""
+    where.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev], capture_output=True, check=True, cwd=ROOT).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
 def require_loopback(url: str) -> None:
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit(f"refusing to benchmark against {url}: only loopback endpoints are allowed")

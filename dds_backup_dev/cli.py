@@ -80,7 +80,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency)
+    state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency, rate_limit=args.rate_limit)
     state.add_synthetic_instances(args.instances)
     try:
         server = EmulatorServer(state, host=args.host, port=args.port).start()
@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     emulator.add_argument(
         "--instances", type=int, default=0, help="also seed N instances bench-0000.. tagged fleet=bench"
+    )
+    emulator.add_argument(
+        "--rate-limit", type=float, default=None, help="DDS calls a second per project before 429 DBS.280443"
     )
     emulator.set_defaults(func=cmd_emulator)
     serve = sub.add_parser("serve", help="play API Gateway locally: HTTP requests -> APIG events -> handler")

@@ -2,7 +2,7 @@
 and prune (or fan the order out through SMN), reporting every instance's outcome.
 
 Every order and every instance is processed independently; one failure never stops the others. Every DDS call
-holds one of the invocation's ``MAX_CONCURRENCY`` slots (the transport's semaphore).
+takes its turn from the invocation's limiter (calls in flight and the send rate; ``lib/cloud/limiter.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from lib.dds.models import Backup, Instance
 from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
-from lib.planning import naming, ownership
+from lib.planning import naming, ownership, selection
 from lib.runner.create import create_once
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, settle, stream
@@ -73,15 +73,10 @@ class Runner:
         from lib.runner import handoff
 
         topic = self.settings.fanout_topic_urn
-        out = []
-        for data in results:
-            if not handoff.retryable_failure(data):
-                out.append(data)
-            elif self.smn is not None and topic is not None:
-                out.append(await handoff.hand_off(self.smn, topic, order, request, data))
-            else:
-                out.append(handoff.without_hand_off(data, order.trigger.value))
-        return out
+        if self.smn is None or topic is None:
+            trigger = order.trigger.value
+            return [handoff.without_hand_off(d, trigger) if handoff.retryable_failure(d) else d for d in results]
+        return await handoff.hand_off(self.smn, topic, order, request, results)
 
     async def _run(self, order: BackupOrder) -> list[ResultData]:
         report = Report.start(order, self.clock)
@@ -101,7 +96,7 @@ class Runner:
                 found += batch.instances
                 work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
-            out = [report(Outcome.FAILED, error=exc.info())]
+            out = self._unreached(report, request, found, exc)
         else:
             out = self._unresolved(report, settle(request, found))
         return out + [d for done in await asyncio.gather(*work) for d in done]
@@ -164,6 +159,21 @@ class Runner:
             return data
         state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
         return data.model_copy(update={"follow_up": state})
+
+    def _unreached(
+        self, report: Report, request: BackupRequest, found: list[Instance], exc: CloudError
+    ) -> list[ResultData]:
+        """A failure of its own for each requested id the broken-off listing did not reach (one for the request
+        when a selector names no ids), so that a retry or a hand-off carries exactly those."""
+        if request.selector is not None:
+            return [report(Outcome.FAILED, error=exc.info())]
+        reached = {i.id for i in found}
+        message = f"the instance listing broke off before reaching this instance: {exc.message}"
+        return [
+            report(Outcome.FAILED, instance_id=i, error=exc.info(message))
+            for i in selection.requested_ids(request)
+            if i not in reached
+        ]
 
     def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
         """A rejection for each requested id the API does not know, and for a selector that matched nothing."""
