@@ -93,7 +93,7 @@ def report(label: str, rows: dict[tuple[int, float], list[dict[str, Any]]]) -> N
     for (instances, rate), samples in rows.items():
 
         def med(key: str, samples: list[dict[str, Any]] = samples) -> float:
-            return statistics.median(s[key] for s in samples)
+            return float(statistics.median(s[key] for s in samples))
 
         wall, floor = med("wall"), med("floor")
         met = max(s["failed"] for s in samples) == 0 and med("throttled") <= 0.15 and wall <= 1.3 * floor + 1.0

@@ -78,7 +78,8 @@ class TokenBucket:
     def wait(self, now: float) -> float:
         """Seconds until a token is there (0: now)."""
         self.refill(now)
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
+        # Within rounding of a whole token is a token: a wait of 1e-16 s would not move a clock at all.
+        return 0.0 if self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
 
     def take(self, now: float) -> None:
         self.refill(now)
@@ -257,7 +258,7 @@ class Limiter:
         _note(learnt.throttled, now)
         if retry_after:
             self._paused_until = max(self._paused_until, now + retry_after)
-        if sent_at < learnt.cut_at:
+        if sent_at <= learnt.cut_at:
             return  # sent before the last cut: that cut already answered for it
         # A stray throttle does not cut: the tenant's limit is shared with its other clients, and a throttled call
         # only waits. Two or more, a tenth of the last second's answers or more (of ten at least), do.
