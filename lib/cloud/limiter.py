@@ -12,6 +12,9 @@ Where this differs from botocore, and why:
 
 - the rate is cut once per round of calls: a throttled answer to a call sent before the last cut says nothing
   about the rate since (botocore cuts on every throttled answer, so ten calls throttled together cut it to 0.7^10);
+- a stray throttle does not cut: it takes two or more in the last second, a tenth of its answers at least. The
+  tenant's limit is shared with its other clients, and under scattered throttles a cut on each one would hold the
+  rate at a few calls a second however much the API allows (a throttled call only waits and is sent again);
 - a cut starts from the calls the API accepted in the last second, not from our send rate: before the first
   throttle the send rate is whatever MAX_CONCURRENCY and the latency make it, often several times the API's;
 - a throttled answer empties the bucket, since the API's own is empty at that moment;
