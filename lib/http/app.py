@@ -6,18 +6,37 @@ from __future__ import annotations
 from typing import Any
 
 from lib.http import backups, gateway
-from lib.http.chat import mattermost, slack, teams
 from lib.http.gateway import HttpRequest
 from lib.http.router import Route, Router
 from lib.service import BackupService
+
+
+# The chat platforms are imported when their command comes: a webhook never loads the chat stack.
+async def _slack(request: HttpRequest, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import slack
+
+    return await slack.post_slack(request, service)
+
+
+async def _teams(request: HttpRequest, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import teams
+
+    return await teams.post_teams(request, service)
+
+
+async def _mattermost(request: HttpRequest, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import mattermost
+
+    return await mattermost.post_mattermost(request, service)
+
 
 ROUTER = Router(
     [
         Route("POST", "/backups", backups.post_backups),
         Route("GET", "/backups/{backup_id}", backups.get_backup),
-        Route("POST", "/slack", slack.post_slack),
-        Route("POST", "/teams", teams.post_teams),
-        Route("POST", "/mattermost", mattermost.post_mattermost),
+        Route("POST", "/slack", _slack),
+        Route("POST", "/teams", _teams),
+        Route("POST", "/mattermost", _mattermost),
     ]
 )
 

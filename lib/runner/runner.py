@@ -19,22 +19,20 @@ from lib.cloud.retry import NO_RETRY, RetryPolicy
 from lib.config import Settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
 from lib.planning import naming, ownership, selection
 from lib.runner.create import create_once
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, settle, stream
-from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
 
 if TYPE_CHECKING:
     from lib.chat.post import ChatPoster
     from lib.smn.client import SmnClient
 
-# Fan-out, retention, audits, hand-offs and chat watches are imported where they are used: an ordinary timer
-# event loads none of them (cold starts are measured).
+# Fan-out, retention, audits, hand-offs, chat watches, waiting and who retries a failure are imported where they
+# are used: an ordinary timer event loads none of them (cold starts are measured).
 
 _log = get_logger("runner")
 _SUCCESS = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
@@ -66,9 +64,13 @@ class Runner:
     async def _settle(self, order: BackupOrder, results: list[ResultData]) -> list[ResultData]:
         """Where raising may not bring a retry (lib/delivery.py), retryable failures are handed on through SMN."""
         request = order.request
-        if request is None or retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
+        if request is None:
             return results
         if not any(d.outcome is Outcome.FAILED and d.error is not None and d.error.retryable for d in results):
+            return results
+        from lib.delivery import Retry, retry_of
+
+        if retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
             return results
         from lib.runner import handoff
 
@@ -284,6 +286,8 @@ class Runner:
         if not request.wait:
             return report(Outcome.CREATED, backup_status="BUILDING", **fields)
         deadline = self.wait_deadline or self.deadline
+        from lib.runner.waiting import wait_for_backup
+
         try:
             finished = await wait_for_backup(self.client, created.job_id, created.backup_id, deadline)
         except CloudError as exc:
