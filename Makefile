@@ -67,6 +67,7 @@ mutate: $(MUTATE_STAMP)
 bench: $(WHEELS)
 	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/ceiling.py
 	$(BIN)/python bench/faults.py
 
 package: $(STAMP)

@@ -82,7 +82,6 @@ class Backup(_ApiModel):
 
 
 class JobInstance(_ApiModel):
-
     model_config = _DEFERRED
     id: str = ""
     name: str = ""

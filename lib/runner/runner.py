@@ -7,7 +7,6 @@ takes its turn from the invocation's limiter (calls in flight and the send rate;
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from lib.logs import bound, get_logger
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
 from lib.planning import naming, ownership, selection
 from lib.runner.create import create_once
+from lib.runner.pool import Pool
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, settle, stream
 from lib.runtime import Deadline
@@ -87,21 +87,24 @@ class Runner:
             return [report(Outcome.REJECTED, error=order.rejection)]
         if request.name is not None and naming.reserved(self.settings.backup_name_template, request.name):
             return [report(Outcome.REJECTED, instance_id=request.instance_id, error=_reserved(request.name))]
-        # Work on each page's instances starts as the page arrives (no create waits for an unrelated page).
-        work: list[asyncio.Task[list[ResultData]]] = []
+        # Work on each page's instances starts as the page arrives (no create waits for an unrelated page), twice
+        # as many at a time as calls may be in flight; a wait for jobs keeps every instance's waiting going at once.
         found: list[Instance] = []
-        fan_out: bool | None = None
+        fan_out: bool | None = None  # decided on the first page, before any work starts
+        limit = None if request.wait or request.watch is not None else 2 * self.settings.max_concurrency
+        work: Pool[Instance, list[ResultData]] = Pool(lambda i: self._guarded(order, request, i, bool(fan_out)), limit)
         try:
             async for batch in stream(self.client, request):
                 if fan_out is None:
                     fan_out = self._fans_out(order, request, batch.expected)
                 found += batch.instances
-                work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
+                for instance in batch.instances:
+                    work.add(instance)
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
             out = self._unreached(report, request, found, exc)
         else:
             out = self._unresolved(report, settle(request, found))
-        return out + [d for done in await asyncio.gather(*work) for d in done]
+        return out + [d for done in await work.results() for d in done]
 
     def _fans_out(self, order: BackupOrder, request: BackupRequest, expected: int) -> bool:
         if self.smn is None or self.settings.fanout_topic_urn is None:
