@@ -94,6 +94,19 @@ async def test_the_cap_holds_the_next_call_until_one_in_flight_is_answered(time_
     assert await asyncio.wait_for(fourth, 1) == time_.now
 
 
+async def test_a_call_cancelled_while_waiting_takes_no_slot(time_: FakeTime) -> None:
+    lim = make(time_, max_in_flight=1)
+    deadline = time_.deadline()
+    first = await lim.acquire(deadline)
+    gone = asyncio.ensure_future(lim.acquire(deadline))
+    after = asyncio.ensure_future(lim.acquire(deadline))
+    await asyncio.sleep(0)
+    gone.cancel()
+    lim.release(first, answered=True)
+    assert await asyncio.wait_for(after, 1) == time_.now  # the slot went past the cancelled call
+    assert gone.cancelled() and lim.calls == 2
+
+
 async def test_a_stray_throttle_among_many_answers_does_not_slow_anything_down(time_: FakeTime) -> None:
     lim = make(time_)
     deadline = time_.deadline()

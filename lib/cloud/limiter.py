@@ -138,8 +138,8 @@ def _note(times: deque[float], now: float) -> None:
 class Limiter:
     """One per API and invocation: every call takes a turn (``acquire``) and reports its answer (``release``).
 
-    Turns are handed out first come, first served. Without a throttle so far the only limit is the cap on calls in
-    flight, and a turn costs no more than a counter.
+    Turns are handed out first come, first served: a released slot goes straight to the next waiting call. Without
+    a throttle so far the only limit is the cap on calls in flight, and a turn costs no more than a counter.
     """
 
     def __init__(
@@ -161,8 +161,9 @@ class Limiter:
         self.cap = min(self._learnt.cap or max_in_flight, max_in_flight) if self._bucket else max_in_flight
         self._in_flight = 0
         self._grown = 0  # answers since the cap last grew
-        self._gate = asyncio.Lock()  # first come, first served (asyncio's lock wakes its waiters in order)
-        self._freed = asyncio.Event()
+        #: The calls waiting for a turn, first come first served, each with its deadline.
+        self._waiters: deque[tuple[asyncio.Future[float], Deadline]] = deque()
+        self._pacer: asyncio.Task[None] | None = None  # sleeps until the rate lets the next waiter go
         self._paused_until = -math.inf
         #: Calls sent and throttled answers, this invocation.
         self.calls = 0
@@ -194,10 +195,19 @@ class Limiter:
     async def acquire(self, deadline: Deadline) -> float:
         """Wait for a turn; returns when the call was let go (pass it to ``release``). Raises a retryable
         ``DEADLINE_EXCEEDED`` when the rate would keep the call waiting past the deadline."""
-        if self._gate.locked() or self._in_flight >= self.cap or self._ready(self._clock()) > 0:
-            async with self._gate:
-                await self._wait_turn(deadline)
-        now = self._clock()
+        if not self._waiters and self._in_flight < self.cap and self._ready(self._clock()) <= 0:
+            return self._let_go(self._clock())
+        turn: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiters.append((turn, deadline))
+        self._hand_out()
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled() and turn.exception() is None:
+                self.release(turn.result(), answered=False)  # granted as it was cancelled: the turn goes back
+            raise
+
+    def _let_go(self, now: float) -> float:
         if self._bucket is not None:
             self._bucket.take(now)
         self._in_flight += 1
@@ -205,37 +215,57 @@ class Limiter:
         self.calls += 1
         return now
 
-    async def _wait_turn(self, deadline: Deadline) -> None:
-        while True:
-            while self._in_flight >= self.cap:  # a call in flight ends by the deadline: this wait does too
-                self._freed.clear()
-                await self._freed.wait()
-            wait = self._ready(self._clock())
-            if wait <= 0:
+    def _hand_out(self) -> None:
+        """Let the waiting calls go, in order, as far as the cap and the rate allow now; when the rate holds the
+        next one, wake up when it lets it go (a call in flight ends by the deadline: so does a wait for the cap)."""
+        while self._waiters:
+            turn, deadline = self._waiters[0]
+            if turn.done():  # cancelled while waiting
+                self._waiters.popleft()
+                continue
+            if self._in_flight >= self.cap:
                 return
-            if wait >= deadline.remaining():
-                raise CloudError(
-                    "DEADLINE_EXCEEDED",
-                    f"the invocation ran out of time waiting for its turn under {self._what}'s rate limit "
-                    f"({self.throttled} calls throttled so far; sending at most {self._rate_text()})",
-                    retryable=True,
-                )
+            now = self._clock()
+            wait = self._ready(now)
+            if wait > 0 and wait >= deadline.remaining():
+                self._waiters.popleft()
+                turn.set_exception(self._out_of_time())
+                continue
+            if wait > 0:
+                if self._pacer is None:
+                    self._pacer = asyncio.ensure_future(self._pace(wait))
+                return
+            self._waiters.popleft()
+            turn.set_result(self._let_go(now))
+
+    async def _pace(self, wait: float) -> None:
+        try:
             await self._sleep(wait)
+        finally:
+            self._pacer = None
+        self._hand_out()
+
+    def _out_of_time(self) -> CloudError:
+        return CloudError(
+            "DEADLINE_EXCEEDED",
+            f"the invocation ran out of time waiting for its turn under {self._what}'s rate limit "
+            f"({self.throttled} calls throttled so far; sending at most {self._rate_text()})",
+            retryable=True,
+        )
 
     def release(
         self, sent_at: float, *, answered: bool, throttled: bool = False, retry_after: float | None = None
     ) -> None:
         """The call's slot back; what its answer says about the rate (``answered``: there was one)."""
         self._in_flight -= 1
-        self._freed.set()
-        if not answered:
-            return
-        now = self._clock()
-        if throttled:
-            self._throttled(sent_at, now, retry_after)
-        else:
-            _note(self._learnt.accepted, now)
-            self._grow(now)
+        if answered:
+            now = self._clock()
+            if throttled:
+                self._throttled(sent_at, now, retry_after)
+            else:
+                _note(self._learnt.accepted, now)
+                self._grow(now)
+        self._hand_out()
 
     def _grow(self, now: float) -> None:
         if self.cap < self._max:
