@@ -14,7 +14,7 @@ import pytest
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from dds_backup_dev.emulator.state import Published
 from lib.runner import handoff
-from tests.conftest import Invoke, log_lines
+from tests.conftest import ORDERS, Invoke, log_lines
 from tests.test_routes import SECRET, body_of, post_backups
 
 PROJECT = "0549b4a43100d4f32f51c01c2fe4acdb"
@@ -194,3 +194,19 @@ def test_an_outage_spends_the_invocations_retry_budget_not_every_calls_attempts(
     assert all(d["error"]["retryable"] for d in failed)
     assert any("this invocation's retries are used up" in d["error"]["message"] for d in failed)
     assert result["_raised"] is True
+
+
+def test_a_webhook_waiting_for_its_backup_stops_waiting_when_dds_work_must_stop_and_says_so(
+    configured: EmulatorServer, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a result topic (DDS work stops ~1.4 s before the 6 s invocation's deadline, for publishing) and a backup
+    # that takes longer than the invocation
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("RESULT_TOPIC_URN", f"urn:smn:eu-de:{PROJECT}:dds-backup-results")
+    configured.state.backup_delay = 60
+    answer = invoke(post_backups({"instance_id": ORDERS, "wait": True}), timeout_s=6)
+    body = body_of(answer)
+    # THEN the backup is reported as still building (202), not as a failure of the polling cut off by the deadline
+    assert (answer["statusCode"], body["status"], body["outcome"]) == (202, "BUILDING", "created")
+    assert body["results"][0]["data"]["wait_ended_early"] is True
+    assert len(configured.state.published) == 1  # and its result still went out

@@ -69,8 +69,11 @@ async def hand_off(
         groups = [(failed, None)]  # the request failed as a whole: all of it again, its instances' failures too
     else:
         every = list(dict.fromkeys(str(results[n].instance_id) for n in failed))
-        chunks = [every[i : i + MAX_INSTANCE_IDS] for i in range(0, len(every), MAX_INSTANCE_IDS)]
-        groups = [([n for n in failed if results[n].instance_id in set(chunk)], chunk) for chunk in chunks]
+        groups = []
+        for start in range(0, len(every), MAX_INSTANCE_IDS):
+            chunk = every[start : start + MAX_INSTANCE_IDS]
+            wanted = set(chunk)
+            groups.append(([n for n in failed if results[n].instance_id in wanted], chunk))
     for members, ids in groups:
         follow_up = next_request(order, request, ids)
         first = results[members[0]]

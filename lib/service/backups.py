@@ -97,6 +97,8 @@ class BackupService:
         settings = self._settings()
         chat = any(o.request is not None and o.request.watch is not None for o in orders)
         work = _work_deadline(settings, deadline)
+        if wait_deadline is not None and wait_deadline.at > work.at:
+            wait_deadline = work  # waiting polls DDS: it ends with DDS's work
         async with open_clients(settings, self.invocation, work, chat=chat, smn_deadline=deadline) as clients:
             runner = Runner(
                 client=clients.dds,
