@@ -128,12 +128,8 @@ KNOWN_CODES: dict[str, CodeInfo] = {
 }
 
 
-#: Throttling: DDS's own code and the gateway's, both documented with 429 (the tables cited above).
-THROTTLING = frozenset({"DBS.280443", "APIG.0308"})
-
-
-def _known(code: str) -> str:
-    return code.replace("APIGW.", "APIG.", 1)
+#: Throttling: DDS's own code and the gateway's (in both spellings), both documented with 429 (the tables cited above).
+THROTTLING = frozenset({"DBS.280443", "APIG.0308", "APIGW.0308"})
 
 
 def _transient(http_status: int | None) -> bool:
@@ -143,7 +139,7 @@ def _transient(http_status: int | None) -> bool:
 def classify(code: str | None, http_status: int | None) -> CodeInfo:
     """A 5xx (or 408/429) is retryable whatever the code says: one code may be documented with several statuses
     (APIG.0201 is 400 "API request error" but also 502 "Backend unavailable" and 504 "Backend timeout")."""
-    info = KNOWN_CODES.get(_known(code)) if code else None
+    info = KNOWN_CODES.get(code.replace("APIGW.", "APIG.", 1)) if code else None
     if _transient(http_status):
         hint = info.hint if info is not None and info.retryable else f"HTTP {http_status} from the API; retry later"
         return CodeInfo(True, hint)
@@ -224,12 +220,12 @@ def parse_retry_after(value: str | None) -> float | None:
 def throttling(exc: CloudError) -> bool:
     """The API refused the call for its rate (429 is "Too Many Requests" whatever the code, RFC 6585): nothing
     was applied, and the limiter, not the retry policy, decides when to send it again."""
-    return exc.http_status == 429 or (isinstance(exc, ApiError) and _known(exc.code) in THROTTLING)
+    return exc.http_status == 429 or (isinstance(exc, ApiError) and exc.code in THROTTLING)
 
 
 def busy(exc: CloudError) -> bool:
-    """The instance or backup is busy with an operation that takes minutes (a backup, a restore)."""
-    info = KNOWN_CODES.get(_known(exc.code))
+    """The instance or backup is busy with an operation that takes minutes (a backup, a restore): DDS codes only."""
+    info = KNOWN_CODES.get(exc.code)
     return info is not None and info.busy and not _transient(exc.http_status)
 
 
