@@ -91,6 +91,7 @@ mutate: $(MUTATE_STAMP)
 bench: $(WHEELS) browser
 	$(BIN)/python bench/vs_sdk.py
 	$(BIN)/python bench/coldstart.py
+	$(BIN)/python bench/ceiling.py
 	$(BIN)/python bench/faults.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/jsonsafe.py

@@ -24,6 +24,14 @@ PYTHON = "{}.{}".format(*sys.version_info[:2])
 CONCURRENCY = 25
 
 
+def tree_at(rev: str, where: Path) -> Path:
+    """The files of ``rev`` of this repository, extracted into ``where`` (a before/after in one run)."""
+    where.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev], capture_output=True, check=True, cwd=ROOT).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
 def require_loopback(url: str) -> None:
     if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit(f"refusing to benchmark against {url}: only loopback endpoints are allowed")
@@ -201,3 +209,26 @@ def deployed_package(where: Path) -> tuple[Built, Path]:
     with zipfile.ZipFile(built.path) as zf:
         zf.extractall(where / "code")
     return built, where / "code"
+
+
+def deployed_package_at(rev: str, where: Path) -> Path:
+    """The function zip of revision ``rev``, built by that revision's own packager (from this tree's wheelhouse)
+    and unzipped into ``where/code``: the "before" of a before/after measured in one run."""
+    tree = tree_at(rev, where / "tree")
+    wheelhouse = ROOT / ".venv" / "wheelhouse"
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from dds_backup_dev.package import build, local_arch\n"
+        "house = Path(sys.argv[3])\n"
+        "house = house if house.exists() else None\n"
+        "build(Path(sys.argv[1]), python=sys.argv[2], arch=local_arch(), wheelhouse=house)\n"
+    )
+    zip_path = where / "fn.zip"
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    cmd = [sys.executable, "-c", script, str(zip_path), PYTHON, str(wheelhouse)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tree, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"could not build the package of {rev}:\n{proc.stderr[-3000:]}")
+    with zipfile.ZipFile(zip_path) as zf:
+        zf.extractall(where / "code")
+    return where / "code"

@@ -229,7 +229,7 @@ def _add_invoke(sub: Any) -> None:
 def cmd_emulator(args: argparse.Namespace, activity: Activity) -> int:
     import signal
 
-    state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency)
+    state = EmulatorState.with_fixture(backup_delay=args.backup_delay, latency=args.latency, rate_limit=args.rate_limit)
     synthetic = state.add_synthetic_instances(args.instances)
     if args.backups_per_instance:
         from dds_backup_dev.emulator.history import synthetic_history
@@ -268,6 +268,12 @@ def _add_emulator(sub: Any) -> None:
         default=0,
         metavar="N",
         help="and N backups of each of them over the last 30 days, by a mix of makers (for the fleet report)",
+    )
+    emulator.add_argument(
+        "--rate-limit",
+        type=float,
+        default=None,
+        help="DDS calls a second per project before 429 DBS.280443 (default: no limit)",
     )
 
 

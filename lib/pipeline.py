@@ -33,7 +33,9 @@ _FAAS_TRIGGER = {
 }
 
 
-@dataclass(frozen=True)
+# No generated repr: asyncio.run() formats its main task, and with it this result, when it restores the SIGINT
+# handler; a repr of a large fan-out's whole answer cost milliseconds per invocation.
+@dataclass(frozen=True, repr=False)
 class Reply:
     """What the handler returns, and whether it must then ask the platform to retry."""
 

@@ -20,6 +20,7 @@ from dds_backup_dev.context import LocalContext
 from dds_backup_dev.emulator import EmulatorServer, EmulatorState
 from dds_backup_dev.emulator.state import DEMO_PASSWORD, DEMO_SK, EmuBackup
 from lib import logs
+from lib.cloud import limiter
 from lib.cloud.auth import iam
 from lib.config import CONFIG_KEYS, SECRET_KEYS
 from lib.planning import ownership
@@ -99,10 +100,11 @@ def _fast_tier_starts_no_server(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No configuration leaks in from the machine or from another test; no cached token either."""
+    """No configuration leaks in from the machine or from another test; no cached token, no learnt rate either."""
     for key in (*CONFIG_KEYS, *_EXTRA_KEYS):
         monkeypatch.delenv(key, raising=False)
     iam.clear_cache()
+    limiter.forget()
     logs._secrets.clear()
     CHAT_STAND_INS.clear()
     yield

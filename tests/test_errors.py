@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
+from lib.cloud import errors
 from lib.cloud.errors import KNOWN_CODES, ApiError, CodeInfo, classify, error_fields, parse_retry_after
 from lib.models import ErrorInfo
 from tests.conftest import ORDERS, Invoke, only_result
@@ -23,12 +24,10 @@ CODES = [
     (403, "DBS.200011", "failed", True),
     (403, "DBS.200019", "failed", True),
     (401, "DBS.280056", "failed", True),  # the fresh token is rejected too
-    (429, "DBS.280443", "failed", True),
     (500, "DBS.280005", "failed", True),
     (403, "DBS.280032", "failed", False),
     (401, "APIG.0301", "failed", False),
     (401, "APIGW.0303", "failed", False),
-    (429, "APIG.0308", "failed", True),
     # One gateway code, many statuses (api-gateway error_codes.rst): the status decides.
     (400, "APIG.0201", "failed", False),
     (413, "APIG.0201", "failed", False),
@@ -50,14 +49,52 @@ def test_error_code_from_the_api_becomes_outcome_and_retry_flag(
     result = invoke({"instance_id": ORDERS, "description": "error table"})
     data = only_result(result)
     assert data["outcome"] == outcome
-    # Retryable codes are retried up to RETRY_MAX_ATTEMPTS (4); permanent ones and 401s are tried once.
-    assert data["attempts"] == (4 if retryable and status != 401 else 1)
+    # Retryable codes are retried up to RETRY_MAX_ATTEMPTS (4); permanent ones are tried once, and so is "instance
+    # busy" (a later invocation retries it: a backup takes minutes); a 401 once more with a fresh token.
+    busy = KNOWN_CODES.get(code, CodeInfo(False, "")).busy
+    assert data["attempts"] == (2 if status == 401 else 4 if retryable and not busy else 1)
     assert data["error"]["code"] == code
     assert data["error"]["retryable"] is retryable
     assert data["error"]["http_status"] == status
     assert data["error"]["request_id"]  # the API's X-Request-Id, for support tickets
     assert result["_raised"] is retryable
     assert configured.state.backups == {}
+
+
+@pytest.mark.parametrize("code", ["DBS.280443", "APIG.0308"])
+def test_a_create_throttled_until_the_deadline_fails_retryably_with_the_throttle_as_its_cause(
+    configured: EmulatorServer, invoke: Invoke, code: str
+) -> None:
+    configured.state.faults.append(Fault("POST", r"/backups$", 429, code, "injected", count=1000))
+    result = invoke({"instance_id": ORDERS, "description": "error table"}, timeout_s=3)
+    data = only_result(result)
+    # THEN the throttled create was sent again and again (none of the 4 attempts spent), until the deadline
+    assert (data["outcome"], data["error"]["code"], data["error"]["retryable"]) == ("failed", code, True)
+    assert data["attempts"] > 4
+    assert "ran out of time waiting under the rate limit" in data["error"]["message"]
+    assert result["_raised"] is True and configured.state.backups == {}
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "throttling", "busy"),
+    [
+        (429, "DBS.280443", True, False),
+        (429, "APIG.0308", True, False),
+        (429, "APIGW.0308", True, False),
+        (429, "SOMETHING.NEW", True, False),  # 429 is "Too Many Requests" whatever the code
+        (400, "APIG.0308", True, False),  # the gateway's throttling code, whatever the status
+        (503, "DBS.280005", False, False),
+        (400, "DBS.201202", False, True),
+        (403, "DBS.200019", False, True),
+        (500, "DBS.200019", False, False),  # a 5xx is a server failure, whatever the code
+        (400, "DBS.200998", False, False),  # the service (not the instance) is busy: retried within seconds
+    ],
+)
+def test_throttling_and_busy_are_told_apart_from_other_failures(
+    status: int, code: str, throttling: bool, busy: bool
+) -> None:
+    error = ApiError.from_response(status, code, None, None)
+    assert (errors.throttling(error), errors.busy(error)) == (throttling, busy)
 
 
 def test_every_known_code_has_a_hint_for_the_user() -> None:

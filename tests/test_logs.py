@@ -11,6 +11,7 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer
 from lib import logs
+from lib.models import Trigger
 from tests.conftest import ORDERS, ROOT, Invoke, load_json, log_lines
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
@@ -110,3 +111,32 @@ def test_temporary_values_are_forgotten_once_they_expire_and_kept_while_in_use()
     time.sleep(0.06)
     logs.register_secrets(["x-" * 4])
     assert logs.scrub("in-use-token") == "***"
+
+
+def test_redact_reaches_every_depth_and_leaves_everything_else_as_it_was() -> None:
+    logs.register_secrets(["super-secret-value"])
+    value = {
+        "results": [
+            {"data": {"token": "abc", "password": "", "signature": None, "count": 3, "ok": True}},
+            ("super-secret-value here", {"x-auth-token": "t0k3n"}),
+        ],
+        7: "super-secret-value",
+        "nested": {"deeper": {"authorization": ["a", "b"], "note": "fine", "ratio": 0.5}},
+        "trigger": Trigger.TIMER,
+    }
+    assert logs.redact(value) == {
+        "results": [
+            # set values of sensitive names masked; empty and null ones kept as they were; other leaves untouched
+            {"data": {"token": "***", "password": "", "signature": None, "count": 3, "ok": True}},
+            ["*** here", {"x-auth-token": "***"}],
+        ],
+        7: "***",
+        "nested": {"deeper": {"authorization": "***", "note": "fine", "ratio": 0.5}},
+        "trigger": "timer",
+    }
+    # mask_keys: the names only; registered values are left to the finished line
+    assert logs.mask_keys({"sk": "x", "message": "super-secret-value", "list": [{"secret": 1}]}) == {
+        "sk": "***",
+        "message": "super-secret-value",
+        "list": [{"secret": "***"}],
+    }

@@ -152,7 +152,7 @@ def test_a_retryable_failure_in_a_batch_asks_for_a_retry_and_the_replay_complete
     configured: EmulatorServer, invoke: Invoke
 ) -> None:
     event = with_messages("rocketmq_event.json", {"instance_id": ORDERS}, {"instance_id": BILLING})
-    configured.state.faults.append(Fault("POST", r"/backups$", 429, "DBS.280443", count=4, body_contains=ORDERS))
+    configured.state.faults.append(Fault("POST", r"/backups$", 503, "DBS.280005", count=4, body_contains=ORDERS))
     first = invoke(event)
     assert outcomes(first) == {"created": 1, "failed": 1}
     assert first["_raised"] is True

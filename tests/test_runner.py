@@ -178,3 +178,20 @@ async def test_backups_of_the_first_page_are_made_before_the_last_page_arrives(
     creates = [r for r in emulator.state.requests if r.method == "POST" and r.path.endswith("/backups")]
     assert len(creates) == 250
     assert sum(1 for c in creates if c.arrived < slow.answered) >= 100  # no create waited for the slow page
+
+
+async def test_a_failed_look_up_of_one_id_fails_that_id_alone_and_the_others_go_on(
+    runner: Runner, emulator: EmulatorServer
+) -> None:
+    # GIVEN three ids, each looked up on its own, and DDS failing every look-up of BILLING
+    emulator.state.faults.append(
+        Fault("GET", r"/instances$", 503, "DBS.280005", count=100, query_contains=f"id={BILLING}")
+    )
+    results = await runner.run(order(instance_ids=[ORDERS, BILLING, CATALOG]))
+    # THEN the two found are backed up, and BILLING fails with the cause, retryable: one result for each id
+    assert sorted((d.instance_id or "", d.outcome.value) for d in results) == sorted(
+        [(ORDERS, "created"), (CATALOG, "created"), (BILLING, "failed")]
+    )
+    (failed,) = [d for d in results if d.outcome is Outcome.FAILED]
+    assert failed.error is not None and (failed.error.code, failed.error.retryable) == ("DBS.280005", True)
+    assert "the instance listing broke off before reaching this instance" in failed.error.message

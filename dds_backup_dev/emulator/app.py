@@ -25,6 +25,7 @@ from lib.cloud.auth import signer
 from lib.config import TOPIC_URN
 
 STATE_KEY = web.AppKey("state", EmulatorState)
+_DDS_PATH = re.compile(r"^/v3/(?!auth/)([^/]+)/")
 _TOPIC = re.compile(TOPIC_URN)
 CLOCK_SKEW_LIMIT = 15 * 60  # seconds; APIG.0303 beyond it
 
@@ -106,8 +107,14 @@ async def faults_and_throttling(request: web.Request, handler: Handler) -> web.S
         resp = error(fault.status, fault.error_code, fault.error_msg)
         resp.headers.update(fault.headers)
         return resp
-    if state.throttled():
-        return error(429, "DBS.280443", "The maximum number of connections has been reached.")
+    # DDS throttles a tenant that calls too often: 429 DBS.280443, "APIs are frequently called by the same tenant"
+    # (OTC document-database-service api-ref/source/appendix/error_code.rst). Only DDS's own paths count.
+    tenant = _DDS_PATH.match(request.path)
+    if tenant is not None and state.throttled(tenant[1]):
+        resp = error(429, "DBS.280443", "The maximum number of connections has been reached.")
+        if state.rate_retry_after is not None:
+            resp.headers["Retry-After"] = state.rate_retry_after
+        return resp
     return await handler(request)
 
 

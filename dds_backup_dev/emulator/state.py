@@ -166,7 +166,12 @@ class EmulatorState:
     #: A new backup shows in the backup list only this many seconds after it was created.
     backup_listed_after: float = 0.0
     latency: float = 0.0  # added to every answer
-    rate_limit: int | None = None  # requests per second before DBS.280443
+    #: DDS's throttling: each tenant (project) may make ``rate_limit`` calls a second, with bursts of up to
+    #: ``rate_burst`` (default: a second's worth); beyond that, 429 ``DBS.280443``. ``rate_retry_after``: the
+    #: Retry-After header sent with it (the DDS documents do not say whether DDS sends one: none by default).
+    rate_limit: float | None = None
+    rate_burst: float | None = None
+    rate_retry_after: str | None = None
     failing_instances: set[str] = field(default_factory=set)  # their backups end FAILED
     faults: list[Fault] = field(default_factory=list)
     chaos: Chaos | None = None
@@ -181,7 +186,9 @@ class EmulatorState:
     max_in_flight: int = 0
     requests: list[RecordedRequest] = field(default_factory=list)
     clock: Callable[[], float] = time.time
-    _window: list[float] = field(default_factory=list)
+    #: project id -> (tokens, when last filled; time.monotonic()), and how many calls were throttled.
+    _buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    throttled_calls: int = 0
 
     @classmethod
     def with_fixture(cls, **kwargs: Any) -> EmulatorState:
@@ -391,14 +398,20 @@ class EmulatorState:
                 return fault
         return self.chaos.draw(method, path) if self.chaos is not None else None
 
-    def throttled(self) -> bool:
+    def throttled(self, tenant: str) -> bool:
+        """Whether ``tenant`` is over its rate (a token bucket per tenant); a call that is not takes a token.
+        Measured on time.monotonic(), not ``clock``: tests move ``clock`` to age backups, not to refill buckets."""
         if self.rate_limit is None:
             return False
-        now = self.clock()
-        self._window = [t for t in self._window if now - t < 1.0]
-        if len(self._window) >= self.rate_limit:
+        burst = self.rate_burst if self.rate_burst is not None else max(1.0, self.rate_limit)
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(tenant, (burst, now))
+        tokens = min(burst, tokens + (now - stamp) * self.rate_limit)
+        if tokens < 1.0:
+            self._buckets[tenant] = (tokens, now)
+            self.throttled_calls += 1
             return True
-        self._window.append(now)
+        self._buckets[tenant] = (tokens - 1.0, now)
         return False
 
     @staticmethod

@@ -17,9 +17,14 @@ from lib.models import ErrorInfo
 class CodeInfo:
     retryable: bool
     hint: str
+    #: The instance (or the backup) is busy with something that takes minutes: retried by a later invocation,
+    #: never within seconds.
+    busy: bool = False
 
 
-_BUSY = CodeInfo(True, "the instance is busy with another operation or in a state that forbids backups; retry later")
+_BUSY = CodeInfo(
+    True, "the instance is busy with another operation or in a state that forbids backups; retry later", busy=True
+)
 _NO_INSTANCE = CodeInfo(False, "the instance does not exist in this project: check instance_id, PROJECT_ID and REGION")
 _BAD_PARAM = CodeInfo(False, "the API rejected a parameter: check the request fields")
 _NO_PERMISSION = CodeInfo(
@@ -48,10 +53,10 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     # Documented both ways: message "Operation cannot be executed in current state of the DB instance.",
     # description "The backup file does not exist." Busy on a create; a delete looks the backup up (runner/prune.py).
     "DBS.201204": CodeInfo(
-        True, "the instance's state does not allow the operation now (or the backup does not exist)"
+        True, "the instance's state does not allow the operation now (or the backup does not exist)", busy=True
     ),
     "DBS.201214": CodeInfo(False, "the backup does not exist"),
-    "DBS.201319": CodeInfo(True, "the backup cannot be deleted while a restoration is in progress"),
+    "DBS.201319": CodeInfo(True, "the backup cannot be deleted while a restoration is in progress", busy=True),
     "DBS.280439": _BAD_PARAM,
     "DBS.280440": _BAD_PARAM,
     # Instance existence and ownership
@@ -72,19 +77,21 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "DBS.201000": _BUSY,
     "DBS.201014": _BUSY,
     "DBS.201015": _BUSY,
-    "DBS.201202": CodeInfo(True, "the instance's state does not allow a backup now (often: a backup is running)"),
+    "DBS.201202": CodeInfo(
+        True, "the instance's state does not allow a backup now (often: a backup is running)", busy=True
+    ),
     # Retried as "instance busy" by both Terraform providers (services/dds/common.go, handleMultiOperationsError):
     # "Instance's status is not available for this operation." Not in the OTC table.
     "DBS.00010009": _BUSY,
     # Huawei provider, first DDS backup resource: a delete refused "while the backup is in the state of backup".
-    "DBS.201208": CodeInfo(True, "the backup is still being made; retry later"),
+    "DBS.201208": CodeInfo(True, "the backup is still being made; retry later", busy=True),
     "DBS.280042": _BUSY,
     "DBS.200998": CodeInfo(True, "the DDS service is busy; retry later"),
     "DBS.200004": CodeInfo(False, "the operation is not permitted on this instance"),
     "DBS.212003": CodeInfo(False, "the operation is not permitted on this instance"),
     "DBS.280343": CodeInfo(False, "unsupported operation for this instance"),
     # Throttling and server side
-    "DBS.280443": CodeInfo(True, "DDS throttled the tenant (too many API calls); lower MAX_CONCURRENCY"),
+    "DBS.280443": CodeInfo(True, "DDS throttled the tenant (too many API calls)"),
     "DBS.280005": CodeInfo(True, "DDS server error; retry later"),
     "DBS.201509": CodeInfo(True, "DDS could not reach OBS; retry later"),
     # Authentication and permission
@@ -108,7 +115,7 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "APIG.0305": CodeInfo(False, "authentication failed: check the AK/SK, token or agency"),
     "APIG.0306": _NO_PERMISSION,
     "APIG.0307": CodeInfo(True, "the token must be renewed; a new token is fetched on retry"),
-    "APIG.0308": CodeInfo(True, "the API gateway throttled the tenant; lower MAX_CONCURRENCY"),
+    "APIG.0308": CodeInfo(True, "the API gateway throttled the tenant (too many API calls)"),
     "APIG.0310": CodeInfo(False, "the project is unavailable: check PROJECT_ID and REGION"),
     "APIG.0613": CodeInfo(True, "IAM is unavailable behind the gateway; retry later"),
     # SMN (its error body is {"request_id", "code", "message"})
@@ -120,6 +127,10 @@ KNOWN_CODES: dict[str, CodeInfo] = {
     "SMN.0009": CodeInfo(False, "SMN refused the message (too long or empty)"),
     "SMN.0018": CodeInfo(True, "SMN server error; retry later"),
 }
+
+
+#: Throttling: DDS's own code and the gateway's (in both spellings), both documented with 429 (the tables cited above).
+THROTTLING = frozenset({"DBS.280443", "APIG.0308", "APIGW.0308"})
 
 
 def _transient(http_status: int | None) -> bool:
@@ -205,6 +216,18 @@ def parse_retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return min(seconds, 60.0) if seconds >= 0 else None
+
+
+def throttling(exc: CloudError) -> bool:
+    """The API refused the call for its rate (429 is "Too Many Requests" whatever the code, RFC 6585): nothing
+    was applied, and the limiter, not the retry policy, decides when to send it again."""
+    return exc.http_status == 429 or (isinstance(exc, ApiError) and exc.code in THROTTLING)
+
+
+def busy(exc: CloudError) -> bool:
+    """The instance or backup is busy with an operation that takes minutes (a backup, a restore): DDS codes only."""
+    info = KNOWN_CODES.get(exc.code)
+    return info is not None and info.busy and not _transient(exc.http_status)
 
 
 class TransportError(CloudError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -40,12 +40,18 @@ class DdsClient:
     # -- operations -------------------------------------------------------------------------------------
 
     async def create_manual_backup(
-        self, instance_id: str, name: str, description: str | None = None
+        self,
+        instance_id: str,
+        name: str,
+        description: str | None = None,
+        *,
+        on_send: Callable[[], None] | None = None,
     ) -> CreateManualBackupResponse:
+        """``on_send`` runs as each request leaves (a throttled create is sent again by the transport)."""
         backup: dict[str, str] = {"instance_id": instance_id, "name": name}
         if description is not None:
             backup["description"] = description
-        data = await self.api.call("POST", "/backups", body={"backup": backup})
+        data = await self.api.call("POST", "/backups", body={"backup": backup}, on_send=on_send)
         return self._parse(CreateManualBackupResponse, data)
 
     async def iter_backups(

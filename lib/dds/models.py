@@ -30,6 +30,11 @@ def _drop_nulls(data: Any) -> Any:
     return data
 
 
+#: For the answers a plain backup does not read (backups and jobs: retention, waiting, look-ups after a lost
+#: answer): built when first used.
+_DEFERRED = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+
+
 class CreateManualBackupResponse(_ApiModel):
     job_id: str
     backup_id: str
@@ -63,6 +68,8 @@ class Instance(_ApiModel):
 class Backup(_ApiModel):
     """BackupForList."""
 
+    model_config = _DEFERRED
+
     id: str
     name: str
     instance_id: str = ""
@@ -76,12 +83,15 @@ class Backup(_ApiModel):
 
 
 class JobInstance(_ApiModel):
+    model_config = _DEFERRED
     id: str = ""
     name: str = ""
 
 
 class Job(_ApiModel):
     """JobDetail. ``status`` is Running, Completed or Failed."""
+
+    model_config = _DEFERRED
 
     id: str
     name: str = ""

@@ -8,18 +8,37 @@ from typing import Any
 
 from lib.config import Settings
 from lib.http import auth, backups, gateway
-from lib.http.chat import mattermost, slack, teams
 from lib.http.gateway import HttpRequest
 from lib.http.router import Route, Router
 from lib.service import BackupService
+
+
+# The chat platforms are imported when their command comes: a webhook never loads the chat stack.
+async def _slack(request: HttpRequest, caller: auth.Caller, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import slack
+
+    return await slack.post_slack(request, caller, service)
+
+
+async def _teams(request: HttpRequest, caller: auth.Caller, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import teams
+
+    return await teams.post_teams(request, caller, service)
+
+
+async def _mattermost(request: HttpRequest, caller: auth.Caller, service: BackupService) -> dict[str, Any]:
+    from lib.http.chat import mattermost
+
+    return await mattermost.post_mattermost(request, caller, service)
+
 
 ROUTER = Router(
     [
         Route("POST", "/backups", backups.post_backups, auth.WEBHOOK),
         Route("GET", "/backups/{backup_id}", backups.get_backup, auth.WEBHOOK),
-        Route("POST", "/slack", slack.post_slack, auth.SLACK),
-        Route("POST", "/teams", teams.post_teams, auth.TEAMS),
-        Route("POST", "/mattermost", mattermost.post_mattermost, auth.MATTERMOST),
+        Route("POST", "/slack", _slack, auth.SLACK),
+        Route("POST", "/teams", _teams, auth.TEAMS),
+        Route("POST", "/mattermost", _mattermost, auth.MATTERMOST),
     ]
 )
 

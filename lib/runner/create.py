@@ -52,9 +52,11 @@ async def create_once(
 ) -> Attempt:
     attempt = Attempt()
 
-    async def create() -> CreateManualBackupResponse:
+    def sent() -> None:
         attempt.calls += 1
-        return await client.create_manual_backup(instance_id, name, description)
+
+    async def create() -> CreateManualBackupResponse:
+        return await client.create_manual_backup(instance_id, name, description, on_send=sent)
 
     async def look_for_lost_create(exc: CloudError) -> None:
         if ambiguous(exc):

@@ -1,9 +1,11 @@
 """Retrying through SMN where raising may not make the platform retry (lib/delivery.py: timers, Kafka, RocketMQ).
 
-A retryable failure of such an order is published to ``FANOUT_TOPIC_URN`` (whose SMN trigger brings it back as a
-new invocation) as a request for the same instance under the original event's identity, so the backup name, and
-with it exactly-once, is unchanged. Each hand-off counts; after ``MAX_HANDOFFS`` the order ends ``failed``. The
-new invocation first waits a little (10, 30, 60 s, within its deadline): a busy instance needs time, not speed.
+The retryable failures of such an order are published to ``FANOUT_TOPIC_URN`` (whose SMN trigger brings them back
+as a new invocation) under the original event's identity, so the backup names, and with them exactly-once, are
+unchanged: the failed instances together as one request (``instance_ids``; one per ``MAX_INSTANCE_IDS``), or the
+whole request again when it failed as a whole (a selector whose listing broke off). Each hand-off counts; after
+``MAX_HANDOFFS`` what is left ends ``failed``, still retryable. The new invocation first waits a little (10, 30,
+60 s, within its deadline): a busy instance or a throttled tenant needs time, not speed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from lib.cloud.errors import CloudError
-from lib.models import MAX_HANDOFFS, BackupOrder, BackupRequest, Outcome, ResultData
+from lib.models import MAX_HANDOFFS, MAX_INSTANCE_IDS, BackupOrder, BackupRequest, Outcome, ResultData
 from lib.runtime import Deadline
 from lib.smn.client import SmnClient
 
@@ -37,36 +39,62 @@ def retryable_failure(data: ResultData) -> bool:
     return data.outcome is Outcome.FAILED and data.error is not None and data.error.retryable and not data.dry_run
 
 
-def next_request(order: BackupOrder, request: BackupRequest, instance_id: str | None) -> BackupRequest:
-    """The request for one more attempt: one instance when the failure was one instance's, else the whole request."""
+def next_request(order: BackupOrder, request: BackupRequest, instance_ids: list[str] | None) -> BackupRequest:
+    """The request for one more attempt: these instances, or (None) the whole request."""
     update: dict[str, object] = {
         "idempotency_key": None,
         "origin": order.origin(handoffs=handoffs_of(request) + 1),
     }
-    if instance_id is not None:
-        update.update(instance_ids=None, selector=None, instance_id=instance_id, name=request.name)
+    if instance_ids is not None and len(instance_ids) == 1:
+        update.update(instance_ids=None, selector=None, instance_id=instance_ids[0], name=request.name)
+    elif instance_ids is not None:
+        update.update(instance_ids=instance_ids, selector=None, instance_id=None)
     return request.model_copy(update=update)
 
 
 async def hand_off(
-    smn: SmnClient, topic_urn: str, order: BackupOrder, request: BackupRequest, data: ResultData
-) -> ResultData:
-    """The failure handed on (``handed_off``), or ``failed`` when the hand-offs are used up or publishing failed."""
-    assert data.error is not None
+    smn: SmnClient, topic_urn: str, order: BackupOrder, request: BackupRequest, results: list[ResultData]
+) -> list[ResultData]:
+    """``results`` with each retryable failure handed on (``handed_off``), or ``failed`` when the hand-offs are
+    used up or publishing failed."""
+    failed = [n for n, d in enumerate(results) if retryable_failure(d)]
+    out = list(results)
     count = handoffs_of(request)
     if count >= MAX_HANDOFFS:
-        message = f"{data.error.message} (gave up after {MAX_HANDOFFS} more attempts through SMN)"
-        return data.model_copy(update={"error": data.error.model_copy(update={"message": message, "retryable": False})})
-    follow_up = next_request(order, request, data.instance_id)
-    subject = f"dds-backup retry {data.instance_name or data.instance_id or 'request'}"
-    try:
-        await smn.publish(topic_urn, subject, follow_up.model_dump_json(exclude_none=True, exclude_defaults=True))
-    except CloudError as exc:
-        message = f"{data.error.message} (could not hand it on for a retry: {exc.code})"
-        return data.model_copy(update={"error": data.error.model_copy(update={"message": message})})
-    message = f"{data.error.message} (retry {count + 1} of {MAX_HANDOFFS} handed on through SMN)"
-    error = data.error.model_copy(update={"message": message})
-    return data.model_copy(update={"outcome": Outcome.HANDED_OFF, "error": error})
+        for n in failed:
+            out[n] = _with_message(results[n], f"gave up after {MAX_HANDOFFS} more attempts through SMN")
+        return out
+    groups: list[tuple[list[int], list[str] | None]]
+    if any(results[n].instance_id is None for n in failed):
+        groups = [(failed, None)]  # the request failed as a whole: all of it again, its instances' failures too
+    else:
+        every = list(dict.fromkeys(str(results[n].instance_id) for n in failed))
+        groups = []
+        for start in range(0, len(every), MAX_INSTANCE_IDS):
+            chunk = every[start : start + MAX_INSTANCE_IDS]
+            wanted = set(chunk)
+            groups.append(([n for n in failed if results[n].instance_id in wanted], chunk))
+    for members, ids in groups:
+        follow_up = next_request(order, request, ids)
+        first = results[members[0]]
+        what = (first.instance_name or first.instance_id) if ids is not None and len(ids) == 1 else None
+        subject = f"dds-backup retry {what or (f'{len(ids)} instances' if ids else 'request')}"
+        try:
+            await smn.publish(topic_urn, subject, follow_up.model_dump_json(exclude_none=True, exclude_defaults=True))
+        except CloudError as exc:
+            for n in members:
+                out[n] = _with_message(results[n], f"could not hand it on for a retry: {exc.code}")
+            continue
+        for n in members:
+            handed = _with_message(results[n], f"retry {count + 1} of {MAX_HANDOFFS} handed on through SMN")
+            out[n] = handed.model_copy(update={"outcome": Outcome.HANDED_OFF})
+    return out
+
+
+def _with_message(data: ResultData, note: str) -> ResultData:
+    assert data.error is not None
+    error = data.error.model_copy(update={"message": f"{data.error.message} ({note})"})
+    return data.model_copy(update={"error": error})
 
 
 def without_hand_off(data: ResultData, trigger: str) -> ResultData:

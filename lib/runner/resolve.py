@@ -2,7 +2,8 @@
 state, for naming and the pre-checks.
 
 ``stream`` hands the instances on page by page as the listing arrives, so that the work on the first page's
-instances starts while the other pages load; ``resolve`` waits for all of them.
+instances starts while the other pages load; ``resolve`` waits for all of them. When the listing breaks off,
+``stream`` raises after handing on what it found.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ async def stream(client: DdsClient, request: BackupRequest) -> AsyncIterator[Bat
         async for page, _ in client.instance_pages():
             yield Batch(selection.match(ids, page)[0], len(ids))
         return
-    listed = await asyncio.gather(*(client.list_instances(instance_id=i) for i in ids))
-    yield Batch(selection.match(ids, [i for batch in listed for i in batch])[0], len(ids))
+    # Every lookup runs to its end: those that answered are worked on even when another one failed.
+    listed = await asyncio.gather(*(client.list_instances(instance_id=i) for i in ids), return_exceptions=True)
+    found = [i for batch in listed if isinstance(batch, list) for i in batch]
+    yield Batch(selection.match(ids, found)[0], len(ids))
+    failure = next((f for f in listed if isinstance(f, BaseException)), None)
+    if failure is not None:
+        raise failure
 
 
 def settle(request: BackupRequest, found: list[Instance]) -> Resolution:

@@ -2,12 +2,11 @@
 and prune (or fan the order out through SMN), reporting every instance's outcome.
 
 Every order and every instance is processed independently; one failure never stops the others. Every DDS call
-holds one of the invocation's ``MAX_CONCURRENCY`` slots (the transport's semaphore).
+takes its turn from the invocation's limiter (calls in flight and the send rate; ``lib/cloud/limiter.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,22 +18,21 @@ from lib.cloud.retry import NO_RETRY, RetryPolicy
 from lib.config import Settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.delivery import Retry, retry_of
 from lib.logs import bound, get_logger, scope
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Outcome, ResultData, Trigger, internal_error, rejected
-from lib.planning import naming, ownership
+from lib.planning import naming, ownership, selection
 from lib.runner.create import create_once
+from lib.runner.pool import Pool
 from lib.runner.report import Report
 from lib.runner.resolve import Resolution, settle, stream
-from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
 
 if TYPE_CHECKING:
     from lib.chat.post import ChatPoster
     from lib.smn.client import SmnClient
 
-# Fan-out, retention, audits, hand-offs and chat watches are imported where they are used: an ordinary timer
-# event loads none of them (cold starts are measured).
+# Fan-out, retention, audits, hand-offs, chat watches, waiting and who retries a failure are imported where they
+# are used: an ordinary timer event loads none of them (cold starts are measured).
 
 _log = get_logger("runner")
 _SUCCESS = (Outcome.CREATED, Outcome.COMPLETED, Outcome.EXISTS, Outcome.DRY_RUN)
@@ -67,22 +65,21 @@ class Runner:
     async def _settle(self, order: BackupOrder, results: list[ResultData]) -> list[ResultData]:
         """Where raising may not bring a retry (lib/delivery.py), retryable failures are handed on through SMN."""
         request = order.request
-        if request is None or retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
+        if request is None:
             return results
         if not any(d.outcome is Outcome.FAILED and d.error is not None and d.error.retryable for d in results):
+            return results
+        from lib.delivery import Retry, retry_of
+
+        if retry_of(order.trigger, regions.cloud(self.settings.region)) is not Retry.UNCERTAIN:
             return results
         from lib.runner import handoff
 
         topic = self.settings.fanout_topic_urn
-        out = []
-        for data in results:
-            if not handoff.retryable_failure(data):
-                out.append(data)
-            elif self.smn is not None and topic is not None:
-                out.append(await handoff.hand_off(self.smn, topic, order, request, data))
-            else:
-                out.append(handoff.without_hand_off(data, order.trigger.value))
-        return out
+        if self.smn is None or topic is None:
+            trigger = order.trigger.value
+            return [handoff.without_hand_off(d, trigger) if handoff.retryable_failure(d) else d for d in results]
+        return await handoff.hand_off(self.smn, topic, order, request, results)
 
     async def _run(self, order: BackupOrder) -> list[ResultData]:
         report = Report.start(order, self.clock)
@@ -91,21 +88,24 @@ class Runner:
             return [report(Outcome.REJECTED, error=order.rejection)]
         if request.name is not None and naming.reserved(self.settings.backup_name_template, request.name):
             return [report(Outcome.REJECTED, instance_id=request.instance_id, error=_reserved(request.name))]
-        # Work on each page's instances starts as the page arrives (no create waits for an unrelated page).
-        work: list[asyncio.Task[list[ResultData]]] = []
+        # Work on each page's instances starts as the page arrives (no create waits for an unrelated page), twice
+        # as many at a time as calls may be in flight; a wait for jobs keeps every instance's waiting going at once.
         found: list[Instance] = []
-        fan_out: bool | None = None
+        fan_out: bool | None = None  # decided on the first page, before any work starts
+        limit = None if request.wait or request.watch is not None else 2 * self.settings.max_concurrency
+        work: Pool[Instance, list[ResultData]] = Pool(lambda i: self._guarded(order, request, i, bool(fan_out)), limit)
         try:
             async for batch in stream(self.client, request):
                 if fan_out is None:
                     fan_out = self._fans_out(order, request, batch.expected)
                 found += batch.instances
-                work += [asyncio.create_task(self._guarded(order, request, i, fan_out)) for i in batch.instances]
+                for instance in batch.instances:
+                    work.add(instance)
         except CloudError as exc:  # the listing broke off: what started goes on, the rest is reported
-            out = [report(Outcome.FAILED, error=exc.info())]
+            out = self._unreached(report, request, found, exc)
         else:
             out = self._unresolved(report, settle(request, found))
-        return out + [d for done in await asyncio.gather(*work) for d in done]
+        return out + [d for done in await work.results() for d in done]
 
     def _fans_out(self, order: BackupOrder, request: BackupRequest, expected: int) -> bool:
         if self.smn is None or self.settings.fanout_topic_urn is None:
@@ -165,6 +165,21 @@ class Runner:
             return data
         state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
         return data.amend(follow_up=state)
+
+    def _unreached(
+        self, report: Report, request: BackupRequest, found: list[Instance], exc: CloudError
+    ) -> list[ResultData]:
+        """A failure of its own for each requested id the broken-off listing did not reach (one for the request
+        when a selector names no ids), so that a retry or a hand-off carries exactly those."""
+        if request.selector is not None:
+            return [report(Outcome.FAILED, error=exc.info())]
+        reached = {i.id for i in found}
+        message = f"the instance listing broke off before reaching this instance: {exc.message}"
+        return [
+            report(Outcome.FAILED, instance_id=i, error=exc.info(message))
+            for i in selection.requested_ids(request)
+            if i not in reached
+        ]
 
     def _unresolved(self, report: Report, resolution: Resolution) -> list[ResultData]:
         """A rejection for each requested id the API does not know, and for a selector that matched nothing."""
@@ -275,6 +290,8 @@ class Runner:
         if not request.wait:
             return report(Outcome.CREATED, backup_status="BUILDING", **fields)
         deadline = self.wait_deadline or self.deadline
+        from lib.runner.waiting import wait_for_backup
+
         try:
             finished = await wait_for_backup(self.client, created.job_id, created.backup_id, deadline)
         except CloudError as exc:

@@ -96,11 +96,14 @@ class BackupService:
     ) -> Execution:
         settings = self._settings()
         chat = any(o.request is not None and o.request.watch is not None for o in orders)
-        async with open_clients(settings, self.invocation, deadline, chat=chat) as clients:
+        work = _work_deadline(settings, deadline)
+        if wait_deadline is not None and wait_deadline.at > work.at:
+            wait_deadline = work  # waiting polls DDS: it ends with DDS's work
+        async with open_clients(settings, self.invocation, work, chat=chat, smn_deadline=deadline) as clients:
             runner = Runner(
                 client=clients.dds,
                 settings=settings,
-                deadline=deadline,
+                deadline=work,
                 retry=clients.retry,
                 wait_deadline=wait_deadline,
                 smn=clients.smn,
@@ -163,6 +166,17 @@ class BackupService:
         for r in results:
             log_result(r)
         return results
+
+
+#: With a topic configured, DDS's work stops this much before the deadline (at most a quarter of the time left), so
+#: that what is left can still be handed on and the results published.
+PUBLISH_RESERVE_S = 2.0
+
+
+def _work_deadline(settings: Settings, deadline: Deadline) -> Deadline:
+    if not (settings.result_topic_urn or settings.fanout_topic_urn or settings.alert_topic_urn):
+        return deadline
+    return deadline.before(min(PUBLISH_RESERVE_S, deadline.remaining() * 0.25))
 
 
 def _result(order: BackupOrder, outcome: Outcome, error: ErrorInfo | None) -> ResultData:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,8 @@ import aiohttp
 
 from lib.cloud import regions
 from lib.cloud.auth.credentials import resolve_access
-from lib.cloud.retry import RetryPolicy
+from lib.cloud.limiter import Limiter
+from lib.cloud.retry import RetryBudget, RetryPolicy
 from lib.cloud.transport import SignedTransport
 from lib.config import ConfigError, Settings
 from lib.dds.client import DdsClient
@@ -31,7 +31,8 @@ class Clients:
     dds: DdsClient
     #: None unless a topic is configured (RESULT_TOPIC_URN, FANOUT_TOPIC_URN, ALERT_TOPIC_URN).
     smn: SmnClient | None
-    #: The one policy of the invocation: the clients retry reads with it, the runner retries creates.
+    #: The one policy of the invocation (with its retry budget): the clients retry reads with it, the runner
+    #: retries creates.
     retry: RetryPolicy
     #: None unless the invocation watches a chat-started backup.
     chat: ChatPoster | None
@@ -39,25 +40,36 @@ class Clients:
 
 @asynccontextmanager
 async def open_clients(
-    settings: Settings, invocation: Invocation, deadline: Deadline, *, chat: bool = False
+    settings: Settings,
+    invocation: Invocation,
+    deadline: Deadline,
+    *,
+    chat: bool = False,
+    smn_deadline: Deadline | None = None,
 ) -> AsyncIterator[Clients]:
-    """Authenticated clients sharing one session, one retry policy and one ``MAX_CONCURRENCY`` semaphore.
-    Raises ConfigError or CloudError (IAM)."""
-    limit = asyncio.Semaphore(settings.max_concurrency)
-    retry = RetryPolicy(max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay)
+    """Authenticated clients sharing one session and one retry policy and budget; each API has its limiter
+    (at most ``MAX_CONCURRENCY`` calls in flight, and the rate it learns). ``smn_deadline``: SMN's calls may go
+    on after DDS's stop (to hand on what is left). Raises ConfigError or CloudError (IAM)."""
+    retry = RetryPolicy(
+        max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay, budget=RetryBudget()
+    )
+    limiters: list[Limiter] = []
     async with aiohttp.ClientSession() as session:
         access = await resolve_access(settings, invocation, session, settings.request_timeout)
         _log.info("credentials resolved", extra={"auth.source": access.auth.source, "dds.endpoint": access.endpoint})
 
-        def transport(endpoint: str, prefix: str) -> SignedTransport:
+        def transport(api: str, endpoint: str, prefix: str, until: Deadline) -> SignedTransport:
+            # What a warm instance learns about the rate is kept per API, endpoint and project (the tenant).
+            limiter = Limiter(f"{api} {endpoint} {access.project_id}", max_in_flight=settings.max_concurrency, what=api)
+            limiters.append(limiter)
             return SignedTransport(
                 session,
                 endpoint=endpoint,
                 prefix=prefix,
                 auth=access.auth,
-                deadline=deadline,
+                deadline=until,
                 request_timeout=settings.request_timeout,
-                limit=limit,
+                limiter=limiter,
                 retry=retry,
             )
 
@@ -68,11 +80,19 @@ async def open_clients(
                 raise ConfigError("RESULT_TOPIC_URN/FANOUT_TOPIC_URN/ALERT_TOPIC_URN need SMN_ENDPOINT or REGION")
             from lib.smn.client import SmnClient
 
-            smn = SmnClient(transport(endpoint, f"/v2/{access.project_id}/notifications/topics"))
-        dds = DdsClient(transport(access.endpoint, f"/v3/{access.project_id}"), project_id=access.project_id)
+            topics = f"/v2/{access.project_id}/notifications/topics"
+            smn = SmnClient(transport("SMN", endpoint, topics, smn_deadline or deadline))
+        dds_api = transport("DDS", access.endpoint, f"/v3/{access.project_id}", deadline)
+        dds = DdsClient(dds_api, project_id=access.project_id)
         poster = None
         if chat:
             from lib.chat.post import ChatPoster
 
-            poster = ChatPoster(session, settings, deadline, settings.request_timeout, invocation.chat_stand_ins)
-        yield Clients(dds, smn, retry, poster)
+            poster = ChatPoster(
+                session, settings, smn_deadline or deadline, settings.request_timeout, invocation.chat_stand_ins
+            )
+        try:
+            yield Clients(dds, smn, retry, poster)
+        finally:
+            for limiter in limiters:
+                limiter.report()

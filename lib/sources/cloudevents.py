@@ -35,9 +35,11 @@ from lib.models import (
 )
 from lib.results.events import TYPE_PREFIX as RESULT_TYPE_PREFIX
 from lib.sources.common import (
+    CLOUDEVENT_REQUIRED,
     ParsedEvent,
     SourceContext,
     event_rejection,
+    is_cloudevent,
     parse_json_request,
     parse_message,
     parse_time,
@@ -46,18 +48,8 @@ from lib.sources.common import (
 from lib.sources.envelopes import CloudEvent, CloudEventBatch
 
 TRIGGER = Trigger.CLOUDEVENTS
-#: The attributes CloudEvents 1.0 requires: an event with all four is read as one.
-REQUIRED = ("specversion", "id", "source", "type")
 #: EventGrid's cloud service event sources (HC.OBS, HC.ECS, ...): their events are about the services, not requests.
 CLOUD_SERVICE_PREFIX = "HC."
-
-
-def is_event(event: dict[str, Any]) -> bool:
-    return all(key in event for key in REQUIRED)
-
-
-def is_batch(event: dict[str, Any]) -> bool:
-    return isinstance(event.get("events"), list) and "trigger_type" not in event
 
 
 def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
@@ -77,8 +69,8 @@ def parse_batch(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
 
 def _order(raw: Any, ctx: SourceContext, part: int | None) -> BackupOrder:
     where = "the CloudEvent" if part is None else f"CloudEvent {part} of the batch"
-    if not isinstance(raw, dict) or not is_event(raw):
-        message = f"{where} is not a CloudEvents 1.0 event (it needs {', '.join(REQUIRED)})"
+    if not isinstance(raw, dict) or not is_cloudevent(raw):
+        message = f"{where} is not a CloudEvents 1.0 event (it needs {', '.join(CLOUDEVENT_REQUIRED)})"
         return event_rejection(TRIGGER, ctx, "INVALID_EVENT", message, part)
     try:
         event = CloudEvent.model_validate(raw)

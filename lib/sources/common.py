@@ -40,6 +40,14 @@ def unsupported(what: str) -> str:
     return f"{what}: dds-backup does not act on these; see {TRIGGERS_DOC} for the triggers it serves"
 
 
+#: The attributes CloudEvents 1.0 requires: an event with all four is read as one (``sources/cloudevents.py``).
+CLOUDEVENT_REQUIRED = ("specversion", "id", "source", "type")
+
+
+def is_cloudevent(event: dict[str, Any]) -> bool:
+    return all(key in event for key in CLOUDEVENT_REQUIRED)
+
+
 # FunctionGraph accepts at most 256 KB for an asynchronous event; one message can never be more.
 MAX_MESSAGE_BYTES = 256 * 1024
 

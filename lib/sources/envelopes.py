@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Built when first used: an invocation reads one trigger's envelope, never all of them.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
 
 class TimerEvent(_Envelope):

@@ -7,6 +7,7 @@ unchanged (yarl would re-encode it otherwise), and sends exactly the body bytes 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ def _encode(s: str) -> str:
     return quote(s, safe="~")
 
 
+@functools.lru_cache(maxsize=256)  # a fan-out signs the same few paths hundreds of times
 def canonical_uri(path: str) -> str:
     uri = "/".join(_encode(seg) for seg in unquote(path).split("/"))
     return uri if uri.endswith("/") else uri + "/"
