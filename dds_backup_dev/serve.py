@@ -28,6 +28,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from dds_backup_dev.context import LocalContext
+from lib.codes import ErrorCode
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,9 @@ def from_apig_response(answer: dict[str, Any]) -> web.Response:
 READ_TIMEOUT_S = 10.0
 
 
-def _json_error(status: int, reason: str, code: str | None = None) -> web.Response:
+def _json_error(status: int, reason: str, code: ErrorCode | None = None) -> web.Response:
     """Errors in the function's own shape, never aiohttp's text pages (which echo the offending bytes)."""
-    code = code or ("BAD_HTTP_REQUEST" if status < 500 else "INTERNAL_ERROR")
+    code = code or (ErrorCode.BAD_HTTP_REQUEST if status < 500 else ErrorCode.INTERNAL_ERROR)
     return web.json_response({"error": {"code": code, "message": reason}}, status=status)
 
 
@@ -100,7 +101,7 @@ def _too_slow(what: str, seconds: float) -> str:
 
 def _raw_408(message: str) -> bytes:
     """A whole 408 answer, written straight to a connection whose request never became one."""
-    body = json.dumps({"error": {"code": "REQUEST_TIMEOUT", "message": message}}).encode()
+    body = json.dumps({"error": {"code": ErrorCode.REQUEST_TIMEOUT, "message": message}}).encode()
     head = (
         "HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\n"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
@@ -202,7 +203,7 @@ def create_app(
         try:
             body = await asyncio.wait_for(request.read(), read_timeout)
         except asyncio.TimeoutError:
-            slow = _json_error(408, _too_slow("body", read_timeout), "REQUEST_TIMEOUT")
+            slow = _json_error(408, _too_slow("body", read_timeout), ErrorCode.REQUEST_TIMEOUT)
             slow.force_close()
             return slow
         event = to_apig_event(request, body)
@@ -212,7 +213,7 @@ def create_app(
             call = functools.partial(handler.handler, event, context, chat_stand_ins=stand_ins)
             answer = await asyncio.get_running_loop().run_in_executor(None, call)
         except Exception as exc:  # the handler never raises for APIG events; if it does, say so plainly
-            return web.json_response({"error": {"code": "HANDLER_RAISED", "message": str(exc)}}, status=500)
+            return web.json_response({"error": {"code": ErrorCode.HANDLER_RAISED, "message": str(exc)}}, status=500)
         finally:
             busy.count -= 1
         response = from_apig_response(answer)

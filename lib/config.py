@@ -73,7 +73,6 @@ class SecretRule:
 
 # Standard Webhooks secrets hold 24-64 random bytes: 32 base64 characters are 24 bytes. A plain secret (GitHub's
 # kind) has at least as many characters, printable ASCII (what every sender's settings page takes).
-MIN_SECRET_BYTES = 24
 MIN_DISTINCT = 8
 WEBHOOK_SECRET_RULE = SecretRule(
     "WEBHOOK_SECRET",

@@ -19,6 +19,8 @@ import operator
 from itertools import accumulate, repeat
 from typing import Any
 
+from lib.codes import ErrorCode
+
 MAX_DEPTH = 32
 # What is left of a JSON text for its depth: quotes (to find the strings) and brackets, braces read as brackets.
 _SQUARE = bytes.maketrans(b"{}", b"[]")
@@ -30,14 +32,16 @@ class JsonRejected(ValueError):
     MESSAGE_TOO_LARGE. The message never quotes the input's values; DUPLICATE_KEY names the key (its first 80
     characters), which is what the sender has to find."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
 
 
 def _too_deep(max_depth: int) -> JsonRejected:
-    return JsonRejected("JSON_TOO_DEEP", f"nested more than {max_depth} levels deep; at most {max_depth} are accepted")
+    return JsonRejected(
+        ErrorCode.JSON_TOO_DEEP, f"nested more than {max_depth} levels deep; at most {max_depth} are accepted"
+    )
 
 
 def deeper_than(valid: bytes, max_depth: int) -> bool:
@@ -94,13 +98,15 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                raise JsonRejected("DUPLICATE_KEY", f"the key {json.dumps(key)[:80]} appears twice in one object")
+                raise JsonRejected(
+                    ErrorCode.DUPLICATE_KEY, f"the key {json.dumps(key)[:80]} appears twice in one object"
+                )
             seen.add(key)
     return out
 
 
 def _constant(name: str) -> Any:
-    raise JsonRejected("INVALID_JSON", f"{name} is not JSON")
+    raise JsonRejected(ErrorCode.INVALID_JSON, f"{name} is not JSON")
 
 
 # One decoder for every call: json.loads with arguments builds a new one each time, which costs more than parsing
@@ -112,21 +118,23 @@ def loads(data: str | bytes, *, max_bytes: int, max_depth: int = MAX_DEPTH) -> A
     """Parse ``data`` or raise JsonRejected; never anything else."""
     raw = data if isinstance(data, bytes) else data.encode(errors="surrogatepass")
     if len(raw) > max_bytes:
-        raise JsonRejected("MESSAGE_TOO_LARGE", f"{len(raw)} bytes; at most {max_bytes} are accepted")
+        raise JsonRejected(ErrorCode.MESSAGE_TOO_LARGE, f"{len(raw)} bytes; at most {max_bytes} are accepted")
     try:
         text = data.decode() if isinstance(data, bytes) else data
     except UnicodeDecodeError:
-        raise JsonRejected("INVALID_JSON", "not UTF-8") from None
+        raise JsonRejected(ErrorCode.INVALID_JSON, "not UTF-8") from None
     try:
         value = _DECODER.decode(text)
     except JsonRejected:
         raise
     except RecursionError:  # json recurses per level and gave up, some hundreds of levels deep
         raise JsonRejected(
-            "JSON_TOO_DEEP", f"nested more levels deep than the parser goes; at most {max_depth} are accepted"
+            ErrorCode.JSON_TOO_DEEP, f"nested more levels deep than the parser goes; at most {max_depth} are accepted"
         ) from None
     except ValueError as exc:
-        raise JsonRejected("INVALID_JSON", f"not valid JSON ({getattr(exc, 'msg', type(exc).__name__)})") from None
+        raise JsonRejected(
+            ErrorCode.INVALID_JSON, f"not valid JSON ({getattr(exc, 'msg', type(exc).__name__)})"
+        ) from None
     if deeper_than(raw, max_depth):
         raise _too_deep(max_depth)
     return value

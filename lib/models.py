@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from lib import rules
+from lib.codes import ErrorCode
 
 _S = TypeVar("_S", bound="Strict")
 
@@ -313,6 +314,9 @@ class Outcome(str, enum.Enum):
 
 
 class ErrorInfo(Strict):
+    """Why something failed: ``code`` is one of dds-backup's own (docs/codes.md), or the API's as it sent it
+    (DBS.*, APIG.*, SMN.*)."""
+
     code: str
     message: str
     retryable: bool
@@ -320,15 +324,20 @@ class ErrorInfo(Strict):
     request_id: str | None = None
     details: list[FieldError] | None = None
 
+    @classmethod
+    def of(cls, code: ErrorCode, message: str) -> ErrorInfo:
+        """One of our errors, as retryable as its code says."""
+        return cls(code=code, message=message, retryable=code.retryable)
+
 
 def internal_error(exc: BaseException) -> ErrorInfo:
     """A bug of ours while carrying an order out. Retryable, unlike a bug while reading the event (which the same
     event would hit again): what failed may hang on what the API answered at that moment, and a retry is safe,
     since backup names come from the event."""
-    return ErrorInfo(code="INTERNAL_ERROR", message=f"{type(exc).__name__} (a bug; see the log)", retryable=True)
+    return ErrorInfo.of(ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__} (a bug; see the log)")
 
 
-def rejected(code: str, message: str, *, details: list[FieldError] | None = None) -> ErrorInfo:
+def rejected(code: ErrorCode, message: str, *, details: list[FieldError] | None = None) -> ErrorInfo:
     """Bad input: trying again without changing it cannot help."""
     return ErrorInfo(code=code, message=message, retryable=False, details=details)
 
@@ -345,14 +354,14 @@ def validate_request(data: Any, where: str, *, internal: bool = False) -> Backup
     """
     if not isinstance(data, dict):
         return rejected(
-            "INVALID_REQUEST", f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
+            ErrorCode.INVALID_REQUEST, f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
         )
     try:
         request = BackupRequest.model_validate(data)
     except ValidationError as exc:
         errors = field_errors(exc)
         return rejected(
-            "INVALID_REQUEST",
+            ErrorCode.INVALID_REQUEST,
             f"{where} is not a valid backup request: {describe_field_errors(errors)}",
             details=errors,
         )
@@ -360,7 +369,9 @@ def validate_request(data: Any, where: str, *, internal: bool = False) -> Backup
     if own and not internal:
         errors = [FieldError(field=f, message="set by dds-backup itself; not accepted in requests") for f in own]
         return rejected(
-            "INVALID_REQUEST", f"{where} is not a valid backup request: {describe_field_errors(errors)}", details=errors
+            ErrorCode.INVALID_REQUEST,
+            f"{where} is not a valid backup request: {describe_field_errors(errors)}",
+            details=errors,
         )
     return request
 

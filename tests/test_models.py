@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from lib.codes import ErrorCode
 from lib.models import (
     AuditReport,
     BackupOrder,
@@ -522,7 +523,7 @@ def test_a_misspelt_result_field_fails_loudly_wherever_a_result_is_made() -> Non
     with pytest.raises(TypeError, match="retryabel"):
         ErrorInfo(code="X", message="m", retryable=False).amend(retryabel=True)
     with pytest.raises(TypeError):
-        rejected("INVALID_REQUEST", "m", detail=[])  # type: ignore[call-arg]
+        rejected(ErrorCode.INVALID_REQUEST, "m", detail=[])  # type: ignore[call-arg]
     with pytest.raises(TypeError):
         error_response(400, "INVALID_REQUEST", "m", "r1", detail=[])  # type: ignore[call-arg]
     for model in (ErrorInfo, ResultData, ResultEvent, InvocationResult, Summary, AuditReport, BackupSeen):

@@ -11,6 +11,7 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from lib.cloud.retry import RetryPolicy
+from lib.codes import ErrorCode
 from lib.config import Settings
 from lib.dds.models import Instance
 from lib.models import BackupOrder, BackupRequest, Outcome, Trigger, rejected
@@ -45,7 +46,9 @@ def creates(emulator: EmulatorServer) -> int:
 
 
 async def test_a_rejected_order_is_reported_without_any_call(runner: Runner, emulator: EmulatorServer) -> None:
-    bad = BackupOrder(Trigger.SMN, "smn:m1", "m1", WHEN, rejection=rejected("INVALID_JSON", "not JSON"), scope="smn:t")
+    bad = BackupOrder(
+        Trigger.SMN, "smn:m1", "m1", WHEN, rejection=rejected(ErrorCode.INVALID_JSON, "not JSON"), scope="smn:t"
+    )
     (data,) = await runner.run(bad)
     assert (data.outcome, data.error and data.error.code) == (Outcome.REJECTED, "INVALID_JSON")
     assert emulator.state.requests == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lib.codes import ErrorCode
 from lib.models import ErrorInfo
 
 
@@ -157,12 +158,17 @@ class CloudError(Exception):
         code: str,
         message: str,
         *,
-        retryable: bool,
+        retryable: bool | None = None,
         http_status: int | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        """``retryable`` is the code's own (``ErrorCode.retryable``) unless given: the API's codes need it said."""
         super().__init__(f"{code}: {message}")
+        if retryable is None:
+            if not isinstance(code, ErrorCode):
+                raise TypeError(f"say whether {code} is retryable: it is not one of ours")
+            retryable = code.retryable
         self.code = code
         self.message = message
         self.retryable = retryable

@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from lib.cloud.errors import CloudError
+from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.runtime import Deadline
 
@@ -247,10 +248,9 @@ class Limiter:
 
     def _out_of_time(self) -> CloudError:
         return CloudError(
-            "DEADLINE_EXCEEDED",
+            ErrorCode.DEADLINE_EXCEEDED,
             f"the invocation ran out of time waiting for its turn under {self._what}'s rate limit "
             f"({self.throttled} calls throttled so far; sending at most {self._rate_text()})",
-            retryable=True,
         )
 
     def release(

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from lib.cloud.errors import ApiError, CloudError, busy, throttling
+from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.runtime import Deadline
 
@@ -52,7 +53,7 @@ class RetryBudget:
 
     def spend(self, exc: CloudError) -> int | None:
         """The cost of retrying after ``exc``, taken from the budget; None when the budget cannot pay it."""
-        cost = self.TIMEOUT_COST if exc.code == "TIMEOUT" else self.RETRY_COST
+        cost = self.TIMEOUT_COST if exc.code == ErrorCode.TIMEOUT else self.RETRY_COST
         if cost > self.available:
             if self.refused == 0:
                 _log.warning(
@@ -78,7 +79,7 @@ class RetryPolicy:
     budget: RetryBudget | None = field(default=None, compare=False, repr=False)
 
     def should_retry(self, exc: CloudError) -> bool:
-        if exc.code == "DEADLINE_EXCEEDED" or not exc.retryable:
+        if exc.code == ErrorCode.DEADLINE_EXCEEDED or not exc.retryable:
             return False
         # Throttling reaches here only when the transport's waiting ran out of time; busy takes minutes.
         if throttling(exc) or busy(exc):

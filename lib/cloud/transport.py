@@ -22,6 +22,7 @@ from lib.cloud.auth.signer import canonical_query
 from lib.cloud.errors import ApiError, CloudError, TransportError, error_fields, throttling
 from lib.cloud.limiter import Limiter
 from lib.cloud.retry import NO_RETRY, RetryPolicy, with_retry
+from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.runtime import Deadline
 
@@ -131,7 +132,7 @@ class SignedTransport:
         sent_at = await self._limiter.acquire(self._deadline)
         try:
             if self._deadline.expired:
-                raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
+                raise CloudError(ErrorCode.DEADLINE_EXCEEDED, "the invocation ran out of time")
             await self._auth.apply(request)
             if on_send is not None:
                 on_send()
@@ -155,7 +156,7 @@ class SignedTransport:
         url = URL(f"{self._base.scheme}://{self._host}{request.path}" + (f"?{qs}" if qs else ""), encoded=True)
         timeout = self._deadline.bound(self._timeout)
         if timeout <= 0:  # signing may have used the last of it; aiohttp reads a total of 0 as "no timeout"
-            raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
+            raise CloudError(ErrorCode.DEADLINE_EXCEEDED, "the invocation ran out of time")
         try:
             async with self._session.request(
                 request.method,
@@ -167,13 +168,12 @@ class SignedTransport:
             ) as resp:
                 return resp.status, await resp.read(), resp.headers
         except asyncio.TimeoutError:
-            raise TransportError("TIMEOUT", f"{what} got no answer within {timeout:.1f}s", retryable=True) from None
+            raise TransportError(ErrorCode.TIMEOUT, f"{what} got no answer within {timeout:.1f}s") from None
         except aiohttp.ClientError as exc:
             raise TransportError(
-                "CONNECTION_ERROR",
+                ErrorCode.CONNECTION_ERROR,
                 f"{what}: no answer from {self._base.host} ({type(exc).__name__}); "
                 "check DDS_ENDPOINT/REGION if this persists",
-                retryable=True,
             ) from None
 
 
@@ -187,5 +187,5 @@ def _decode(status: int, raw: bytes, headers: Mapping[str, str], what: str) -> d
         code, message = error_fields(data)
         raise ApiError.from_response(status, code, message, headers.get("X-Request-Id"), headers.get("Retry-After"))
     if not isinstance(data, dict):
-        raise TransportError("DDS.BAD_RESPONSE", f"{what} answered {status} with a non-JSON body", retryable=True)
+        raise TransportError(ErrorCode.DDS_BAD_RESPONSE, f"{what} answered {status} with a non-JSON body")
     return data

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from lib.cloud.errors import TransportError
 from lib.cloud.transport import SignedTransport
+from lib.codes import ErrorCode
 from lib.dds.models import Backup, CreateManualBackupResponse, Instance, Job
 
 PAGE_LIMIT = 100  # the API's maximum
@@ -104,7 +105,7 @@ class DdsClient:
         data = await self.api.call("DELETE", f"/backups/{backup_id}")
         job_id = data.get("job_id")
         if not isinstance(job_id, str):
-            raise TransportError("DDS.BAD_RESPONSE", "delete answered without a job_id", retryable=True)
+            raise TransportError(ErrorCode.DDS_BAD_RESPONSE, "delete answered without a job_id")
         return job_id
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class DdsClient:
         data = await self.api.call("GET", path, query=[*query, ("offset", str(offset)), ("limit", str(PAGE_LIMIT))])
         items = data.get(key)
         if not isinstance(items, list):
-            raise TransportError("DDS.BAD_RESPONSE", f"list answer without '{key}'", retryable=True)
+            raise TransportError(ErrorCode.DDS_BAD_RESPONSE, f"list answer without '{key}'")
         total = data.get("total_count")
         return items, total if isinstance(total, int) else None
 
@@ -158,9 +159,7 @@ class DdsClient:
         try:
             return model.model_validate(data)
         except ValidationError:
-            raise TransportError(
-                "DDS.BAD_RESPONSE", f"unexpected answer shape for {model.__name__}", retryable=True
-            ) from None
+            raise TransportError(ErrorCode.DDS_BAD_RESPONSE, f"unexpected answer shape for {model.__name__}") from None
 
 
 def _instance_query(

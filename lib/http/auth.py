@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs
 
+from lib.codes import ErrorCode
 from lib.config import Settings
 from lib.http.gateway import HttpError, HttpRequest
 from lib.http.signatures import (
@@ -49,7 +50,9 @@ def settings_of(service: BackupService) -> Settings:
     so what is wrong goes to the log, not to whoever asked."""
     if service.settings is None:
         _log.error(f"invalid configuration: {service.config_failure().message}")
-        raise HttpError(500, "INVALID_CONFIG", "the function's configuration is invalid; its log says what to fix")
+        raise HttpError(
+            500, ErrorCode.INVALID_CONFIG, "the function's configuration is invalid; its log says what to fix"
+        )
     return service.settings
 
 
@@ -83,10 +86,10 @@ class Check:
         secret = _secret(settings, self.secret)
         if secret is None:
             raise HttpError(
-                401, "UNAUTHENTICATED", f"{self.secret} is not configured: this route refuses every request"
+                401, ErrorCode.UNAUTHENTICATED, f"{self.secret} is not configured: this route refuses every request"
             )
         if (problem := self.verify(request, secret, time.time())) is not None:
-            raise HttpError(401, "UNAUTHENTICATED", problem)
+            raise HttpError(401, ErrorCode.UNAUTHENTICATED, problem)
         return Caller(settings, self.identify(request))
 
 

@@ -13,18 +13,19 @@ from __future__ import annotations
 from typing import Any
 
 from lib import jsonsafe
+from lib.codes import ErrorCode
 from lib.http.auth import Caller
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, error_response, response
 from lib.http.orders import WEBHOOK_SCOPE, webhook_order
 from lib.models import ErrorInfo, Outcome, ResultEvent, Trigger, validate_request
 from lib.service import BackupService, ServiceError
 
-_NOT_FOUND = {"INSTANCE_NOT_FOUND", "NO_MATCHING_INSTANCE"}
+_NOT_FOUND = {ErrorCode.INSTANCE_NOT_FOUND, ErrorCode.NO_MATCHING_INSTANCE}
 # A key used again with another request: 422, as the IETF Idempotency-Key draft answers (draft-ietf-httpapi-
 # idempotency-key-header, "Idempotency-Key is reused" with a different payload).
-_REUSED = "IDEMPOTENCY_KEY_REUSED"
+_REUSED = ErrorCode.IDEMPOTENCY_KEY_REUSED
 # A backup under our name that we did not make: the request conflicts with what is there.
-_CONFLICT = "NAME_TAKEN"
+_CONFLICT = ErrorCode.NAME_TAKEN
 RETRY_AFTER_S = "30"
 
 
@@ -32,11 +33,13 @@ def _json_body(request: HttpRequest) -> Any:
     try:
         text = request.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise HttpError(400, "INVALID_BODY", "the body is not UTF-8") from None
+        raise HttpError(400, ErrorCode.INVALID_BODY, "the body is not UTF-8") from None
     try:
         return jsonsafe.loads(text, max_bytes=MAX_BODY_BYTES)
     except jsonsafe.JsonRejected as exc:
-        raise HttpError(413 if exc.code == "MESSAGE_TOO_LARGE" else 400, exc.code, f"the body: {exc.message}") from None
+        raise HttpError(
+            413 if exc.code == ErrorCode.MESSAGE_TOO_LARGE else 400, exc.code, f"the body: {exc.message}"
+        ) from None
 
 
 async def post_backups(request: HttpRequest, caller: Caller, service: BackupService) -> dict[str, Any]:
@@ -74,7 +77,7 @@ def _http_status(event: ResultEvent) -> int:
     if data.outcome is Outcome.STALE:
         return 409
     error = data.error
-    if error is None or error.code in ("INVALID_CONFIG", "INTERNAL_ERROR"):
+    if error is None or error.code in (ErrorCode.INVALID_CONFIG, ErrorCode.INTERNAL_ERROR):
         return 500
     if data.outcome is Outcome.REJECTED:
         return 404 if error.code in _NOT_FOUND else 422 if error.code == _REUSED else 400
@@ -118,7 +121,7 @@ def backups_answer(results: list[ResultEvent], request_id: str) -> dict[str, Any
 
 
 def _unavailable(error: ErrorInfo, request_id: str) -> dict[str, Any]:
-    if error.code == "INVALID_CONFIG":
+    if error.code == ErrorCode.INVALID_CONFIG:
         return error_response(500, error.code, error.message, request_id)
     status = 503 if error.retryable else 502
     headers = {"Retry-After": RETRY_AFTER_S} if error.retryable else None
@@ -133,7 +136,9 @@ async def get_backup(request: HttpRequest, caller: Caller, service: BackupServic
     except ServiceError as exc:
         return _unavailable(exc.error, request.request_id)
     if match is None:
-        return error_response(404, "BACKUP_NOT_FOUND", f"no backup {backup_id} in this project", request.request_id)
+        return error_response(
+            404, ErrorCode.BACKUP_NOT_FOUND, f"no backup {backup_id} in this project", request.request_id
+        )
     return response(
         200,
         {

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lib.codes import ErrorCode
 from lib.logs import bound, get_logger
 
 _log = get_logger("http")
@@ -39,7 +40,7 @@ class HttpRequest:
 class HttpError(Exception):
     """An answer decided early (bad input); carried up to ``handle`` and turned into a response."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -98,7 +99,7 @@ def _headers(value: Any) -> dict[str, str]:
     for name, text in headers.items():
         if not (is_text(name) and is_text(text)):
             shown = json.dumps(name)[1:-1][:64]
-            raise HttpError(400, "INVALID_HEADER", f"the header {shown} is not UTF-8 text")
+            raise HttpError(400, ErrorCode.INVALID_HEADER, f"the header {shown} is not UTF-8 text")
     return headers
 
 
@@ -119,18 +120,18 @@ def parse(event: dict[str, Any], request_id: str) -> HttpRequest:
     headers = _headers(event.get("headers"))
     raw = event.get("body") or ""
     if not isinstance(raw, str):
-        raise HttpError(400, "INVALID_BODY", "the body must be a string")
+        raise HttpError(400, ErrorCode.INVALID_BODY, "the body must be a string")
     if event.get("isBase64Encoded", False):
         if len(raw) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise HttpError(413, "BODY_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes")
+            raise HttpError(413, ErrorCode.BODY_TOO_LARGE, f"the body exceeds {MAX_BODY_BYTES} bytes")
         try:
             body = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise HttpError(400, "INVALID_BODY", "the body is not valid base64") from None
+            raise HttpError(400, ErrorCode.INVALID_BODY, "the body is not valid base64") from None
     else:
         body = raw.encode("utf-8", "surrogatepass")
     if len(body) > MAX_BODY_BYTES:
-        raise HttpError(413, "BODY_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        raise HttpError(413, ErrorCode.BODY_TOO_LARGE, f"the body exceeds {MAX_BODY_BYTES} bytes")
     query = event.get("queryStringParameters")
     return HttpRequest(
         method=str(event.get("httpMethod", "")).upper(),
@@ -158,6 +159,6 @@ async def handle(event: dict[str, Any], dispatch: Dispatch, fallback_request_id:
             answer = error_response(exc.status, exc.code, exc.message, request_id, headers=exc.headers)
         except Exception:
             _log.exception("unexpected error while answering an API Gateway request")
-            answer = error_response(500, "INTERNAL_ERROR", "unexpected error; quote the request id", request_id)
+            answer = error_response(500, ErrorCode.INTERNAL_ERROR, "unexpected error; quote the request id", request_id)
         _log.info("http response", extra={"http.response.status_code": answer["statusCode"]})
     return answer

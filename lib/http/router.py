@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lib.codes import ErrorCode
 from lib.http.auth import Caller, Check
 from lib.http.gateway import HttpError, HttpRequest
 from lib.service import BackupService
@@ -56,6 +57,6 @@ class Router:
             return await route.handler(routed, caller, service)
         if allowed:
             methods = ", ".join(sorted(set(allowed)))
-            raise HttpError(405, "METHOD_NOT_ALLOWED", f"{request.path} accepts {methods}", {"Allow": methods})
+            raise HttpError(405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.path} accepts {methods}", {"Allow": methods})
         listing = ", ".join(f"{r.method} {r.template}" for r in self.routes)
-        raise HttpError(404, "NOT_FOUND", f"no route for {request.path}; routes: {listing}")
+        raise HttpError(404, ErrorCode.NOT_FOUND, f"no route for {request.path}; routes: {listing}")

@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from lib.codes import ErrorCode
 from lib.models import Audit, AuditReport, BackupSeen, ErrorInfo
 from lib.planning import ownership
 from lib.planning.retention import BackupLike, begin
-
-STALE = "BACKUP_STALE"
 
 
 def _seen(backup: BackupLike, now: datetime) -> BackupSeen:
@@ -58,4 +57,4 @@ def evaluate(backups: Sequence[BackupLike], policy: Audit, now: datetime) -> tup
     else:
         message = f"the newest {kinds} began {report.newest_completed.age_hours} hours ago"  # type: ignore[union-attr]
     limit = f"; the limit is {policy.max_age_hours} hours"
-    return report, ErrorInfo(code=STALE, message=message + limit, retryable=False)
+    return report, ErrorInfo.of(ErrorCode.BACKUP_STALE, message + limit)

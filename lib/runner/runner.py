@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from lib.cloud import regions
 from lib.cloud.errors import CloudError
 from lib.cloud.retry import NO_RETRY, RetryPolicy
+from lib.codes import ErrorCode
 from lib.config import Settings
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
@@ -187,20 +188,17 @@ class Runner:
             report(
                 Outcome.REJECTED,
                 instance_id=missing,
-                error=ErrorInfo(
-                    code="INSTANCE_NOT_FOUND",
-                    message=f"instance {missing} does not exist in project {self.client.project_id}: "
+                error=ErrorInfo.of(
+                    ErrorCode.INSTANCE_NOT_FOUND,
+                    f"instance {missing} does not exist in project {self.client.project_id}: "
                     "check the instance id, PROJECT_ID and REGION",
-                    retryable=False,
                 ),
             )
             for missing in resolution.missing
         ]
         if resolution.empty_selector:
-            error = ErrorInfo(
-                code="NO_MATCHING_INSTANCE",
-                message="the selector matched no instance (name, tags and mode are ANDed)",
-                retryable=False,
+            error = ErrorInfo.of(
+                ErrorCode.NO_MATCHING_INSTANCE, "the selector matched no instance (name, tags and mode are ANDed)"
             )
             out.append(report(Outcome.REJECTED, error=error))
         return out
@@ -268,7 +266,7 @@ class Runner:
         existing = await self.client.find_backup_by_name(instance.id, name)
         if existing is not None:
             return _existing(existing, instance, mark)
-        error = ErrorInfo(code="INSTANCE_NOT_READY", message=f"{blocker}; retry later", retryable=True)
+        error = ErrorInfo.of(ErrorCode.INSTANCE_NOT_READY, f"{blocker}; retry later")
         return {"outcome": Outcome.FAILED, "error": error}
 
     async def _create(
@@ -305,7 +303,7 @@ class Runner:
         if finished.completed:
             return report(Outcome.COMPLETED, backup_status="COMPLETED", **fields)
         reason = finished.fail_reason or "no reason given"
-        error = ErrorInfo(code="BACKUP_FAILED", message=f"the backup job failed: {reason}", retryable=False)
+        error = ErrorInfo.of(ErrorCode.BACKUP_FAILED, f"the backup job failed: {reason}")
         return report(Outcome.FAILED, backup_status="FAILED", error=error, **fields)
 
 
@@ -319,7 +317,7 @@ def _mark(order: BackupOrder, request: BackupRequest, instance: Instance) -> own
 
 def _reserved(name: str) -> ErrorInfo:
     return rejected(
-        "NAME_RESERVED",
+        ErrorCode.NAME_RESERVED,
         f"the name {name} has the shape of the names dds-backup gives its own backups (BACKUP_NAME_TEMPLATE): "
         "choose a name that does not, or leave name out (an idempotency_key makes retries the same backup)",
     )
@@ -336,20 +334,20 @@ def _existing(backup: Backup, instance: Instance, mark: ownership.Mark) -> dict[
             f"a backup named {name} exists that dds-backup did not make (it carries no mark of this tool); it is "
             "left untouched: rename or delete it, or change BACKUP_NAME_TEMPLATE"
         )
-        error = ErrorInfo(code="NAME_TAKEN", message=message, retryable=False)
+        error = ErrorInfo.of(ErrorCode.NAME_TAKEN, message)
         return {"outcome": Outcome.FAILED, **fields, "error": error}
     if found.request != mark.request:
         message = (
             f"the backup {name} was made for another request with the same identity (its instance, name, "
             "description or retention differ): send a new idempotency_key for a new backup"
         )
-        return {"outcome": Outcome.REJECTED, **fields, "error": rejected("IDEMPOTENCY_KEY_REUSED", message)}
+        return {"outcome": Outcome.REJECTED, **fields, "error": rejected(ErrorCode.IDEMPOTENCY_KEY_REUSED, message)}
     if backup.status == "DISABLED":  # "Backup being deleted": never the backup this event asked for
         message = f"the backup {name} is being deleted; once it is gone, a retry makes a new backup under the same name"
-        error = ErrorInfo(code="BACKUP_BEING_DELETED", message=message, retryable=True)
+        error = ErrorInfo.of(ErrorCode.BACKUP_BEING_DELETED, message)
         return {"outcome": Outcome.FAILED, **fields, "error": error}
     if backup.status == "FAILED":
         message = f"the backup {name} exists and has FAILED: delete it, or send a new idempotency_key, to try again"
-        error = ErrorInfo(code="BACKUP_FAILED", message=message, retryable=False)
+        error = ErrorInfo.of(ErrorCode.BACKUP_FAILED, message)
         return {"outcome": Outcome.FAILED, **fields, "error": error}
     return {"outcome": Outcome.EXISTS, **fields}

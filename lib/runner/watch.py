@@ -12,6 +12,7 @@ from typing import Any
 from lib.chat.post import ChatPoster
 from lib.chat.style import STYLES
 from lib.cloud.errors import CloudError
+from lib.codes import ErrorCode
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
@@ -124,9 +125,7 @@ def still_building_text(watch: Watch, instance: str) -> str:
 
 
 def failure(reason: str | None) -> ErrorInfo:
-    return ErrorInfo(
-        code="BACKUP_FAILED", message=f"the backup job failed: {reason or 'no reason given'}", retryable=False
-    )
+    return ErrorInfo.of(ErrorCode.BACKUP_FAILED, f"the backup job failed: {reason or 'no reason given'}")
 
 
 async def _read(client: DdsClient, backup_id: str) -> Backup | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lib.cloud.errors import CloudError
+from lib.codes import ErrorCode
 from lib.config import ConfigError, Settings
 from lib.dds.models import Backup, Instance
 from lib.logs import get_logger
@@ -60,7 +61,7 @@ class BackupService:
     config_error: str | None = None
 
     def config_failure(self) -> ErrorInfo:
-        return ErrorInfo(code="INVALID_CONFIG", message=self.config_error or "invalid configuration", retryable=False)
+        return ErrorInfo.of(ErrorCode.INVALID_CONFIG, self.config_error or "invalid configuration")
 
     async def run(self, orders: list[BackupOrder]) -> InvocationResult:
         """Carry out every order of a (non-HTTP) event; the invocation result says what became of each."""
@@ -83,7 +84,7 @@ class BackupService:
         try:
             return await self._execute(orders, deadline or self.invocation.deadline, wait_deadline)
         except ConfigError as exc:
-            error = ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)
+            error = ErrorInfo.of(ErrorCode.INVALID_CONFIG, str(exc))
             return Execution(self._emit([_unserved(o, error) for o in orders]))
         except CloudError as exc:  # raised while connecting (IAM); DDS call errors are per order
             return Execution(self._emit([_unserved(o, exc.info()) for o in orders]))
@@ -152,7 +153,7 @@ class BackupService:
             async with open_clients(self._settings(), self.invocation, deadline) as clients:
                 yield clients
         except ConfigError as exc:
-            raise ServiceError(ErrorInfo(code="INVALID_CONFIG", message=str(exc), retryable=False)) from None
+            raise ServiceError(ErrorInfo.of(ErrorCode.INVALID_CONFIG, str(exc))) from None
         except CloudError as exc:
             raise ServiceError(exc.info()) from None
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lib.cloud.errors import TransportError
 from lib.cloud.transport import SignedTransport
+from lib.codes import ErrorCode
 
 MAX_SUBJECT_BYTES = 512
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -49,12 +50,12 @@ class SmnClient:
 
     async def publish(self, topic_urn: str, subject: str, message: str) -> str:
         if len(message.encode()) > MAX_MESSAGE_BYTES:
-            raise TransportError("SMN.MESSAGE_TOO_LARGE", "the message exceeds SMN's 256 KB", retryable=False)
+            raise TransportError(ErrorCode.SMN_MESSAGE_TOO_LARGE, "the message exceeds SMN's 256 KB")
         body = {"subject": subject_line(subject), "message": message, "time_to_live": TIME_TO_LIVE_S}
         data = await self.api.call("POST", f"/{topic_urn}/publish", body=body)
         message_id = data.get("message_id")
         if not isinstance(message_id, str):
-            raise TransportError("SMN.BAD_RESPONSE", "publish answered without a message_id", retryable=True)
+            raise TransportError(ErrorCode.SMN_BAD_RESPONSE, "publish answered without a message_id")
         return message_id
 
     async def get_topic(self, topic_urn: str) -> Topic:
@@ -64,5 +65,5 @@ class SmnClient:
             return Topic.model_validate(data)
         except ValidationError:
             raise TransportError(
-                "SMN.BAD_RESPONSE", "the topic query answered without topic_urn/name", retryable=True
+                ErrorCode.SMN_BAD_RESPONSE, "the topic query answered without topic_urn/name"
             ) from None

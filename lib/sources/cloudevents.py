@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lib.codes import ErrorCode
 from lib.models import (
     BackupOrder,
     BackupRequest,
@@ -63,7 +64,7 @@ def parse_batch(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
         batch = CloudEventBatch.model_validate(event)
     except ValidationError:
         message = 'the CloudEvents batch holds no events ({"events": [...]} needs at least one)'
-        return ParsedEvent(TRIGGER, [event_rejection(TRIGGER, ctx, "INVALID_EVENT", message)])
+        return ParsedEvent(TRIGGER, [event_rejection(TRIGGER, ctx, ErrorCode.INVALID_EVENT, message)])
     return ParsedEvent(TRIGGER, [_order(raw, ctx, i) for i, raw in enumerate(batch.events)])
 
 
@@ -71,18 +72,18 @@ def _order(raw: Any, ctx: SourceContext, part: int | None) -> BackupOrder:
     where = "the CloudEvent" if part is None else f"CloudEvent {part} of the batch"
     if not isinstance(raw, dict) or not is_cloudevent(raw):
         message = f"{where} is not a CloudEvents 1.0 event (it needs {', '.join(CLOUDEVENT_REQUIRED)})"
-        return event_rejection(TRIGGER, ctx, "INVALID_EVENT", message, part)
+        return event_rejection(TRIGGER, ctx, ErrorCode.INVALID_EVENT, message, part)
     try:
         event = CloudEvent.model_validate(raw)
     except ValidationError as exc:
         message = f"{where} is malformed: {describe_field_errors(field_errors(exc))}"
-        return event_rejection(TRIGGER, ctx, "INVALID_EVENT", message, part)
+        return event_rejection(TRIGGER, ctx, ErrorCode.INVALID_EVENT, message, part)
     if event.source.startswith(CLOUD_SERVICE_PREFIX):
         what = f"a {event.source} event ({event.type}) of a cloud service, from EventGrid"
-        return event_rejection(TRIGGER, ctx, "UNSUPPORTED_EVENT", unsupported(what), part)
+        return event_rejection(TRIGGER, ctx, ErrorCode.UNSUPPORTED_EVENT, unsupported(what), part)
     if event.type.startswith(RESULT_TYPE_PREFIX):
         what = f"a result event of dds-backup itself ({event.type}): results are not requests"
-        return event_rejection(TRIGGER, ctx, "UNSUPPORTED_EVENT", unsupported(what), part)
+        return event_rejection(TRIGGER, ctx, ErrorCode.UNSUPPORTED_EVENT, unsupported(what), part)
     return _backup_order(event, _request(event))
 
 
@@ -98,10 +99,12 @@ def _request(event: CloudEvent) -> BackupRequest | ErrorInfo:
     where = f"CloudEvent {event.id} of source {event.source}"
     data = event.data
     if data is None and event.data_base64 is not None:
-        return rejected("INVALID_EVENT", f"{where} carries binary data (data_base64): send the request as JSON data")
+        return rejected(
+            ErrorCode.INVALID_EVENT, f"{where} carries binary data (data_base64): send the request as JSON data"
+        )
     if data is None:
         return rejected(
-            "INVALID_EVENT",
+            ErrorCode.INVALID_EVENT,
             f"{where} has no data: the backup request goes in data (from a RocketMQ source: in the message body)",
         )
     if isinstance(data, dict) and "context" in data:

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lib import jsonsafe
+from lib.codes import ErrorCode
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, rejected, validate_request
 
 
@@ -64,7 +65,7 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def event_rejection(
-    trigger: Trigger, ctx: SourceContext, code: str, message: str, part: int | None = None
+    trigger: Trigger, ctx: SourceContext, code: ErrorCode, message: str, part: int | None = None
 ) -> BackupOrder:
     """An order that only says why an event (or its record ``part``) holds no request: nothing to name."""
     where = ctx.request_id if part is None else f"{ctx.request_id}#{part}"
@@ -105,7 +106,8 @@ def parse_json_request(text: str, where: str, *, internal: bool = False) -> Back
         data = jsonsafe.loads(text, max_bytes=MAX_MESSAGE_BYTES)
     except jsonsafe.JsonRejected as exc:
         return rejected(
-            exc.code, f"{where} is {exc.message}" if exc.code == "MESSAGE_TOO_LARGE" else f"{where}: {exc.message}"
+            exc.code,
+            f"{where} is {exc.message}" if exc.code == ErrorCode.MESSAGE_TOO_LARGE else f"{where}: {exc.message}",
         )
     return validate_request(data, where, internal=internal)
 
@@ -113,5 +115,5 @@ def parse_json_request(text: str, where: str, *, internal: bool = False) -> Back
 def parse_message(message: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
     """A queue message: a string holding one JSON request."""
     if not isinstance(message, str):
-        return rejected("INVALID_REQUEST", f"{where} must be a string holding a JSON request")
+        return rejected(ErrorCode.INVALID_REQUEST, f"{where} must be a string holding a JSON request")
     return parse_json_request(message, where, internal=internal)

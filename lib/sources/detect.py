@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.models import BackupOrder, ErrorInfo, Trigger
 from lib.sources.common import ParsedEvent, SourceContext, event_rejection, is_cloudevent, unsupported
@@ -62,7 +63,7 @@ def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
     except Exception:
         _log.exception("unexpected error while reading the event")
         error = ErrorInfo(
-            code="INTERNAL_ERROR", message="the event could not be read (a bug; see the log)", retryable=False
+            code=ErrorCode.INTERNAL_ERROR, message="the event could not be read (a bug; see the log)", retryable=False
         )
         order = BackupOrder(
             Trigger.DIRECT, f"unreadable:{ctx.request_id}", ctx.request_id, None, rejection=error, scope="direct"
@@ -103,4 +104,6 @@ def _parse(event: Any, ctx: SourceContext) -> ParsedEvent:
 
 def _unsupported(ctx: SourceContext, what: str) -> ParsedEvent:
     """Nothing to back up and nothing a retry could change: no DDS call, and the handler does not raise."""
-    return ParsedEvent(Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, "UNSUPPORTED_EVENT", unsupported(what))])
+    return ParsedEvent(
+        Trigger.DIRECT, [event_rejection(Trigger.DIRECT, ctx, ErrorCode.UNSUPPORTED_EVENT, unsupported(what))]
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.models import BackupOrder, Trigger, describe_field_errors, field_errors
 from lib.sources.common import ParsedEvent, SourceContext, digest, epoch_or_rfc3339, event_rejection, parse_message
@@ -32,7 +33,7 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     except ValidationError as exc:
         problem = describe_field_errors(field_errors(exc))
         message = f"the {trigger.value} event has no messages ({problem})"
-        return ParsedEvent(trigger, [event_rejection(trigger, ctx, "INVALID_EVENT", message)])
+        return ParsedEvent(trigger, [event_rejection(trigger, ctx, ErrorCode.INVALID_EVENT, message)])
     when = _event_time(envelope.event_time, trigger)
     orders: list[BackupOrder] = []
     for r, raw in enumerate(envelope.records):
@@ -40,11 +41,13 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
             record = QueueRecord.model_validate(raw)
         except ValidationError:
             message = f"{trigger.value} record {r} has no 'messages' list"
-            orders.append(event_rejection(trigger, ctx, "INVALID_EVENT", message, part=r))
+            orders.append(event_rejection(trigger, ctx, ErrorCode.INVALID_EVENT, message, part=r))
             continue
         orders.extend(_message(trigger, when, record, m, message) for m, message in enumerate(record.messages))
     if not orders:
-        orders.append(event_rejection(trigger, ctx, "INVALID_EVENT", f"the {trigger.value} event has no messages"))
+        orders.append(
+            event_rejection(trigger, ctx, ErrorCode.INVALID_EVENT, f"the {trigger.value} event has no messages")
+        )
     return ParsedEvent(trigger, orders)
 
 

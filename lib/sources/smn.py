@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lib.codes import ErrorCode
 from lib.models import BackupOrder, Trigger, describe_field_errors, field_errors
 from lib.sources.common import ParsedEvent, SourceContext, digest, event_rejection, parse_message, parse_time
 from lib.sources.envelopes import SmnEvent, SmnRecord
@@ -22,7 +23,7 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
         envelope = SmnEvent.model_validate(event)
     except ValidationError:
         return ParsedEvent(
-            Trigger.SMN, [event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", "the SMN event has no records")]
+            Trigger.SMN, [event_rejection(Trigger.SMN, ctx, ErrorCode.INVALID_EVENT, "the SMN event has no records")]
         )
     return ParsedEvent(Trigger.SMN, [_record(i, record, ctx) for i, record in enumerate(envelope.record)])
 
@@ -32,7 +33,9 @@ def _record(index: int, raw: Any, ctx: SourceContext) -> BackupOrder:
         smn = SmnRecord.model_validate(raw).smn
     except ValidationError as exc:
         problem = describe_field_errors(field_errors(exc))
-        return event_rejection(Trigger.SMN, ctx, "INVALID_EVENT", f"SMN record {index} is malformed: {problem}", index)
+        return event_rejection(
+            Trigger.SMN, ctx, ErrorCode.INVALID_EVENT, f"SMN record {index} is malformed: {problem}", index
+        )
     topic = smn.topic_urn or ""
     content = digest(smn.message if isinstance(smn.message, str) else "")
     identity = f"smn:{smn.message_id}" if smn.message_id else f"smn:{topic}:{content}"

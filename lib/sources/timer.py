@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from lib.codes import ErrorCode
 from lib.models import BackupOrder, BackupRequest, ErrorInfo, Trigger, describe_field_errors, field_errors, rejected
 from lib.sources.common import ParsedEvent, SourceContext, parse_json_request, parse_time
 from lib.sources.envelopes import TimerEvent
@@ -22,7 +23,10 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     except ValidationError as exc:
         problem = describe_field_errors(field_errors(exc))
         return _one(
-            ctx, "timer", event.get("time"), rejected("INVALID_EVENT", f"the TIMER event is malformed: {problem}")
+            ctx,
+            "timer",
+            event.get("time"),
+            rejected(ErrorCode.INVALID_EVENT, f"the TIMER event is malformed: {problem}"),
         )
     return _one(ctx, timer.trigger_name or "timer", timer.time, _request(timer, ctx))
 
@@ -30,15 +34,17 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
 def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo:
     if parse_time(timer.time) is None:
         # The time is the timer's identity: without it a retry could not find its own backup again.
-        return rejected("INVALID_EVENT", f"TIMER event has no valid 'time' (got {timer.time!r}); expected RFC 3339")
+        return rejected(
+            ErrorCode.INVALID_EVENT, f"TIMER event has no valid 'time' (got {timer.time!r}); expected RFC 3339"
+        )
     text = (timer.user_event or "").strip()
     if text.startswith("{"):
         return parse_json_request(text, "the timer's user_event")
     if ctx.default_request is None and ctx.config_error is not None:
-        return rejected("INVALID_CONFIG", ctx.config_error)
+        return rejected(ErrorCode.INVALID_CONFIG, ctx.config_error)
     if ctx.default_request is None:
         return rejected(
-            "NO_DEFAULT_REQUEST",
+            ErrorCode.NO_DEFAULT_REQUEST,
             "the timer's user_event holds no JSON request and DEFAULT_REQUEST is not configured: put a "
             'request such as {"instance_id": "..."} in user_event, or set DEFAULT_REQUEST',
         )

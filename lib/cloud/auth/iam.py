@@ -21,6 +21,7 @@ import aiohttp
 from lib import logs
 from lib.cloud.auth import TEMPORARY_KEEP_S, OutgoingRequest
 from lib.cloud.errors import ApiError, CloudError, TransportError, error_fields
+from lib.codes import ErrorCode
 from lib.runtime import Deadline
 
 # Refresh this long before expiry, so that a token never expires in the middle of an invocation.
@@ -99,11 +100,10 @@ def _refusal(status: int, text: str, request_id: str | None) -> CloudError:
     if status in (400, 401, 403, 404):
         # Wrong user, password, domain or project: nothing a retry will change.
         return CloudError(
-            "IAM.AUTH_FAILED",
+            ErrorCode.IAM_AUTH_FAILED,
             f"IAM refused the password token request (HTTP {status}"
             + (f", {code}" if code else "")
             + "): check OS_USERNAME, OS_PASSWORD, OS_USER_DOMAIN_NAME and OS_PROJECT_NAME/PROJECT_ID",
-            retryable=False,
             http_status=status,
             request_id=request_id,
         )
@@ -114,7 +114,7 @@ async def fetch_password_token(
     session: aiohttp.ClientSession, who: PasswordIdentity, deadline: Deadline, timeout: float
 ) -> IamToken:
     if deadline.expired:  # aiohttp reads a total of 0 as "no timeout"
-        raise CloudError("DEADLINE_EXCEEDED", "the invocation ran out of time", retryable=True)
+        raise CloudError(ErrorCode.DEADLINE_EXCEEDED, "the invocation ran out of time")
     try:
         async with session.post(
             f"{who.iam_endpoint}/v3/auth/tokens",
@@ -130,14 +130,13 @@ async def fetch_password_token(
             expires_at = _parse_time(data["expires_at"])
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         raise TransportError(
-            "IAM.UNREACHABLE",
+            ErrorCode.IAM_UNREACHABLE,
             f"could not reach IAM at {who.iam_endpoint} ({type(exc).__name__}); check IAM_ENDPOINT or REGION",
-            retryable=True,
         ) from None
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise TransportError("IAM.BAD_RESPONSE", "IAM answered 201 with an unreadable body", retryable=True) from None
+        raise TransportError(ErrorCode.IAM_BAD_RESPONSE, "IAM answered 201 with an unreadable body") from None
     if not token:
-        raise TransportError("IAM.BAD_RESPONSE", "IAM answered without an X-Subject-Token header", retryable=True)
+        raise TransportError(ErrorCode.IAM_BAD_RESPONSE, "IAM answered without an X-Subject-Token header")
     return IamToken(
         value=token,
         expires_at=expires_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from lib.codes import ErrorCode
 from lib.http.gateway import HttpError
 
 
@@ -11,13 +12,13 @@ def parse_form(body: bytes) -> dict[str, str]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise HttpError(400, "INVALID_BODY", "the body is not UTF-8") from None
+        raise HttpError(400, ErrorCode.INVALID_BODY, "the body is not UTF-8") from None
     if text and "=" not in text:
-        raise HttpError(400, "INVALID_BODY", "the body is not form-encoded (application/x-www-form-urlencoded)")
+        raise HttpError(400, ErrorCode.INVALID_BODY, "the body is not form-encoded (application/x-www-form-urlencoded)")
     try:
         form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
     except ValueError:
         raise HttpError(
-            400, "INVALID_BODY", "the body is not form-encoded (application/x-www-form-urlencoded)"
+            400, ErrorCode.INVALID_BODY, "the body is not form-encoded (application/x-www-form-urlencoded)"
         ) from None
     return {k: v[0] for k, v in form.items()}

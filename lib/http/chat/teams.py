@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from lib import jsonsafe
+from lib.codes import ErrorCode
 from lib.http.auth import Caller
 from lib.http.chat.conversation import ChatRequest, answer
 from lib.http.gateway import MAX_BODY_BYTES, HttpError, HttpRequest, response
@@ -73,7 +74,9 @@ class Activity(_Loose):
             data = jsonsafe.loads(body, max_bytes=MAX_BODY_BYTES)
             return cls.model_validate({**data, "from_": data.get("from") or {}} if isinstance(data, dict) else data)
         except (jsonsafe.JsonRejected, ValidationError) as exc:
-            raise HttpError(400, "INVALID_BODY", f"the body is not a Teams activity ({type(exc).__name__})") from None
+            raise HttpError(
+                400, ErrorCode.INVALID_BODY, f"the body is not a Teams activity ({type(exc).__name__})"
+            ) from None
 
     @property
     def command(self) -> str:
