@@ -313,6 +313,22 @@ class Outcome(str, enum.Enum):
     STALE = "stale"
 
 
+class FollowUpState(str, enum.Enum):
+    """What became of a chat command's follow-up: ``ResultData.follow_up`` is the state, and after a colon why."""
+
+    #: Handed on: a later invocation waits for the backup and posts how it ended.
+    WATCHING = "watching"
+    POSTED = "posted"
+    #: Not on the platform's own hosts, or the URL could not be kept out of the log: never contacted.
+    REFUSED = "refused"
+    FAILED = "failed"
+    #: Nothing can watch the backup (no FANOUT_TOPIC_URN, or the watch could not be handed on).
+    NONE = "none"
+
+    def because(self, reason: str) -> str:
+        return f"{self.value}: {reason}"
+
+
 class ErrorInfo(Strict):
     """Why something failed: ``code`` is one of dds-backup's own (docs/codes.md), or the API's as it sent it
     (DBS.*, APIG.*, SMN.*)."""
@@ -492,7 +508,7 @@ class ResultData(Strict):
     wait_ended_early: bool = False
     #: Only for audit requests.
     audit: AuditReport | None = None
-    #: Chat commands: "watching" (a follow-up will be posted), "posted", or why there is none.
+    #: Chat commands: a ``FollowUpState`` ("watching", "posted"), or one and why ("refused: ...").
     follow_up: str | None = None
     error: ErrorInfo | None = None
 

@@ -528,3 +528,14 @@ def test_a_misspelt_result_field_fails_loudly_wherever_a_result_is_made() -> Non
         error_response(400, "INVALID_REQUEST", "m", "r1", detail=[])  # type: ignore[call-arg]
     for model in (ErrorInfo, ResultData, ResultEvent, InvocationResult, Summary, AuditReport, BackupSeen):
         assert model.model_config.get("extra") == "forbid", model
+
+
+def test_the_summary_counts_every_outcome_of_the_enum_and_nothing_else() -> None:
+    assert set(Summary.model_fields) == {"requested"} | {o.value for o in Outcome}
+    order = BackupOrder.of(Trigger.TIMER, "timer:t:1", "t@1", WHEN, BackupRequest(instance_id="a"), scope="timer:t")
+    from lib.results.events import build
+    from lib.runner.report import Report
+
+    results = [build(Report.start(order)(outcome), "dds-backup") for outcome in Outcome]
+    summary = InvocationResult.from_results(results).summary
+    assert summary.model_dump() == {"requested": len(Outcome), **{o.value: 1 for o in Outcome}}

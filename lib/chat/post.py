@@ -13,7 +13,7 @@ import aiohttp
 from lib.chat import hosts
 from lib.config import Settings
 from lib.logs import get_logger, mask_here
-from lib.models import ChatPlatform, FollowUp
+from lib.models import ChatPlatform, FollowUp, FollowUpState
 from lib.runtime import Deadline
 
 _log = get_logger("chat")
@@ -40,17 +40,17 @@ class ChatPoster:
     stand_ins: frozenset[str] = frozenset()
 
     async def post(self, follow_up: FollowUp, text: str) -> str:
-        """ "posted", or why not (``refused: ...``, ``failed: ...``)."""
+        """``FollowUpState.POSTED``, or why not (``refused: ...``, ``failed: ...``)."""
         url = hosts.target(follow_up, self.settings, self.stand_ins)
         if url is None:
             _log.warning(
                 f"follow-up refused: not a {follow_up.platform} host ({hosts.host_of(follow_up.url)})",
                 extra={"chat.platform": follow_up.platform},
             )
-            return f"refused: the follow-up URL is not on {follow_up.platform}'s own hosts"
+            return FollowUpState.REFUSED.because(f"the follow-up URL is not on {follow_up.platform}'s own hosts")
         if not mask_here(url):  # a capability (a Workflow URL is a configured secret, masked everywhere anyway)
             _log.warning(f"follow-up to {follow_up.platform} not posted: its URL cannot be masked in the log")
-            return "refused: the follow-up URL cannot be kept out of the log"
+            return FollowUpState.REFUSED.because("the follow-up URL cannot be kept out of the log")
         timeout = self.deadline.bound(self.timeout)
         if timeout <= 0:  # aiohttp reads a total of 0 as "no timeout"
             return self._failed(follow_up, "no time left in this invocation")
@@ -65,9 +65,9 @@ class ChatPoster:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return self._failed(follow_up, f"no answer ({type(exc).__name__})")
         if 200 <= status < 300:
-            return "posted"
+            return FollowUpState.POSTED.value
         return self._failed(follow_up, f"HTTP {status}")
 
     def _failed(self, follow_up: FollowUp, why: str) -> str:
         _log.warning(f"follow-up to {follow_up.platform} failed: {why}", extra={"chat.platform": follow_up.platform})
-        return f"failed: {why}"
+        return FollowUpState.FAILED.because(why)

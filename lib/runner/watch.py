@@ -15,7 +15,7 @@ from lib.cloud.errors import CloudError
 from lib.codes import ErrorCode
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, Outcome, ResultData, Watch
+from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, FollowUpState, Outcome, ResultData, Watch
 from lib.runner.report import Report
 from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
@@ -27,7 +27,6 @@ POST_WINDOW_S = 30 * 60 - 60
 # Kept from the waiting for what comes after it: handing the watch on (an SMN publish) or the post. A quarter of
 # a short invocation, at most the post's own timeout.
 _AFTER_WAIT_S = 10.0
-WATCHING = "watching"
 
 
 async def carry_out(
@@ -72,7 +71,7 @@ async def carry_out(
 
 
 async def _post(chat: ChatPoster | None, follow_up: FollowUp, text: str) -> str:
-    return await chat.post(follow_up, text) if chat is not None else "failed: no chat client"
+    return await chat.post(follow_up, text) if chat is not None else FollowUpState.FAILED.because("no chat client")
 
 
 def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
@@ -87,12 +86,12 @@ def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
 async def hand_on(smn: SmnClient | None, topic: str | None, request: BackupRequest) -> str:
     """ "watching", or why no follow-up will come."""
     if smn is None or topic is None:
-        return "none: FANOUT_TOPIC_URN is not set, so nothing can watch the backup"
+        return FollowUpState.NONE.because("FANOUT_TOPIC_URN is not set, so nothing can watch the backup")
     try:
         await smn.publish(topic, f"dds-backup watch {request.instance_id}", request.model_dump_json(exclude_none=True))
     except CloudError as exc:
-        return f"none: the watch could not be handed on ({exc.code})"
-    return WATCHING
+        return FollowUpState.NONE.because(f"the watch could not be handed on ({exc.code})")
+    return FollowUpState.WATCHING.value
 
 
 def still_postable(follow_up: FollowUp, rounds: int) -> bool:

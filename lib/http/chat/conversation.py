@@ -21,13 +21,13 @@ from lib.models import (
     BackupRequest,
     ChatPlatform,
     FollowUp,
+    FollowUpState,
     Outcome,
     ResultData,
     ResultEvent,
     Trigger,
     validate_request,
 )
-from lib.runner.watch import WATCHING
 from lib.runtime import Deadline
 from lib.service import BackupService, ServiceError
 
@@ -201,7 +201,7 @@ def _backup_reply(chat: ChatRequest, d: ResultData, pruned: int, target: str) ->
         status_command = f"{chat.invoke_as} status {d.backup_id}"
         then = (
             "I will post here when it is done."
-            if d.follow_up == WATCHING
+            if d.follow_up == FollowUpState.WATCHING
             else f"Follow it with {s.code(status_command)}"
         )
         return (
