@@ -81,7 +81,7 @@ BackupName = Annotated[str, AfterValidator(_check_name)]
 Description = Annotated[str, AfterValidator(_check_description)]
 
 
-class Selector(BaseModel):
+class Selector(Strict):
     """Chooses instances through the instances API. At least one criterion, or ``all: true`` explicitly."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -129,7 +129,7 @@ class Trigger(str, enum.Enum):
 ChatPlatform = Literal["slack", "teams", "mattermost"]
 
 
-class FollowUp(BaseModel):
+class FollowUp(Strict):
     """Where to tell a chat user how their backup ended: Slack's or Mattermost's ``response_url`` of the command
     (checked against the platform's own hosts before anything is sent), or, for Teams, which has no such URL,
     the operator's ``TEAMS_INCOMING_WEBHOOK_URL`` (``url`` stays empty)."""
@@ -142,7 +142,7 @@ class FollowUp(BaseModel):
     since: float = 0.0
 
 
-class Watch(BaseModel):
+class Watch(Strict):
     """Set by the function itself: wait for a backup a chat command started, then post how it ended."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -156,7 +156,7 @@ class Watch(BaseModel):
     rounds: int = Field(default=0, ge=0, le=12)
 
 
-class Retention(BaseModel):
+class Retention(Strict):
     """Which of *our* manual backups of an instance to delete after a successful backup of it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -187,7 +187,7 @@ def _check_retention(policy: Retention) -> None:
         raise ValueError("needs keep_last, max_age_days or both")
 
 
-class Audit(BaseModel):
+class Audit(Strict):
     """Prove that every selected instance has a recent, completed backup (reads only)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -203,7 +203,7 @@ MAX_HANDOFFS = 3
 MAX_INSTANCE_IDS = 1000
 
 
-class Origin(BaseModel):
+class Origin(Strict):
     """Where a fanned-out or handed-off request came from: its backup is named as if it had been made inline."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -218,7 +218,7 @@ class Origin(BaseModel):
     handoffs: int = Field(default=0, ge=0, le=MAX_HANDOFFS)
 
 
-class BackupRequest(BaseModel):
+class BackupRequest(Strict):
     """One request from any source. Unknown fields are an error, never ignored."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -233,10 +233,6 @@ class BackupRequest(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=256)
     retention: Retention | None = None
     audit: Audit | None = None
-    #: Set by the function itself for chat commands; not for callers.
-    watch: Watch | None = None
-    #: Set by the function itself when it fans a large request out through SMN; not for callers.
-    origin: Origin | None = None
 
     @model_validator(mode="after")
     def _exactly_one_target(self) -> BackupRequest:
@@ -258,8 +254,6 @@ def _check_request(req: BackupRequest) -> None:
         )
     if req.instance_ids is not None and len(set(req.instance_ids)) != len(req.instance_ids):
         raise ValueError("instance_ids contains duplicates")
-    if req.watch is not None and (req.instance_id is None or req.audit or req.retention or req.name):
-        raise ValueError("watch is the function's own: one instance_id, nothing else")
     if req.audit is not None:
         creating = [f for f in ("name", "description", "retention") if getattr(req, f) is not None]
         creating += [f for f in ("wait", "dry_run") if getattr(req, f)]
@@ -358,38 +352,69 @@ def rejected(code: ErrorCode, message: str, *, details: list[FieldError] | None 
     return ErrorInfo(code=code, message=message, retryable=False, details=details)
 
 
-#: Fields only the function itself sets, in the requests it hands on through its own fan-out topic.
+#: What only the function's own messages carry (``HandOn``): named as such when a request holds one.
 INTERNAL_FIELDS = ("watch", "origin")
 
 
-def validate_request(data: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
-    """A backup request from parsed JSON, or a rejection naming every field and rule that failed.
-
-    ``INTERNAL_FIELDS`` are refused unless ``internal``: a caller's ``watch`` would make the function post
-    into a chat of the caller's choosing, an ``origin`` would borrow another event's identity (and backup name).
-    """
+def validate_request(data: Any, where: str) -> BackupRequest | ErrorInfo:
+    """A backup request from parsed JSON, or a rejection naming every field and rule that failed. The fields of
+    the function's own messages are refused by name: a caller's ``watch`` would make the function post into a chat
+    of the caller's choosing, an ``origin`` would borrow another event's identity (and backup name)."""
     if not isinstance(data, dict):
         return rejected(
             ErrorCode.INVALID_REQUEST, f"{where} must be a JSON object (a backup request), got {type(data).__name__}"
         )
+    own = [FieldError(field=f, message="set by dds-backup itself; not accepted in requests") for f in INTERNAL_FIELDS]
+    errors = [e for e in own if e.field in data]
     try:
-        request = BackupRequest.model_validate(data)
+        request = BackupRequest.model_validate({k: v for k, v in data.items() if k not in INTERNAL_FIELDS})
     except ValidationError as exc:
-        errors = field_errors(exc)
-        return rejected(
-            ErrorCode.INVALID_REQUEST,
-            f"{where} is not a valid backup request: {describe_field_errors(errors)}",
-            details=errors,
-        )
-    own = [f for f in INTERNAL_FIELDS if getattr(request, f) is not None]
-    if own and not internal:
-        errors = [FieldError(field=f, message="set by dds-backup itself; not accepted in requests") for f in own]
+        errors += field_errors(exc)
+    if errors:
         return rejected(
             ErrorCode.INVALID_REQUEST,
             f"{where} is not a valid backup request: {describe_field_errors(errors)}",
             details=errors,
         )
     return request
+
+
+class HandOn(Strict):
+    """A message the function sends itself through its own fan-out topic (``FANOUT_TOPIC_URN``): a request, and
+    the identity of the event it came from, so that its backup is named as if it had been made inline. A fan-out
+    (one per instance), a hand-off (a retryable failure tried again) or a chat ``watch``. Read only from that topic;
+    the request inside holds no more than a user may send."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    request: BackupRequest
+    origin: Origin
+    #: Wait for a backup a chat command started, then post how it ended.
+    watch: Watch | None = None
+
+    @model_validator(mode="after")
+    def _watch_one_instance(self) -> HandOn:
+        _check_hand_on(self)
+        return self
+
+
+def _check_hand_on(message: HandOn) -> None:
+    req = message.request
+    if message.watch is not None and (req.instance_id is None or req.audit or req.retention or req.name):
+        raise ValueError("a watch is of one instance_id, nothing else")
+
+
+def validate_hand_on(data: Any, where: str) -> HandOn | ErrorInfo:
+    """The function's own message, or why it is none (a rejection naming each field)."""
+    try:
+        return HandOn.model_validate(data)
+    except ValidationError as exc:
+        errors = field_errors(exc)
+        return rejected(
+            ErrorCode.INVALID_REQUEST,
+            f"{where} is not a message of dds-backup's own: {describe_field_errors(errors)}",
+            details=errors,
+        )
 
 
 @dataclass(frozen=True)
@@ -412,6 +437,12 @@ class BackupOrder:
     #: A chat command's conversation: the outcome is posted there when the backup ends.
     follow_up: FollowUp | None = None
     scope: str = field(kw_only=True)
+    #: Handed on through the function's own topic (``HandOn``): never fanned out again.
+    handed_on: bool = field(default=False, kw_only=True)
+    #: How many times a retryable failure of this order was handed on for another attempt.
+    handoffs: int = field(default=0, kw_only=True)
+    #: A chat watch: wait for this backup and post how it ended.
+    watch: Watch | None = field(default=None, kw_only=True)
 
     @classmethod
     def of(
@@ -424,32 +455,38 @@ class BackupOrder:
         *,
         scope: str,
     ) -> BackupOrder:
-        """An order from a validation result; the request's own identity (origin, idempotency_key) wins."""
+        """An order from a validation result; the request's own ``idempotency_key`` wins over the event's identity."""
         if isinstance(result, BackupRequest):
             order = cls(trigger, identity, correlation_id, event_time, request=result, scope=scope)
             return order.with_request_identity()
         return cls(trigger, identity, correlation_id, event_time, rejection=result, scope=scope)
 
+    @classmethod
+    def handed(cls, message: HandOn) -> BackupOrder:
+        """The order of a message the function sent itself: the identity (and source) of the event it came from."""
+        o = message.origin
+        return cls(
+            o.trigger,
+            o.identity,
+            o.correlation_id,
+            o.event_time,
+            request=message.request,
+            scope=o.scope,
+            handed_on=True,
+            handoffs=o.handoffs,
+            watch=message.watch,
+        )
+
     def with_request_identity(self) -> BackupOrder:
-        """A fanned-out request keeps the identity (and source) of the event it came from; otherwise an
-        ``idempotency_key`` overrides the event identity, within its source."""
-        if self.request is not None and self.request.origin is not None:
-            o = self.request.origin
-            return replace(
-                self,
-                trigger=o.trigger,
-                scope=o.scope,
-                identity=o.identity,
-                correlation_id=o.correlation_id,
-                event_time=o.event_time,
-            )
+        """An ``idempotency_key`` overrides the event identity, within its source."""
         if self.request is not None and self.request.idempotency_key:
             return self.identified_by(f"key:{self.scope}:{self.request.idempotency_key}")
         return self
 
-    def origin(self, handoffs: int = 0) -> Origin:
-        """This order's identity, for a request handed on through SMN: its backup keeps the same name."""
-        return Origin(
+    def hand_on(self, request: BackupRequest, *, handoffs: int = 0, watch: Watch | None = None) -> HandOn:
+        """``request`` under this order's identity, to be sent through the function's own topic: its backup keeps
+        the name it would have had here. ``handoffs``: the attempts handed on so far, this one included."""
+        origin = Origin(
             identity=self.identity,
             trigger=self.trigger,
             scope=self.scope,
@@ -457,6 +494,7 @@ class BackupOrder:
             event_time=self.event_time,
             handoffs=handoffs,
         )
+        return HandOn(request=request, origin=origin, watch=watch)
 
     def with_follow_up(self, follow_up: FollowUp) -> BackupOrder:
         return replace(self, follow_up=follow_up)
@@ -511,6 +549,12 @@ class ResultData(Strict):
     #: Chat commands: a ``FollowUpState`` ("watching", "posted"), or one and why ("refused: ...").
     follow_up: str | None = None
     error: ErrorInfo | None = None
+
+    @property
+    def asks_for_retry(self) -> bool:
+        """A failure that trying again can help: the one test of it (what raises for the platform's retry, what is
+        handed off, what a caller is told to retry). Never a dry run's."""
+        return self.outcome is Outcome.FAILED and self.error is not None and self.error.retryable and not self.dry_run
 
 
 class ResultEvent(Strict):
@@ -569,13 +613,7 @@ class InvocationResult(Strict):
     @property
     def needs_retry(self) -> bool:
         """True when a platform retry of the whole event can help (some failure was retryable; never a dry run)."""
-        return any(
-            r.data.outcome is Outcome.FAILED
-            and r.data.error is not None
-            and r.data.error.retryable
-            and not r.data.dry_run
-            for r in self.results
-        )
+        return any(r.data.asks_for_retry for r in self.results)
 
     def to_json_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

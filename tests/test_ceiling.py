@@ -121,7 +121,7 @@ def test_what_the_deadline_cannot_cover_is_handed_on_with_exactly_its_ids(
     # AND one message carries exactly those ids, under the timer's identity
     (message,) = handed_on(configured)
     follow_up = json.loads(message.message)
-    assert sorted(follow_up["instance_ids"]) == left
+    assert sorted(follow_up["request"]["instance_ids"]) == left
     assert (follow_up["origin"]["handoffs"], follow_up["origin"]["trigger"]) == (1, "timer")
     # WHEN it comes back THEN the new invocation works on those ids alone
     again = invoke(configured.state.smn_event(message), timeout_s=4)
@@ -176,7 +176,7 @@ def test_when_the_listing_breaks_off_each_id_it_did_not_reach_fails_on_its_own_a
     )
     # AND the hand-off carries exactly the ids the listing did not reach
     (message,) = handed_on(configured)
-    assert set(json.loads(message.message)["instance_ids"]) == unreached
+    assert set(json.loads(message.message)["request"]["instance_ids"]) == unreached
 
 
 def test_an_outage_spends_the_invocations_retry_budget_not_every_calls_attempts(

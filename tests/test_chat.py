@@ -435,7 +435,8 @@ def test_a_watch_that_names_another_host_is_refused_when_it_would_post(
             "name": created["name"],
             "follow_up": {"platform": "slack", "url": elsewhere.url("/x"), "since": time.time()},
         }
-        message = json.dumps({"instance_id": ORDERS, "watch": watch})
+        origin = {"identity": "slack:T1.1", "trigger": "slack", "scope": "slack:T1", "correlation_id": "c"}
+        message = json.dumps({"request": {"instance_id": ORDERS}, "origin": origin, "watch": watch})
         result = invoke({"record": [{"smn": {"message_id": "w-1", "message": message, "topic_urn": FANOUT_TOPIC}}]})
         data = result["results"][0]["data"]
         assert data["outcome"] == "completed"
@@ -453,7 +454,11 @@ def test_a_watch_or_origin_from_anyone_but_the_function_itself_is_refused(
     watch = {"backup_id": "b", "name": "n", "follow_up": {"platform": "slack", "url": "https://hooks.slack.com/x"}}
     origin = {"identity": "timer:nightly:2026-11-29T02:00:00+01:00", "trigger": "timer", "scope": "timer:nightly"}
     origin["correlation_id"] = "c"
-    requests = [{"instance_id": ORDERS, "watch": watch}, {"instance_id": ORDERS, "origin": origin}]
+    requests = [
+        {"instance_id": ORDERS, "watch": watch},
+        {"instance_id": ORDERS, "origin": origin},
+        {"request": {"instance_id": ORDERS}, "origin": origin, "watch": watch},  # the function's own message
+    ]
     other_topic = FANOUT_TOPIC.replace("dds-backup-fanout", "dds-backup-requests")
     for request in requests:
         message = json.dumps(request)

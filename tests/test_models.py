@@ -18,6 +18,7 @@ from lib.models import (
     ErrorInfo,
     FieldError,
     FollowUp,
+    HandOn,
     InvocationResult,
     Origin,
     Outcome,
@@ -29,6 +30,7 @@ from lib.models import (
     field_errors,
     internal_error,
     rejected,
+    validate_hand_on,
     validate_request,
 )
 
@@ -95,25 +97,39 @@ NESTED = [
     ({"selector": {"tags": {"env": "prod"}, "mode": "Sharding"}}, ("selector",), "mod"),
     ({"instance_id": "a", "retention": {"keep_last": 3}}, ("retention",), "keep_lats"),
     ({"selector": {"all": True}, "audit": {"max_age_hours": 24}}, ("audit",), "include_automatic"),
-    (
-        {
-            "instance_id": "a",
-            "origin": {"identity": "smn:m1", "trigger": "smn", "scope": "smn:t", "correlation_id": "m1"},
-        },
-        ("origin",),
-        "handoff",
-    ),
-    (
-        {"instance_id": "a", "watch": {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}},
-        ("watch",),
-        "round",
-    ),
-    (
-        {"instance_id": "a", "watch": {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}}},
-        ("watch", "follow_up"),
-        "uri",
-    ),
 ]
+# The function's own message (HandOn) too, each of its parts.
+HAND_ON = {
+    "request": {"instance_id": "a"},
+    "origin": {"identity": "smn:m1", "trigger": "smn", "scope": "smn:t", "correlation_id": "m1"},
+    "watch": {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams"}},
+}
+HAND_ON_NESTED = [
+    (HAND_ON, (), "requset"),
+    (HAND_ON, ("request",), "watch"),  # what only the function sets is no field of the request inside either
+    (HAND_ON, ("origin",), "handoff"),
+    (HAND_ON, ("watch",), "round"),
+    (HAND_ON, ("watch", "follow_up"), "uri"),
+]
+
+
+@pytest.mark.parametrize(("valid", "path", "typo"), HAND_ON_NESTED, ids=[".".join(p) for _, p, _ in HAND_ON_NESTED])
+def test_an_unknown_field_anywhere_in_the_functions_own_message_is_rejected(
+    valid: dict[str, Any], path: tuple[str, ...], typo: str
+) -> None:
+    HandOn.model_validate(valid)
+    spoilt = copy.deepcopy(valid)
+    nested = spoilt
+    for key in path:
+        nested = nested[key]
+    nested[typo] = "x"
+    rejection = validate_hand_on(spoilt, "SMN message m1")
+    assert isinstance(rejection, ErrorInfo) and rejection.code == ErrorCode.INVALID_REQUEST
+    field = ".".join((*path, typo))
+    assert rejection.message == (
+        f"SMN message m1 is not a message of dds-backup's own: {field}: unknown field (check the spelling; unknown "
+        "fields are rejected)"
+    )
 
 
 @pytest.mark.parametrize(("valid", "path", "typo"), NESTED, ids=[".".join(p) for _, p, _ in NESTED])
@@ -250,10 +266,14 @@ WATCH = {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "slack
     ],
 )
 def test_a_watch_is_one_instance_id_and_nothing_else(extra: dict[str, Any]) -> None:
-    assert request_errors({"watch": WATCH, **extra}) == [
-        ("(request)", "watch is the function's own: one instance_id, nothing else")
-    ]
-    assert BackupRequest.model_validate({"watch": WATCH, "instance_id": "a", "description": "x"}).watch is not None
+    rejection = validate_hand_on({**HAND_ON, "request": extra, "watch": WATCH}, "m")
+    assert isinstance(rejection, ErrorInfo)
+    assert (
+        rejection.message
+        == "m is not a message of dds-backup's own: (request): a watch is of one instance_id, nothing else"
+    )
+    allowed = validate_hand_on({**HAND_ON, "request": {"instance_id": "a", "description": "x"}, "watch": WATCH}, "m")
+    assert isinstance(allowed, HandOn) and allowed.watch is not None
 
 
 def test_an_audit_lists_everything_it_cannot_be_combined_with() -> None:
@@ -310,9 +330,9 @@ WATCH = {"backup_id": "b1", "name": "ddsb-a-1", "follow_up": {"platform": "teams
 
 
 @pytest.mark.parametrize(("field", "value"), [("origin", ORIGIN), ("watch", WATCH)])
-def test_the_functions_own_fields_are_refused_unless_the_message_is_its_own(field: str, value: Any) -> None:
+def test_the_functions_own_fields_are_no_part_of_a_request(field: str, value: Any) -> None:
     data = {"instance_id": "a", field: value}
-    # GIVEN a request from anyone but the function's own topic WHEN it carries watch or origin THEN it is refused
+    # GIVEN a request WHEN it carries what only the function's own messages do THEN it is refused, naming the field
     rejection = validate_request(data, "SMN message m1")
     assert isinstance(rejection, ErrorInfo)
     assert (rejection.code, rejection.retryable) == ("INVALID_REQUEST", False)
@@ -320,9 +340,8 @@ def test_the_functions_own_fields_are_refused_unless_the_message_is_its_own(fiel
         f"SMN message m1 is not a valid backup request: {field}: set by dds-backup itself; not accepted in requests"
     )
     assert rejection.details == [FieldError(field=field, message="set by dds-backup itself; not accepted in requests")]
-    # AND from the function's own topic it is a request
-    own = validate_request(data, "SMN message m1", internal=True)
-    assert isinstance(own, BackupRequest) and getattr(own, field) is not None
+    # AND the request model has no such field at all: the schema users may send is exactly what they may send
+    assert field not in BackupRequest.model_fields
 
 
 @pytest.mark.parametrize(("data", "kind"), [([], "list"), ("text", "str"), (None, "NoneType"), (3, "int")])
@@ -364,16 +383,17 @@ def test_an_idempotency_key_is_the_identity_within_its_source_whatever_the_time(
     assert other.identity == "key:webhook:/backups:k1"
 
 
-def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
+def test_a_message_handed_on_is_the_order_of_the_event_it_came_from() -> None:
     origin = {
         "identity": "timer:nightly:1",
         "trigger": "timer",
         "scope": "timer:nightly",
         "correlation_id": "nightly@1",
         "event_time": WHEN,
+        "handoffs": 2,
     }
-    request = BackupRequest.model_validate({"instance_id": "a", "idempotency_key": "k1", "origin": origin})
-    order = BackupOrder.of(Trigger.SMN, "smn:m2", "m2", None, request, scope="smn:fanout")
+    message = HandOn.model_validate({"request": {"instance_id": "a", "idempotency_key": "k1"}, "origin": origin})
+    order = BackupOrder.handed(message)
     # the origin wins over the SMN message that carried it, and over a key: its source and its identity
     assert (order.trigger, order.scope, order.identity, order.correlation_id, order.event_time) == (
         Trigger.TIMER,
@@ -382,12 +402,13 @@ def test_a_fanned_out_request_is_the_order_of_the_event_it_came_from() -> None:
         "nightly@1",
         WHEN,
     )
+    assert (order.handed_on, order.handoffs, order.watch, order.request) == (True, 2, None, message.request)
 
 
 def test_an_order_handed_on_carries_its_whole_identity_and_the_count_of_hand_offs() -> None:
     request = BackupRequest(instance_id="a")
     order = BackupOrder.of(Trigger.TIMER, "timer:nightly:1", "nightly@1", WHEN, request, scope="timer:nightly")
-    assert order.origin(handoffs=2) == Origin(
+    assert order.hand_on(request, handoffs=2).origin == Origin(
         identity="timer:nightly:1",
         trigger=Trigger.TIMER,
         scope="timer:nightly",
@@ -395,7 +416,15 @@ def test_an_order_handed_on_carries_its_whole_identity_and_the_count_of_hand_off
         event_time=WHEN,
         handoffs=2,
     )
-    assert order.origin().handoffs == 0
+    assert order.hand_on(request).origin.handoffs == 0
+    # and back: the order of the message is the order it was made from
+    again = BackupOrder.handed(order.hand_on(request))
+    assert (again.trigger, again.scope, again.identity, again.event_time) == (
+        order.trigger,
+        order.scope,
+        order.identity,
+        order.event_time,
+    )
 
 
 def test_a_name_and_an_idempotency_key_together_are_refused() -> None:

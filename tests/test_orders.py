@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lib.http.gateway import HttpRequest
 from lib.http.orders import WEBHOOK_SCOPE, webhook_order
-from lib.models import BackupRequest, Origin, Trigger
+from lib.models import BackupRequest, Trigger
 
 REQUEST = HttpRequest("POST", "/backups", {}, {}, b"{}", "req-1")
 
@@ -40,15 +40,3 @@ def test_a_key_in_the_body_wins_over_the_delivery_within_the_route() -> None:
     # the same key from a chat team is another identity
     chat = webhook_order(REQUEST, request, Trigger.SLACK, "slack:T1.42", "slack:T1")
     assert chat.identity == "key:slack:T1:deploy-7"
-
-
-def test_an_origin_in_the_body_wins_over_the_delivery() -> None:
-    origin = Origin(identity="timer:nightly:1", trigger=Trigger.TIMER, scope="timer:nightly", correlation_id="n@1")
-    order = webhook_order(REQUEST, BackupRequest(instance_id="a", origin=origin), Trigger.APIG, "webhook:m1", "w")
-    assert (order.trigger, order.scope, order.identity, order.correlation_id, order.event_time) == (
-        Trigger.TIMER,
-        "timer:nightly",
-        "timer:nightly:1",
-        "n@1",
-        None,
-    )

@@ -112,15 +112,18 @@ def test_fan_out_only_with_a_topic_for_more_instances_than_the_threshold() -> No
     topic = "urn:smn:eu-de:0549b4a43100d4f32f51c01c2fe4acdb:fanout"
     far = Deadline(at=time.monotonic() + 3600)
     request = BackupRequest(selector={"all": True})
+    event = order(selector={"all": True})
     with_topic = Settings(fanout_topic_urn=topic, fanout_threshold=10)
-    assert not fanout.should_fan_out(Settings(), request, 500, far)
-    assert not fanout.should_fan_out(with_topic, request, 10, far)
-    assert fanout.should_fan_out(with_topic, request, 11, far)
-    # A request that was fanned out already is never fanned out again.
-    again = fanout.single_request(order(selector={"all": True}), request, Instance(id=ORDERS, name="orders-prod"))
-    assert again.origin is not None and not fanout.should_fan_out(with_topic, again, 11, far)
+    assert not fanout.should_fan_out(Settings(), event, 500, far)
+    assert not fanout.should_fan_out(with_topic, event, 10, far)
+    assert fanout.should_fan_out(with_topic, event, 11, far)
+    # A request that was handed on already (fanned out, say) is never fanned out again.
+    message = fanout.single_request(event, request, Instance(id=ORDERS, name="orders-prod"))
+    assert message.request.instance_id == ORDERS and message.origin.identity == event.identity
+    again = BackupOrder.handed(message.amend(request=request))
+    assert again.handed_on and not fanout.should_fan_out(with_topic, again, 11, far)
     # Fewer than the threshold, but more than half the remaining time can serve at MAX_CONCURRENCY.
-    assert fanout.should_fan_out(with_topic, request, 9, Deadline(at=time.monotonic() + 1))
+    assert fanout.should_fan_out(with_topic, event, 9, Deadline(at=time.monotonic() + 1))
 
 
 async def test_a_redelivery_whose_backup_is_being_deleted_is_a_retryable_failure(

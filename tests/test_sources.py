@@ -230,7 +230,7 @@ def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
         "scope": "timer:nightly",
         "correlation_id": "nightly@1",
     }
-    message = json.dumps({"instance_id": ORDERS, "origin": origin})
+    message = json.dumps({"request": {"instance_id": ORDERS}, "origin": origin})
     own, other, unknown = smn.parse(
         smn_event(
             {"message": message, "message_id": "m-1", "topic_urn": FANOUT},
@@ -241,6 +241,7 @@ def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
     ).orders
     # THEN on the own topic it is the origin's order, on any other (or none) it is refused
     assert own.request is not None and (own.identity, own.scope) == ("timer:nightly:1", "timer:nightly")
+    assert own.handed_on
     for order in (other, unknown):
         code, text = rejection(order)
         assert code == "INVALID_REQUEST" and "origin: set by dds-backup itself" in text

@@ -21,7 +21,7 @@ def webhook_order(
     order = BackupOrder.of(
         trigger, f"http:{request.request_id}", delivery or request.request_id, None, backup_request, scope=scope
     )
-    # An idempotency_key or an origin in the body has already set the identity; otherwise the delivery does.
-    if delivery and backup_request.idempotency_key is None and backup_request.origin is None:
+    # An idempotency_key in the body has already set the identity; otherwise the delivery does.
+    if delivery and backup_request.idempotency_key is None:
         return order.identified_by(delivery)
     return order

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
-from lib.cloud.errors import CloudError
-from lib.models import MAX_HANDOFFS, MAX_INSTANCE_IDS, BackupOrder, BackupRequest, Outcome, ResultData
+from lib.models import MAX_HANDOFFS, MAX_INSTANCE_IDS, BackupOrder, BackupRequest, HandOn, Outcome, ResultData
+from lib.runner import handon
 from lib.runtime import Deadline
 from lib.smn.client import SmnClient
 
@@ -24,32 +24,20 @@ NO_RETRY_HINT = (
 )
 
 
-def handoffs_of(request: BackupRequest) -> int:
-    return request.origin.handoffs if request.origin is not None else 0
+async def pause_before_retry(order: BackupOrder, deadline: Deadline) -> None:
+    """A handed-off order waits before its attempt, at most a third of the time it has."""
+    if order.handoffs > 0:
+        await asyncio.sleep(min(DELAYS_S[min(order.handoffs, len(DELAYS_S)) - 1], deadline.remaining() / 3))
 
 
-async def pause_before_retry(request: BackupRequest, deadline: Deadline) -> None:
-    """A handed-off request waits before its attempt, at most a third of the time it has."""
-    count = handoffs_of(request)
-    if count > 0:
-        await asyncio.sleep(min(DELAYS_S[min(count, len(DELAYS_S)) - 1], deadline.remaining() / 3))
-
-
-def retryable_failure(data: ResultData) -> bool:
-    return data.outcome is Outcome.FAILED and data.error is not None and data.error.retryable and not data.dry_run
-
-
-def next_request(order: BackupOrder, request: BackupRequest, instance_ids: list[str] | None) -> BackupRequest:
-    """The request for one more attempt: these instances, or (None) the whole request."""
-    update: dict[str, object] = {
-        "idempotency_key": None,
-        "origin": order.origin(handoffs=handoffs_of(request) + 1),
-    }
+def next_request(order: BackupOrder, request: BackupRequest, instance_ids: list[str] | None) -> HandOn:
+    """The message for one more attempt: these instances, or (None) the whole request."""
+    update: dict[str, object] = {"idempotency_key": None}
     if instance_ids is not None and len(instance_ids) == 1:
         update.update(instance_ids=None, selector=None, instance_id=instance_ids[0], name=request.name)
     elif instance_ids is not None:
         update.update(instance_ids=instance_ids, selector=None, instance_id=None)
-    return request.model_copy(update=update)
+    return order.hand_on(request.amend(**update), handoffs=order.handoffs + 1)
 
 
 async def hand_off(
@@ -57,12 +45,12 @@ async def hand_off(
 ) -> list[ResultData]:
     """``results`` with each retryable failure handed on (``handed_off``), or ``failed`` when the hand-offs are
     used up or publishing failed."""
-    failed = [n for n, d in enumerate(results) if retryable_failure(d)]
+    failed = [n for n, d in enumerate(results) if d.asks_for_retry]
     out = list(results)
-    count = handoffs_of(request)
+    count = order.handoffs
     if count >= MAX_HANDOFFS:
         for n in failed:
-            out[n] = _with_message(results[n], f"gave up after {MAX_HANDOFFS} more attempts through SMN")
+            out[n] = _with_message(results[n], f" (gave up after {MAX_HANDOFFS} more attempts through SMN)")
         return out
     groups: list[tuple[list[int], list[str] | None]]
     if any(results[n].instance_id is None for n in failed):
@@ -79,26 +67,23 @@ async def hand_off(
         first = results[members[0]]
         what = (first.instance_name or first.instance_id) if ids is not None and len(ids) == 1 else None
         subject = f"dds-backup retry {what or (f'{len(ids)} instances' if ids else 'request')}"
-        try:
-            await smn.publish(topic_urn, subject, follow_up.model_dump_json(exclude_none=True, exclude_defaults=True))
-        except CloudError as exc:
+        failure = await handon.send(smn, topic_urn, subject, follow_up)
+        if failure is not None:
             for n in members:
-                out[n] = _with_message(results[n], f"could not hand it on for a retry: {exc.code}")
+                out[n] = _with_message(results[n], f" (could not hand it on for a retry: {failure.code})")
             continue
         for n in members:
-            handed = _with_message(results[n], f"retry {count + 1} of {MAX_HANDOFFS} handed on through SMN")
-            out[n] = handed.model_copy(update={"outcome": Outcome.HANDED_OFF})
+            handed = _with_message(results[n], f" (retry {count + 1} of {MAX_HANDOFFS} handed on through SMN)")
+            out[n] = handed.amend(outcome=Outcome.HANDED_OFF)
     return out
 
 
 def _with_message(data: ResultData, note: str) -> ResultData:
-    assert data.error is not None
-    error = data.error.model_copy(update={"message": f"{data.error.message} ({note})"})
-    return data.model_copy(update={"error": error})
+    """A failure (``asks_for_retry``: it has its error) with ``note`` after its message."""
+    error = data.error.amend(message=data.error.message + note) if data.error is not None else None
+    return data.amend(error=error)
 
 
 def without_hand_off(data: ResultData, trigger: str) -> ResultData:
     """No topic to hand on to: say that no retry is certain (the handler still raises, in case it helps)."""
-    assert data.error is not None
-    message = data.error.message + NO_RETRY_HINT.format(trigger=trigger)
-    return data.model_copy(update={"error": data.error.model_copy(update={"message": message})})
+    return _with_message(data, NO_RETRY_HINT.format(trigger=trigger))

@@ -57,10 +57,10 @@ class Runner:
     async def run(self, order: BackupOrder) -> list[ResultData]:
         # on every line about this order, retries included; what the order masks (a follow-up URL) in its lines only
         with bound(correlation_id=order.correlation_id), scope():
-            if order.request is not None and order.request.origin is not None and order.request.origin.handoffs:
+            if order.handoffs:
                 from lib.runner import handoff
 
-                await handoff.pause_before_retry(order.request, self.deadline)
+                await handoff.pause_before_retry(order, self.deadline)
             return await self._settle(order, await self._run(order))
 
     async def _settle(self, order: BackupOrder, results: list[ResultData]) -> list[ResultData]:
@@ -68,7 +68,7 @@ class Runner:
         request = order.request
         if request is None:
             return results
-        if not any(d.outcome is Outcome.FAILED and d.error is not None and d.error.retryable for d in results):
+        if not any(d.asks_for_retry for d in results):
             return results
         from lib.delivery import Retry, retry_of
 
@@ -79,7 +79,7 @@ class Runner:
         topic = self.settings.fanout_topic_urn
         if self.smn is None or topic is None:
             trigger = order.trigger.value
-            return [handoff.without_hand_off(d, trigger) if handoff.retryable_failure(d) else d for d in results]
+            return [handoff.without_hand_off(d, trigger) if d.asks_for_retry else d for d in results]
         return await handoff.hand_off(self.smn, topic, order, request, results)
 
     async def _run(self, order: BackupOrder) -> list[ResultData]:
@@ -93,7 +93,7 @@ class Runner:
         # as many at a time as calls may be in flight; a wait for jobs keeps every instance's waiting going at once.
         found: list[Instance] = []
         fan_out: bool | None = None  # decided on the first page, before any work starts
-        limit = None if request.wait or request.watch is not None else 2 * self.settings.max_concurrency
+        limit = None if request.wait or order.watch is not None else 2 * self.settings.max_concurrency
         work: Pool[Instance, list[ResultData]] = Pool(lambda i: self._guarded(order, request, i, bool(fan_out)), limit)
         try:
             async for batch in stream(self.client, request):
@@ -115,7 +115,7 @@ class Runner:
             return False
         from lib.runner import fanout
 
-        return fanout.should_fan_out(self.settings, request, expected, self.deadline)
+        return fanout.should_fan_out(self.settings, order, expected, self.deadline)
 
     async def _guarded(
         self, order: BackupOrder, request: BackupRequest, instance: Instance, fan_out: bool
@@ -134,12 +134,14 @@ class Runner:
     ) -> list[ResultData]:
         """What the request asks for one of its instances."""
         report = Report.start(order, self.clock)
-        if request.watch is not None:
+        if order.watch is not None:
             from lib.runner import watch
 
-            topic = self.settings.fanout_topic_urn
+            topic, seen = self.settings.fanout_topic_urn, order.watch
             return [
-                await watch.carry_out(self.client, self.smn, topic, self.chat, self.deadline, report, request, instance)
+                await watch.carry_out(
+                    self.client, self.smn, topic, self.chat, self.deadline, report, order, request, seen, instance
+                )
             ]
         if fan_out:
             from lib.runner import fanout
@@ -161,10 +163,10 @@ class Runner:
             return data
         from lib.runner import watch
 
-        request = watch.watch_request(order, data)
-        if request is None:
+        message = watch.watch_request(order, data)
+        if message is None:
             return data
-        state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, request)
+        state = await watch.hand_on(self.smn, self.settings.fanout_topic_urn, message)
         return data.amend(follow_up=state)
 
     def _unreached(

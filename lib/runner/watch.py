@@ -15,7 +15,18 @@ from lib.cloud.errors import CloudError
 from lib.codes import ErrorCode
 from lib.dds.client import DdsClient
 from lib.dds.models import Backup, Instance
-from lib.models import BackupOrder, BackupRequest, ErrorInfo, FollowUp, FollowUpState, Outcome, ResultData, Watch
+from lib.models import (
+    BackupOrder,
+    BackupRequest,
+    ErrorInfo,
+    FollowUp,
+    FollowUpState,
+    HandOn,
+    Outcome,
+    ResultData,
+    Watch,
+)
+from lib.runner import handon
 from lib.runner.report import Report
 from lib.runner.waiting import wait_for_backup
 from lib.runtime import Deadline
@@ -36,12 +47,12 @@ async def carry_out(
     chat: ChatPoster | None,
     deadline: Deadline,
     report: Report,
+    order: BackupOrder,
     request: BackupRequest,
+    seen: Watch,
     instance: Instance,
 ) -> ResultData:
-    """Wait for the backup a chat command started, then post how it ended (or hand the watch on)."""
-    assert request.watch is not None
-    seen = request.watch
+    """Wait for the backup a chat command started (``seen``), then post how it ended (or hand the watch on)."""
     fields: dict[str, Any] = {
         "instance": instance,
         "name": seen.name,
@@ -55,7 +66,7 @@ async def carry_out(
         return report(Outcome.FAILED, error=exc.info(), **fields)
     label = instance.name or instance.id
     if finished is None and still_postable(seen.follow_up, seen.rounds + 1):
-        state = await hand_on(smn, topic, again(request, seen))
+        state = await hand_on(smn, topic, order.hand_on(request, watch=seen.amend(rounds=seen.rounds + 1)))
         return report(Outcome.CREATED, backup_status="BUILDING", wait_ended_early=True, follow_up=state, **fields)
     if finished is None:
         posted = await _post(chat, seen.follow_up, still_building_text(seen, label))
@@ -74,23 +85,22 @@ async def _post(chat: ChatPoster | None, follow_up: FollowUp, text: str) -> str:
     return await chat.post(follow_up, text) if chat is not None else FollowUpState.FAILED.because("no chat client")
 
 
-def watch_request(order: BackupOrder, data: ResultData) -> BackupRequest | None:
+def watch_request(order: BackupOrder, data: ResultData) -> HandOn | None:
     """The watch to hand on for a backup a chat command started and that is still being made, else None."""
     building = data.outcome in (Outcome.CREATED, Outcome.EXISTS) and data.backup_status == "BUILDING"
     if order.follow_up is None or not building or not (data.backup_id and data.name and data.instance_id):
         return None
     watch = Watch(backup_id=data.backup_id, job_id=data.job_id, name=data.name, follow_up=order.follow_up)
-    return BackupRequest(instance_id=data.instance_id, watch=watch, origin=order.origin())
+    return order.hand_on(BackupRequest(instance_id=data.instance_id), watch=watch)
 
 
-async def hand_on(smn: SmnClient | None, topic: str | None, request: BackupRequest) -> str:
+async def hand_on(smn: SmnClient | None, topic: str | None, message: HandOn) -> str:
     """ "watching", or why no follow-up will come."""
     if smn is None or topic is None:
         return FollowUpState.NONE.because("FANOUT_TOPIC_URN is not set, so nothing can watch the backup")
-    try:
-        await smn.publish(topic, f"dds-backup watch {request.instance_id}", request.model_dump_json(exclude_none=True))
-    except CloudError as exc:
-        return FollowUpState.NONE.because(f"the watch could not be handed on ({exc.code})")
+    failed = await handon.send(smn, topic, f"dds-backup watch {message.request.instance_id}", message)
+    if failed is not None:
+        return FollowUpState.NONE.because(f"the watch could not be handed on ({failed.code})")
     return FollowUpState.WATCHING.value
 
 
@@ -99,10 +109,6 @@ def still_postable(follow_up: FollowUp, rounds: int) -> bool:
     if rounds >= 12:
         return False
     return follow_up.platform == "teams" or time.time() < follow_up.since + POST_WINDOW_S
-
-
-def again(request: BackupRequest, watch: Watch) -> BackupRequest:
-    return request.model_copy(update={"watch": watch.model_copy(update={"rounds": watch.rounds + 1})})
 
 
 async def outcome_text(client: DdsClient, watch: Watch, instance: str, completed: bool, reason: str | None) -> str:

@@ -96,7 +96,7 @@ class BackupService:
         self, orders: list[BackupOrder], deadline: Deadline, wait_deadline: Deadline | None
     ) -> Execution:
         settings = self._settings()
-        chat = any(o.request is not None and o.request.watch is not None for o in orders)
+        chat = any(o.watch is not None for o in orders)
         work = _work_deadline(settings, deadline)
         if wait_deadline is not None and wait_deadline.at > work.at:
             wait_deadline = work  # waiting polls DDS: it ends with DDS's work

@@ -22,7 +22,7 @@ class SourceContext:
     default_request: BackupRequest | None
     #: Why the configuration could not be read (then ``default_request`` is unknown, not absent).
     config_error: str | None = None
-    #: FANOUT_TOPIC_URN: its messages are the function's own and may carry ``INTERNAL_FIELDS``.
+    #: FANOUT_TOPIC_URN: the function's own messages (``HandOn``) are read from it, and from it alone.
     own_topic: str | None = None
 
 
@@ -100,20 +100,25 @@ def epoch_or_rfc3339(value: Any) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=timezone.utc)
 
 
-def parse_json_request(text: str, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
-    """At most 256 KiB of JSON (jsonsafe's limits) holding one backup request (``internal``: the function's own)."""
+def parse_json(text: str, where: str) -> Any | ErrorInfo:
+    """At most 256 KiB of JSON, within jsonsafe's limits; else why not."""
     try:
-        data = jsonsafe.loads(text, max_bytes=MAX_MESSAGE_BYTES)
+        return jsonsafe.loads(text, max_bytes=MAX_MESSAGE_BYTES)
     except jsonsafe.JsonRejected as exc:
         return rejected(
             exc.code,
             f"{where} is {exc.message}" if exc.code == ErrorCode.MESSAGE_TOO_LARGE else f"{where}: {exc.message}",
         )
-    return validate_request(data, where, internal=internal)
 
 
-def parse_message(message: Any, where: str, *, internal: bool = False) -> BackupRequest | ErrorInfo:
+def parse_json_request(text: str, where: str) -> BackupRequest | ErrorInfo:
+    """At most 256 KiB of JSON (jsonsafe's limits) holding one backup request."""
+    data = parse_json(text, where)
+    return data if isinstance(data, ErrorInfo) else validate_request(data, where)
+
+
+def parse_message(message: Any, where: str) -> BackupRequest | ErrorInfo:
     """A queue message: a string holding one JSON request."""
     if not isinstance(message, str):
         return rejected(ErrorCode.INVALID_REQUEST, f"{where} must be a string holding a JSON request")
-    return parse_json_request(message, where, internal=internal)
+    return parse_json_request(message, where)

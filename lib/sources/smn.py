@@ -13,8 +13,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from lib.codes import ErrorCode
-from lib.models import BackupOrder, Trigger, describe_field_errors, field_errors
-from lib.sources.common import ParsedEvent, SourceContext, digest, event_rejection, parse_message, parse_time
+from lib.models import BackupOrder, HandOn, Trigger, describe_field_errors, field_errors, validate_hand_on
+from lib.sources.common import (
+    ParsedEvent,
+    SourceContext,
+    digest,
+    event_rejection,
+    parse_json,
+    parse_message,
+    parse_time,
+)
 from lib.sources.envelopes import SmnEvent, SmnRecord
 
 
@@ -40,6 +48,13 @@ def _record(index: int, raw: Any, ctx: SourceContext) -> BackupOrder:
     content = digest(smn.message if isinstance(smn.message, str) else "")
     identity = f"smn:{smn.message_id}" if smn.message_id else f"smn:{topic}:{content}"
     message_id = smn.message_id or f"{topic or '?'}#{content}"
-    own = ctx.own_topic is not None and topic == ctx.own_topic
-    result = parse_message(smn.message, f"SMN message {message_id}", internal=own)
+    where = f"SMN message {message_id}"
+    if ctx.own_topic is not None and topic == ctx.own_topic and isinstance(smn.message, str):
+        data = parse_json(smn.message, where)
+        if isinstance(data, dict) and "origin" in data:  # one the function sent itself: a hand-on
+            message = validate_hand_on(data, where)
+            if isinstance(message, HandOn):
+                return BackupOrder.handed(message)
+            return BackupOrder.of(Trigger.SMN, identity, message_id, None, message, scope=f"smn:{topic}")
+    result = parse_message(smn.message, where)
     return BackupOrder.of(Trigger.SMN, identity, message_id, parse_time(smn.timestamp), result, scope=f"smn:{topic}")

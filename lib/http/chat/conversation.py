@@ -187,7 +187,7 @@ async def _backup(chat: ChatRequest, service: BackupService, command: grammar.Ba
             return f"No DDS instance is named {s.code(target)}.\n{usage}"
         if len(named) > 1:
             return f"{s.code(target)} names {len(named)} instances; use the instance id."
-        request = request.model_copy(update={"selector": None, "instance_id": named[0].id})
+        request = request.amend(selector=None, instance_id=named[0].id)
     results = await _run(chat, service, request, deadline)
     pruned = [r for r in results if r.data.outcome is Outcome.PRUNED]
     (event, *_) = [r for r in results if r.data.outcome is not Outcome.PRUNED]
