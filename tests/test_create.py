@@ -3,6 +3,7 @@ happens to the answers, one backup, and the result says whether we made it, foun
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,7 @@ import pytest
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from lib.cloud.errors import ApiError, CloudError, TransportError
 from lib.cloud.retry import RetryPolicy
+from lib.codes import ErrorCode
 from lib.dds.client import DdsClient
 from lib.runner.create import NAME_EXISTS, Attempt, ambiguous, create_once
 from lib.runtime import Deadline
@@ -148,7 +150,10 @@ async def test_a_name_clash_that_cannot_be_looked_up_reports_the_look_up(
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (TransportError("CONNECTION_RESET", "reset", retryable=True), True),
+        (TransportError(ErrorCode.CONNECTION_ERROR, "reset"), True),  # sent, and no answer
+        (TransportError(ErrorCode.TIMEOUT, "read timeout"), True),
+        (TransportError(ErrorCode.CONNECTION_ERROR, "refused", sent=False), False),  # never left this machine
+        (TransportError(ErrorCode.TIMEOUT, "connect timeout", sent=False), False),
         (ApiError("DBS.280005", "server", retryable=True, http_status=500), True),
         (ApiError("APIG.0201", "gateway", retryable=True, http_status=504), True),
         (ApiError("X", "teapot", retryable=False, http_status=499), False),
@@ -158,3 +163,34 @@ async def test_a_name_clash_that_cannot_be_looked_up_reports_the_look_up(
 )
 def test_only_no_answer_or_a_server_failure_is_ambiguous(error: CloudError, expected: bool) -> None:
     assert ambiguous(error) is expected
+
+
+async def test_a_create_that_never_left_is_not_looked_up_and_says_what_it_was(emulator: EmulatorServer) -> None:
+    # GIVEN a DDS endpoint where nothing listens (the connection is refused)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    lookups: list[str] = []
+    async with aiohttp.ClientSession() as session:
+        client = make_client(session, emulator, endpoint=f"http://127.0.0.1:{port}")
+
+        async def counted(instance_id: str, name: str) -> None:
+            lookups.append(name)
+
+        client.find_backup_by_name = counted  # type: ignore[method-assign]
+        attempt = await create(client)
+    # THEN it failed as a connection that never left: nothing can have been applied, so no name is looked up
+    assert isinstance(attempt.error, TransportError) and attempt.error.code == ErrorCode.CONNECTION_ERROR
+    assert attempt.error.sent is False
+    assert (attempt.error.method, attempt.error.path) == ("POST", f"/v3/{emulator.state.project_id}/backups")
+    assert lookups == [] and attempt.calls == RetryPolicy().max_attempts  # each attempt refused, none looked up
+
+
+async def test_a_reset_create_may_have_been_applied_and_is_looked_up(
+    client: DdsClient, emulator: EmulatorServer
+) -> None:
+    emulator.state.faults.append(Fault("POST", r"/backups$", kind="reset", count=1))
+    attempt = await create(client)
+    # the reset came after the request was sent: the name was looked up (not found), and the retry made it
+    assert attempt.created is not None and attempt.calls == 2
+    assert [r.method for r in emulator.state.requests if r.path.endswith("/backups")] == ["POST", "GET", "POST"]

@@ -31,7 +31,7 @@ def make_client(session: aiohttp.ClientSession, emulator: EmulatorServer, **kw: 
     project_id = emulator.state.project_id
     transport = SignedTransport(
         session,
-        endpoint=emulator.endpoint,
+        endpoint=kw.pop("endpoint", emulator.endpoint),  # type: ignore[arg-type]
         prefix=f"/v3/{project_id}",
         auth=kw.pop("auth", AkSkAuth(DEMO_AK, DEMO_SK, None, project_id, source="test")),  # type: ignore[arg-type]
         deadline=kw.pop("deadline", Deadline(at=time.monotonic() + 30)),  # type: ignore[arg-type]

@@ -237,7 +237,27 @@ def busy(exc: CloudError) -> bool:
 
 
 class TransportError(CloudError):
-    """No usable HTTP answer: connection refused or reset, DNS, timeout, unparseable body."""
+    """No usable HTTP answer: connection refused or reset, DNS, timeout, unparseable body.
+
+    ``sent`` says whether the request may have reached the server (and been applied): a refused connection, a
+    failed name lookup or a connect timeout never left this machine; a reset, a read timeout or an unreadable
+    answer may have (or did). ``method`` and ``path`` name the request, as aiohttp's ``request_info`` does.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        sent: bool = True,
+        method: str | None = None,
+        path: str | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(code, message, retryable=retryable)
+        self.sent = sent
+        self.method = method
+        self.path = path
 
 
 def error_fields(data: Any) -> tuple[str | None, str | None]:

@@ -167,13 +167,31 @@ class SignedTransport:
                 allow_redirects=False,
             ) as resp:
                 return resp.status, await resp.read(), resp.headers
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # No connection: the request never left this machine (nothing can have been applied).
+            code = ErrorCode.TIMEOUT if isinstance(exc, asyncio.TimeoutError) else ErrorCode.CONNECTION_ERROR
+            raise TransportError(
+                code,
+                f"{what}: could not connect to {self._base.host} ({type(exc).__name__}); "
+                "check DDS_ENDPOINT/REGION if this persists",
+                sent=False,
+                method=request.method,
+                path=request.path,
+            ) from None
         except asyncio.TimeoutError:
-            raise TransportError(ErrorCode.TIMEOUT, f"{what} got no answer within {timeout:.1f}s") from None
+            raise TransportError(
+                ErrorCode.TIMEOUT,
+                f"{what} got no answer within {timeout:.1f}s",
+                method=request.method,
+                path=request.path,
+            ) from None
         except aiohttp.ClientError as exc:
             raise TransportError(
                 ErrorCode.CONNECTION_ERROR,
                 f"{what}: no answer from {self._base.host} ({type(exc).__name__}); "
                 "check DDS_ENDPOINT/REGION if this persists",
+                method=request.method,
+                path=request.path,
             ) from None
 
 

@@ -1,8 +1,8 @@
 """Creating one backup exactly once, whatever the network does to the answers.
 
 The name is the idempotency key (the API keeps names unique per project). A create is retried by the policy;
-after an ambiguous failure (no answer, or a 5xx) the name is looked up before the next attempt, so that a create
-which was applied but whose answer was lost ends as "found", never as a second backup. "Name exists" is looked
+after an ambiguous failure (sent, and no answer; or a 5xx) the name is looked up before the next attempt, so that a
+create which was applied but whose answer was lost ends as "found", never as a second backup. "Name exists" is looked
 up too: our own earlier attempt (found), or another instance's backup (a clear failure).
 """
 
@@ -37,8 +37,11 @@ class _AlreadyThere(Exception):
 
 
 def ambiguous(exc: CloudError) -> bool:
-    """The call may have been applied although it failed: no answer, or the server failed on its side."""
-    return isinstance(exc, TransportError) or (exc.http_status or 0) >= 500
+    """The call may have been applied although it failed: it was sent and no answer came, or the server failed
+    on its side. A create that never left (a refused connection, a connect timeout) needs no look-up."""
+    if isinstance(exc, TransportError):
+        return exc.sent
+    return (exc.http_status or 0) >= 500
 
 
 async def create_once(
