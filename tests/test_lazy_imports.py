@@ -43,18 +43,11 @@ NOT_FOR_A_TIMER = [
     "lib.http",  # the webhook stack: routes, Slack, Teams, Mattermost, signature checks
     "lib.smn",
     "lib.results.smn_sink",
-    "lib.runner.prune",
-    "lib.planning.retention",
     "lib.runner.fanout",
-    "lib.runner.audit",
-    "lib.planning.audit",
     "lib.runner.handoff",
     "lib.runner.watch",
     "lib.chat",
     "lib.cloud.auth.iam",
-    "lib.sources.kafka",  # each trigger's source is loaded for its own events
-    "lib.sources.smn",
-    "lib.sources.direct",
     "lib.delivery",  # who retries a failure: read only when something failed
     "lib.runner.waiting",  # only for wait: true
 ]
@@ -128,24 +121,8 @@ def test_a_chat_command_loads_its_own_platform_only(emulator: EmulatorServer) ->
 
 
 @pytest.mark.parametrize(
-    ("event", "source"),
-    [
-        ({"record": [{"smn": {"message": "{}"}}]}, "lib.sources.smn"),
-        ({"trigger_type": "KAFKA", "records": [{"messages": []}]}, "lib.sources.kafka"),
-        ({"instance_id": ORDERS, "dry_run": True}, "lib.sources.direct"),
-    ],
-)
-def test_each_trigger_loads_its_own_source(emulator: EmulatorServer, event: dict[str, object], source: str) -> None:
-    modules = probe(emulator, event)["modules"]
-    others = {"lib.sources.smn", "lib.sources.kafka", "lib.sources.direct", "lib.sources.timer"} - {source}
-    assert source in modules and not others & set(modules)
-
-
-@pytest.mark.parametrize(
     ("request_", "expected"),
     [
-        ({"retention": {"keep_last": 3}}, "lib.runner.prune"),
-        ({"audit": {"max_age_hours": 24}}, "lib.runner.audit"),
         ({"wait": True}, "lib.runner.waiting"),
     ],
 )

