@@ -638,6 +638,7 @@ def test_the_values_a_request_masks_are_bounded_and_scoped() -> None:
     assert logs.mask_here("z" * 10) is False
 
 
+@pytest.mark.servers
 async def test_a_follow_up_that_cannot_be_masked_is_not_posted(fake: FakeChat) -> None:
     from lib.chat.post import ChatPoster
     from lib.models import FollowUp

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from dds_backup_dev.console import Activity, Heartbeat, duration
 from tests.conftest import ROOT
 from tests.test_cli import CLI, clean_env
@@ -50,6 +52,7 @@ def test_the_line_after_an_interrupt_says_what_and_what_remains() -> None:
     assert activity.interrupt_line().endswith("; the check only reads: nothing was changed")
 
 
+@pytest.mark.servers
 def test_check_prints_its_report_before_any_log_line() -> None:
     # GIVEN an endpoint where nothing answers: the client logs each retry while the check runs
     env = {
@@ -70,6 +73,7 @@ def test_check_prints_its_report_before_any_log_line() -> None:
     assert all(json.loads(lines[n])["level"] in ("WARNING", "ERROR") for n in logged)
 
 
+@pytest.mark.servers
 def test_a_check_that_waits_on_a_silent_endpoint_says_what_it_waits_for() -> None:
     # GIVEN a DDS endpoint that accepts connections and never answers
     with socket.socket() as silent:

@@ -65,6 +65,7 @@ def test_the_readme_names_the_two_commands_and_the_tour() -> None:
 
 
 @pytest.mark.skipif(not list(WHEELHOUSE.glob("setuptools-*.whl")), reason="make's wheelhouse is not filled")
+@pytest.mark.servers
 def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
     script = "\n".join(c for c in map(as_run_here, quick_start_commands()) if c is not None)
     # GIVEN a user's shell: no configuration of the function, a home of its own, python3 the Python of the suite

@@ -154,6 +154,7 @@ def test_send_with_the_same_id_is_the_same_backup(
     assert first["backup_id"] == again["backup_id"]
 
 
+@pytest.mark.servers
 def test_send_says_in_one_line_when_nothing_answers() -> None:
     env = {**clean_env(), "WEBHOOK_SECRET": SECRET}
     proc = subprocess.run(
@@ -225,6 +226,7 @@ def test_ctrl_c_stops_serve_at_once_even_with_a_request_in_flight(emulator: Emul
     assert human(after) == [human(after)[0]] and "no request was in flight" in human(after)[0]
 
 
+@pytest.mark.servers
 def test_usage_errors_of_send_exit_2() -> None:
     env = {**clean_env(), "WEBHOOK_SECRET": SECRET}
     for args, said in (
