@@ -10,7 +10,17 @@ import pytest
 
 from dds_backup_dev.emulator import EmulatorServer, Fault
 from lib.cloud import errors
-from lib.cloud.errors import KNOWN_CODES, ApiError, CodeInfo, classify, error_fields, parse_retry_after
+from lib.cloud.errors import (
+    KNOWN_CODES,
+    ApiError,
+    CloudError,
+    CodeInfo,
+    TransportError,
+    classify,
+    error_fields,
+    parse_retry_after,
+)
+from lib.codes import ErrorCode
 from lib.models import ErrorInfo
 from tests.conftest import ORDERS, Invoke, only_result
 
@@ -197,6 +207,22 @@ def test_an_error_as_a_result_reports_it() -> None:
         code="DBS.280277", message=error.message, retryable=False, http_status=400, request_id="req-1"
     )
     assert error.info("the name is taken").message == "the name is taken"
+
+
+def test_an_error_of_ours_is_as_retryable_as_its_code_and_an_api_code_must_say() -> None:
+    # GIVEN our own codes: each error takes its code's retryability, and keeps its words
+    timeout = TransportError(ErrorCode.TIMEOUT, "no answer within 3.0s", sent=False, method="POST", path="/v3/p/x")
+    assert (timeout.retryable, timeout.message, str(timeout)) == (
+        True,
+        "no answer within 3.0s",
+        "TIMEOUT: no answer within 3.0s",
+    )
+    assert (timeout.sent, timeout.method, timeout.path) == (False, "POST", "/v3/p/x")
+    assert TransportError(ErrorCode.DDS_BAD_RESPONSE, "x").sent is True  # unless said, it may have been applied
+    assert CloudError(ErrorCode.INVALID_CONFIG, "x").retryable is False
+    # WHEN a code of the API's comes without a verdict THEN that is a bug, named with the code
+    with pytest.raises(TypeError, match=r"^say whether DBS\.280005 is retryable: it is not one of ours$"):
+        CloudError("DBS.280005", "server error")
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from lib.models import (
     ResultEvent,
     Summary,
     Trigger,
+    Watch,
     describe_field_errors,
     field_errors,
     internal_error,
@@ -427,6 +428,25 @@ def test_an_order_handed_on_carries_its_whole_identity_and_the_count_of_hand_off
     )
 
 
+def test_a_chat_watch_goes_out_and_comes_back_with_its_message() -> None:
+    # GIVEN an order that hands a request on with a watch (a chat command waiting for its backup)
+    request = BackupRequest(instance_id="a")
+    order = BackupOrder.of(Trigger.SLACK, "slack:t1:x", "x", None, request, scope="slack:t1")
+    watch = Watch.model_validate(WATCH)
+    message = order.hand_on(request, watch=watch)
+    # WHEN the function reads its own message back
+    again = BackupOrder.handed(HandOn.model_validate_json(message.model_dump_json()))
+    # THEN the watch is the one sent, and a message without one has none
+    assert (message.watch, again.watch) == (watch, watch)
+    assert BackupOrder.handed(order.hand_on(request)).watch is None
+
+
+def test_a_message_that_is_not_the_functions_own_names_each_field_in_its_details() -> None:
+    rejection = validate_hand_on({"request": {"instance_id": "a"}, "origin": {"trigger": "timer"}}, "SMN message m1")
+    assert isinstance(rejection, ErrorInfo) and rejection.details is not None
+    assert [d.field for d in rejection.details] == ["origin.identity", "origin.scope", "origin.correlation_id"]
+
+
 def test_a_name_and_an_idempotency_key_together_are_refused() -> None:
     rejection = validate_request({"instance_id": "a", "name": "release-42", "idempotency_key": "k"}, "the body")
     assert isinstance(rejection, ErrorInfo)
@@ -549,8 +569,8 @@ def test_a_misspelt_result_field_fails_loudly_wherever_a_result_is_made() -> Non
     assert data.amend(follow_up="posted").follow_up == "posted"
     with pytest.raises(TypeError, match="ResultData has no field folow_up"):
         data.amend(folow_up="posted")
-    with pytest.raises(TypeError, match="retryabel"):
-        ErrorInfo(code="X", message="m", retryable=False).amend(retryabel=True)
+    with pytest.raises(TypeError, match=r"^ErrorInfo has no field messag, retryabel$"):
+        ErrorInfo(code="X", message="m", retryable=False).amend(retryabel=True, messag="n")
     with pytest.raises(TypeError):
         rejected(ErrorCode.INVALID_REQUEST, "m", detail=[])  # type: ignore[call-arg]
     with pytest.raises(TypeError):

@@ -244,6 +244,9 @@ def test_a_template_whose_fixed_parts_cannot_fit_a_name_is_refused() -> None:
     with pytest.raises(ValueError, match=r"^is too long: its fixed parts need 65 characters"):
         naming.check_template("a" * 57 + "{hash}")
     naming.check_template("a" * 56 + "{hash}")  # 64 fits
+    naming.check_template("a" * 55 + "{hash}z")  # literal text after the last placeholder counts as it is
+    with pytest.raises(ValueError, match="need 65 characters"):
+        naming.check_template("a" * 56 + "{hash}z")
     # the time, the date and the longest trigger count at their full width, free parts at one character
     longest_trigger = max(len(t.value) for t in Trigger)
     fixed = 15 + 8 + longest_trigger + 1 + 1 + 8
@@ -320,6 +323,10 @@ PINNED = [
     ("ddsb-{instance}-{time}-{hash}", "o" * 35, ORDERS_ID, True, "ddsb-" + "o" * 34 + "-20261127T000000-2e9da437"),
     # keyed and shortened: the separators around the empty time still collapse
     ("ddsb-{time}-{instance}-{hash}", "o" * 60, ORDERS_ID, False, "ddsb-" + "o" * 50 + "-2e9da437"),
+    # an instance without a name is named by its id; an id of separators alone by "i"
+    ("ddsb-{instance}-{hash}", None, ORDERS_ID, True, f"ddsb-{ORDERS_ID}-2e9da437"),
+    ("ddsb-{instance}-{hash}", "Xorders-X", ORDERS_ID, True, "ddsb-Xorders-X-2e9da437"),
+    ("ddsb-{instance}-{instance_id}-{hash}", None, "__", True, "ddsb-i-i-737ba0cb"),
 ]
 
 
@@ -334,6 +341,18 @@ def test_names_are_pinned(template: str, instance_name: str | None, instance_id:
         identity="smn:m1",
     )
     assert rendered == name
+
+
+def test_a_trigger_of_no_name_characters_renders_as_t() -> None:
+    for trigger in ("", "-_", "  "):
+        assert render(template="ddsb-{trigger}-{hash}", trigger=trigger).startswith("ddsb-t-")
+
+
+def test_no_name_longer_than_the_api_allows_has_the_templates_shape() -> None:
+    template = "ddsb-{instance}-{hash}"
+    longest = "ddsb-" + "o" * 50 + "-2e9da437"
+    assert len(longest) == rules.NAME_MAX and naming.shape(template).matches(longest)
+    assert not naming.shape(template).matches("ddsb-" + "o" * 51 + "-2e9da437")
 
 
 @pytest.mark.usefixtures("east_of_utc")  # T is 2026-11-27 09:00 there

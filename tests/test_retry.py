@@ -10,6 +10,7 @@ import pytest
 
 from lib.cloud.errors import ApiError, CloudError, TransportError
 from lib.cloud.retry import RetryBudget, RetryPolicy, with_retry
+from lib.codes import ErrorCode
 from lib.runtime import Deadline
 
 
@@ -71,11 +72,11 @@ def test_throttling_backs_off_from_a_longer_base_than_transient_failures() -> No
 def test_the_budget_charges_retries_and_timeouts_and_refunds_on_success() -> None:
     budget = RetryBudget(capacity=20)
     assert budget.spend(server_error()) == 5
-    assert budget.spend(TransportError("TIMEOUT", "no answer", retryable=True)) == 10
+    assert budget.spend(TransportError(ErrorCode.TIMEOUT, "no answer")) == 10
     assert budget.available == 5
     budget.refund(1)
     assert budget.available == 6
-    assert budget.spend(TransportError("TIMEOUT", "no answer", retryable=True)) is None  # 10 > 6
+    assert budget.spend(TransportError(ErrorCode.TIMEOUT, "no answer")) is None  # 10 > 6
     budget.refund(100)
     assert budget.available == 20  # never above what it started with
 

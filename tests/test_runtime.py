@@ -198,3 +198,14 @@ def test_user_data_is_asked_for_the_key() -> None:
 
     inv = Invocation.from_context(Context(), 0.0)
     assert (inv.lookup("REGION"), inv.lookup("PROJECT_ID")) == ("eu-nl", None)
+
+
+def test_only_loopback_origins_stand_in_for_the_chat_platforms() -> None:
+    # GIVEN the stand-ins the dev CLI and the tests pass (a path or a query is no part of an origin)
+    inv = Invocation.from_context(object(), 0.0, chat_stand_ins=["http://127.0.0.1:8123/hook?x=1", "http://[::1]:9"])
+    assert inv.chat_stand_ins == frozenset({"http://127.0.0.1:8123", "http://[::1]:9"})
+    assert Invocation.from_context(object(), 0.0).chat_stand_ins == frozenset()
+    # WHEN any other host is offered THEN the invocation is refused before anything runs
+    for origin in ("https://hooks.slack.com", "http://127.0.0.2:80", "http://localhost.example:80", "not a url"):
+        with pytest.raises(ValueError, match=r"^only loopback origins can stand in for a chat platform$"):
+            Invocation.from_context(object(), 0.0, chat_stand_ins=[origin])

@@ -109,9 +109,15 @@ def test_every_readable_event_time_is_the_same_instant_and_the_same_identity(eve
 
 @pytest.mark.parametrize("event_time", [None, 0, -5, 1e14, "yesterday", "2026-11-27T07:00:00", True, [1], {}, "1e9"])
 def test_without_a_readable_event_time_the_message_alone_identifies_it_and_nothing_is_rejected(
-    event_time: Any,
+    event_time: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     (order,) = kafka.parse(queue_event(REQUEST, event_time=event_time), CTX).orders
+    # an unreadable time is logged (an absent one is no news), once per event
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    expected = (
+        [] if event_time is None else ["the kafka event_time is unreadable; its backups are named without a time"]
+    )
+    assert warned == expected
     assert order.request == BackupRequest(instance_id=ORDERS)  # never a reason to reject
     assert order.event_time is None  # never the clock: named without a time
     assert order.identity == f"kafka:t1::{digest(REQUEST)}"
@@ -248,6 +254,49 @@ def test_watch_and_origin_are_read_only_from_the_functions_own_topic() -> None:
     # AND without a fan-out topic configured nothing is the function's own
     (alone,) = smn.parse(smn_event({"message": message, "message_id": "m-1", "topic_urn": FANOUT}), CTX).orders
     assert rejection(alone)[0] == "INVALID_REQUEST"
+
+
+def test_a_message_on_the_functions_own_topic_that_is_no_hand_on_is_refused_as_that_message() -> None:
+    ctx = SourceContext(request_id="req-1", default_request=None, own_topic=FANOUT)
+    broken_hand_on = json.dumps({"request": {"instance_id": ORDERS}, "origin": {"trigger": "timer"}})
+    hand_on, text, not_json = smn.parse(
+        smn_event(
+            {"message": broken_hand_on, "message_id": "m-4", "topic_urn": FANOUT, "timestamp": "2026-11-27T03:00Z"},
+            {"message": json.dumps("origin"), "message_id": "m-5", "topic_urn": FANOUT},
+            {"message": "{", "message_id": "m-6", "topic_urn": FANOUT},
+        ),
+        ctx,
+    ).orders
+    # THEN an origin that is not the function's own is refused under the message's own identity, naming it
+    code, message = rejection(hand_on)
+    assert code == "INVALID_REQUEST"
+    assert message.startswith("SMN message m-4 is not a message of dds-backup's own: origin.identity: ")
+    assert (hand_on.trigger, hand_on.identity, hand_on.correlation_id, hand_on.event_time, hand_on.scope) == (
+        Trigger.SMN,
+        "smn:m-4",
+        "m-4",
+        datetime(2026, 11, 27, 3, 0, tzinfo=timezone.utc),
+        f"smn:{FANOUT}",
+    )
+    # AND text that merely mentions an origin is no hand-on but a request that is no object; no JSON is no JSON
+    assert rejection(text) == ("INVALID_REQUEST", "SMN message m-5 must be a JSON object (a backup request), got str")
+    assert rejection(not_json)[0] == "INVALID_JSON" and rejection(not_json)[1].startswith("SMN message m-6: ")
+
+
+def test_an_smn_message_that_is_no_text_counts_as_empty_content_and_a_missing_topic_as_question_mark() -> None:
+    # GIVEN records without message_id: one with no text, one empty, one without a topic
+    no_text, empty, no_topic = smn.parse(
+        smn_event(
+            {"message": {"instance_id": ORDERS}, "topic_urn": FANOUT},
+            {"message": "", "topic_urn": FANOUT},
+            {"message": REQUEST},
+        ),
+        CTX,
+    ).orders
+    # THEN a message that is no text is refused, and identified as an empty one would be
+    assert rejection(no_text)[0] == "INVALID_REQUEST"
+    assert no_text.identity == empty.identity == f"smn:{FANOUT}:{digest('')}"
+    assert no_topic.correlation_id == f"?#{digest(REQUEST)}"
 
 
 def test_a_malformed_smn_record_is_rejected_alone() -> None:

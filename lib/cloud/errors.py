@@ -252,9 +252,8 @@ class TransportError(CloudError):
         sent: bool = True,
         method: str | None = None,
         path: str | None = None,
-        retryable: bool | None = None,
     ) -> None:
-        super().__init__(code, message, retryable=retryable)
+        super().__init__(code, message)
         self.sent = sent
         self.method = method
         self.path = path

@@ -13,7 +13,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from lib.codes import ErrorCode
-from lib.models import BackupOrder, HandOn, Trigger, describe_field_errors, field_errors, validate_hand_on
+from lib.models import (
+    BackupOrder,
+    BackupRequest,
+    ErrorInfo,
+    HandOn,
+    Trigger,
+    describe_field_errors,
+    field_errors,
+    validate_hand_on,
+    validate_request,
+)
 from lib.sources.common import (
     ParsedEvent,
     SourceContext,
@@ -49,12 +59,15 @@ def _record(index: int, raw: Any, ctx: SourceContext) -> BackupOrder:
     identity = f"smn:{smn.message_id}" if smn.message_id else f"smn:{topic}:{content}"
     message_id = smn.message_id or f"{topic or '?'}#{content}"
     where = f"SMN message {message_id}"
+    result: BackupRequest | HandOn | ErrorInfo
     if ctx.own_topic is not None and topic == ctx.own_topic and isinstance(smn.message, str):
         data = parse_json(smn.message, where)
         if isinstance(data, dict) and "origin" in data:  # one the function sent itself: a hand-on
-            message = validate_hand_on(data, where)
-            if isinstance(message, HandOn):
-                return BackupOrder.handed(message)
-            return BackupOrder.of(Trigger.SMN, identity, message_id, None, message, scope=f"smn:{topic}")
-    result = parse_message(smn.message, where)
+            result = validate_hand_on(data, where)
+        else:
+            result = data if isinstance(data, ErrorInfo) else validate_request(data, where)
+    else:
+        result = parse_message(smn.message, where)
+    if isinstance(result, HandOn):
+        return BackupOrder.handed(result)
     return BackupOrder.of(Trigger.SMN, identity, message_id, parse_time(smn.timestamp), result, scope=f"smn:{topic}")

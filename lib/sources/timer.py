@@ -23,12 +23,11 @@ def parse(event: dict[str, Any], ctx: SourceContext) -> ParsedEvent:
     except ValidationError as exc:
         problem = describe_field_errors(field_errors(exc))
         return _one(
-            ctx,
             "timer",
             event.get("time"),
             rejected(ErrorCode.INVALID_EVENT, f"the TIMER event is malformed: {problem}"),
         )
-    return _one(ctx, timer.trigger_name or "timer", timer.time, _request(timer, ctx))
+    return _one(timer.trigger_name or "timer", timer.time, _request(timer, ctx))
 
 
 def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo:
@@ -51,7 +50,7 @@ def _request(timer: TimerEvent, ctx: SourceContext) -> BackupRequest | ErrorInfo
     return ctx.default_request
 
 
-def _one(ctx: SourceContext, trigger_name: str, raw_time: Any, result: BackupRequest | ErrorInfo) -> ParsedEvent:
+def _one(trigger_name: str, raw_time: Any, result: BackupRequest | ErrorInfo) -> ParsedEvent:
     """The timer's name and scheduled time identify the firing; its name is the scope (its retention, its keys)."""
     when = parse_time(raw_time)
     identity = f"timer:{trigger_name}:{when.isoformat() if when else raw_time}"
