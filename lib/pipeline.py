@@ -67,6 +67,13 @@ async def run(
     """``chat_stand_ins``: loopback stand-ins for the chat platforms, from the dev side only (``handler``)."""
     invocation = Invocation.from_context(context, started, chat_stand_ins)
     service = _service(invocation)
+    try:
+        return await _run(event, invocation, service, cold_start)
+    finally:
+        await service.close()
+
+
+async def _run(event: Any, invocation: Invocation, service: BackupService, cold_start: bool) -> Reply:
     faas = {"faas.invocation_id": invocation.request_id, "faas.name": invocation.function_name}
     with logs.bound(**faas, **{"faas.coldstart": cold_start}), logs.scope():
         if _is_http(event):

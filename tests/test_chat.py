@@ -265,6 +265,18 @@ def test_a_name_several_instances_share_starts_no_backup(chat: EmulatorServer, i
     assert [b.instance_id for b in chat.state.backups.values()] == [twin["id"]]
 
 
+def test_a_backup_by_name_looks_up_and_backs_up_in_one_session(
+    chat: EmulatorServer, invoke: Invoke, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a command that names the instance: it is looked up, then backed up
+    capfd.readouterr()
+    assert "started" in said(invoke(slack("orders-prod")))
+    # THEN the invocation opened one session and resolved its credentials once, for both
+    lines = [line["message"] for line in log_lines(capfd.readouterr().err)]
+    assert lines.count("credentials resolved") == 1
+    assert [b.instance_id for b in chat.state.backups.values()] == [ORDERS]
+
+
 def test_a_name_pattern_is_not_a_backup_target(chat: EmulatorServer, invoke: Invoke) -> None:
     text = said(invoke(slack("*-prod")))
     assert "give its exact name or its id" in text and "Usage" in text

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from lib.cloud.errors import CloudError
@@ -33,7 +34,7 @@ from lib.results.log_sink import log_result
 from lib.runner.resolve import resolve
 from lib.runner.runner import Runner
 from lib.runtime import Deadline, Invocation
-from lib.service.clients import Clients, open_clients
+from lib.service.clients import Clients, Connection, connect, open_clients
 
 _log = get_logger("service")
 
@@ -59,6 +60,24 @@ class BackupService:
     #: None when the configuration is invalid; ``config_error`` then says why.
     settings: Settings | None
     config_error: str | None = None
+    #: The invocation's one session and credentials, opened by the first call that needs them (a chat command
+    #: looks an instance up, then backs it up) and closed by ``close``.
+    _connection: list[Connection] = field(default_factory=list, init=False, repr=False)
+    _opened: AsyncExitStack = field(default_factory=AsyncExitStack, init=False, repr=False)
+    _opening: asyncio.Lock = field(default_factory=asyncio.Lock, init=False, repr=False)
+
+    async def close(self) -> None:
+        """Closes the invocation's session, if one was opened."""
+        await self._opened.aclose()
+        self._connection.clear()
+
+    async def _connect(self) -> Connection:
+        async with self._opening:
+            if not self._connection:
+                self._connection.append(
+                    await self._opened.enter_async_context(connect(self._settings(), self.invocation))
+                )
+            return self._connection[0]
 
     def config_failure(self) -> ErrorInfo:
         return ErrorInfo.of(ErrorCode.INVALID_CONFIG, self.config_error or "invalid configuration")
@@ -100,7 +119,10 @@ class BackupService:
         work = _work_deadline(settings, deadline)
         if wait_deadline is not None and wait_deadline.at > work.at:
             wait_deadline = work  # waiting polls DDS: it ends with DDS's work
-        async with open_clients(settings, self.invocation, work, chat=chat, smn_deadline=deadline) as clients:
+        connection = await self._connect()
+        async with open_clients(
+            settings, self.invocation, work, chat=chat, smn_deadline=deadline, connection=connection
+        ) as clients:
             runner = Runner(
                 client=clients.dds,
                 settings=settings,
@@ -150,7 +172,8 @@ class BackupService:
     async def _reading(self, deadline: Deadline) -> AsyncIterator[Clients]:
         """Clients for a query; what stops it becomes a ServiceError that says why."""
         try:
-            async with open_clients(self._settings(), self.invocation, deadline) as clients:
+            connection = await self._connect()
+            async with open_clients(self._settings(), self.invocation, deadline, connection=connection) as clients:
                 yield clients
         except ConfigError as exc:
             raise ServiceError(ErrorInfo.of(ErrorCode.INVALID_CONFIG, str(exc))) from None

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import aiohttp
 
 from lib.cloud import regions
-from lib.cloud.auth.credentials import resolve_access
+from lib.cloud.auth.credentials import Access, resolve_access
 from lib.cloud.limiter import Limiter
 from lib.cloud.retry import RetryBudget, RetryPolicy
 from lib.cloud.transport import SignedTransport
@@ -38,6 +38,23 @@ class Clients:
     chat: ChatPoster | None
 
 
+@dataclass(frozen=True)
+class Connection:
+    """What every client of an invocation shares: one ``ClientSession`` and the credentials, resolved once."""
+
+    session: aiohttp.ClientSession
+    access: Access
+
+
+@asynccontextmanager
+async def connect(settings: Settings, invocation: Invocation) -> AsyncIterator[Connection]:
+    """Raises ConfigError or CloudError (IAM)."""
+    async with aiohttp.ClientSession() as session:
+        access = await resolve_access(settings, invocation, session, settings.request_timeout)
+        _log.info("credentials resolved", extra={"auth.source": access.auth.source, "dds.endpoint": access.endpoint})
+        yield Connection(session, access)
+
+
 @asynccontextmanager
 async def open_clients(
     settings: Settings,
@@ -46,17 +63,20 @@ async def open_clients(
     *,
     chat: bool = False,
     smn_deadline: Deadline | None = None,
+    connection: Connection | None = None,
 ) -> AsyncIterator[Clients]:
     """Authenticated clients sharing one session and one retry policy and budget; each API has its limiter
     (at most ``MAX_CONCURRENCY`` calls in flight, and the rate it learns). ``smn_deadline``: SMN's calls may go
-    on after DDS's stop (to hand on what is left). Raises ConfigError or CloudError (IAM)."""
+    on after DDS's stop (to hand on what is left). ``connection``: the invocation's, when it has one already
+    (else one is opened for these clients alone). Raises ConfigError or CloudError (IAM)."""
     retry = RetryPolicy(
         max_attempts=settings.retry_max_attempts, base_delay=settings.retry_base_delay, budget=RetryBudget()
     )
     limiters: list[Limiter] = []
-    async with aiohttp.ClientSession() as session:
-        access = await resolve_access(settings, invocation, session, settings.request_timeout)
-        _log.info("credentials resolved", extra={"auth.source": access.auth.source, "dds.endpoint": access.endpoint})
+    async with AsyncExitStack() as stack:
+        if connection is None:
+            connection = await stack.enter_async_context(connect(settings, invocation))
+        session, access = connection.session, connection.access
 
         def transport(api: str, endpoint: str, prefix: str, until: Deadline) -> SignedTransport:
             # What a warm instance learns about the rate is kept per API, endpoint and project (the tenant).
