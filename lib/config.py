@@ -152,10 +152,12 @@ def standard_webhooks_key(secret: str) -> bytes:
 # urn:smn:{region}:{project id}:{topic name}; the emulator and the template model use it too.
 TOPIC_URN = r"^urn:smn:[a-z0-9-]+:([0-9a-f]{32}):[A-Za-z0-9][A-Za-z0-9_-]{0,255}$"
 # The regions with DDS that the function knows. Open Telekom Cloud: eu-de and eu-nl (opentelekomcloud-docs/
-# regions-and-endpoints doc/source/index.rst) and Swiss eu-ch2 (opentelekomcloud-docs-swiss/regions-and-endpoints
-# doc/source/index.rst; openstacksdk openstack/config/vendors/otc-swiss.json). Huawei Cloud: the regions of the
-# official SDK's DDS client (huaweicloud/huaweicloud-sdk-python-v3 huaweicloud-sdk-dds/huaweicloudsdkdds/v3/region/
-# dds_region.py, DdsRegion.static_fields; tests/test_credentials.py compares this list with the installed SDK's).
+# regions-and-endpoints doc/source/index.rst) and Swiss eu-ch2, whose endpoint list (opentelekomcloud-docs-swiss/
+# regions-and-endpoints doc/source/index.rst) names no DDS host: there the DDS endpoint is read from the IAM
+# token's catalog (lib/cloud/regions.py), and a catalog without one is a configuration error that says so.
+# Huawei Cloud: the regions of the official SDK's DDS client (huaweicloud/huaweicloud-sdk-python-v3
+# huaweicloud-sdk-dds/huaweicloudsdkdds/v3/region/dds_region.py, DdsRegion.static_fields; tests/test_credentials.py
+# compares this list with the installed SDK's).
 OTC_REGIONS = ("eu-de", "eu-nl", "eu-ch2")
 HUAWEICLOUD_REGIONS = (
     "af-north-1",
